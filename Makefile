@@ -1,0 +1,49 @@
+# The two commands of the README: `make demo` and `make test`. Both install what is missing
+# first (Debian's tesseract-ocr and dicom3tools, then this package with its test extra) and
+# are safe to run again.
+PYTHON ?= python3
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+EXAMPLE_DIR := examples/export
+DEMO_OUT := examples/export.deid
+
+.PHONY: setup system-deps python-deps demo test test-all profiles check-profiles lint bench
+
+setup: system-deps python-deps
+
+system-deps:
+	@if ! command -v tesseract >/dev/null 2>&1 || ! command -v dciodvfy >/dev/null 2>&1; then \
+		echo "Installing Debian packages tesseract-ocr and dicom3tools"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq tesseract-ocr dicom3tools >/dev/null; \
+	fi
+	@tesseract --version >/dev/null 2>&1 || { echo "tesseract is still missing"; exit 1; }
+
+python-deps:
+	@$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[test]'
+
+$(EXAMPLE_DIR)/.complete:
+	$(PYTHON) examples/make_export.py $(EXAMPLE_DIR)
+
+demo: setup $(EXAMPLE_DIR)/.complete
+	deid run recipes/research.yaml $(EXAMPLE_DIR) --out $(DEMO_OUT)
+	deid report $(DEMO_OUT).ledger
+
+test: setup
+	$(PYTHON) -m pytest -q
+
+test-all: setup
+	$(PYTHON) -m pytest -q -m ''
+
+profiles:
+	$(PYTHON) scripts/generate_profiles.py --out profiles
+
+check-profiles:
+	$(PYTHON) scripts/generate_profiles.py --out profiles --check
+
+lint:
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+
+bench: setup
+	$(PYTHON) benchmarks/throughput.py
+	$(PYTHON) benchmarks/ocr.py

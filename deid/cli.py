@@ -1,0 +1,56 @@
+"""The ``deid`` command line: one sub-command per module in :mod:`deid.commands`.
+
+Each command module exposes ``register(subparsers)``, which adds its parser and sets
+``func`` (a callable taking the parsed namespace and returning an exit code). User errors
+are raised as :class:`deid.errors.UserError` and printed as one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from deid import __version__
+from deid.errors import UserError
+
+#: Command modules, in the order ``deid --help`` lists their commands.
+COMMAND_MODULES = (
+    "deid.commands.run",
+    "deid.commands.recipe",
+    "deid.commands.verify",
+    "deid.commands.pixels",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deid",
+        description="De-identify DICOM exports with recipes built on DICOM PS3.15 Annex E.",
+    )
+    parser.add_argument("--version", action="version", version=f"deid {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except UserError as error:
+        print(f"deid: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("deid: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
