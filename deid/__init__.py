@@ -6,4 +6,12 @@ The import name and the command are ``deid``; the distribution on PyPI is
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["KeyRing", "__version__", "deidentify"]
+
+
+def __getattr__(name: str):  # lazy: importing deid must not pull in pydicom
+    if name in ("deidentify", "KeyRing"):
+        from deid import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'deid' has no attribute {name!r}")

@@ -1,9 +1,127 @@
-"""Command module placeholder; its owner replaces this with the real commands."""
+"""``deid run``, ``deid report`` and ``deid ledger export-mappings``: the batch commands."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+from deid.errors import UserError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # noqa: ARG001
-    return None
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser(
+        "run",
+        help="de-identify files and folders into OUT, with a Parquet ledger beside it",
+        description=(
+            "De-identify every file under INPUT (folders walked recursively; DICOM is "
+            "recognised by content) into OUT/<study>/<series>/<sop>.dcm. Rerun the same "
+            "command to resume an interrupted run. Exit 0: all written or excluded; "
+            "1: some quarantined; 2: usage or recipe error."
+        ),
+    )
+    run.add_argument("recipe", metavar="RECIPE", help="recipe file (YAML)")
+    run.add_argument("inputs", metavar="INPUT", nargs="*", help="files or folders")
+    run.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    run.add_argument("--ledger", metavar="DIR", help="ledger folder (default OUT.ledger)")
+    run.add_argument("--key-file", metavar="FILE", help="secret key (else $DEID_KEY or ledger)")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, metavar="N", help="local worker processes")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler, tcp://host:8786")
+    run.add_argument("--manifest", metavar="FILE", help="paths: text (one a line) or Parquet")
+    run.add_argument(
+        "--verify", action="store_true", help="re-scan each output; a leak quarantines"
+    )
+    run.add_argument(
+        "--partition-size", type=_positive_int, default=500, metavar="N", help="files per partition"
+    )
+    run.add_argument(
+        "--file-timeout",
+        type=_positive_float,
+        default=120.0,
+        metavar="SECONDS",
+        help="quarantine a file not done in this time (default 120)",
+    )
+    run.add_argument("--dry-run", action="store_true", help="plan and count, process nothing")
+    run.set_defaults(func=_run)
+
+    report = subparsers.add_parser("report", help="print the summary of a run from its ledger")
+    report.add_argument("ledger", metavar="LEDGER")
+    report.set_defaults(func=_report)
+
+    ledger = subparsers.add_parser("ledger", help="ledger tools")
+    ledger_sub = ledger.add_subparsers(dest="ledger_command", metavar="COMMAND")
+    export = ledger_sub.add_parser(
+        "export-mappings", help="write uid_mapping.csv and patid_mapping.csv (id_old,id_new)"
+    )
+    export.add_argument("ledger", metavar="LEDGER")
+    export.add_argument("--out", required=True, metavar="DIR")
+    export.set_defaults(func=_export)
+    ledger.set_defaults(func=lambda args: ledger.print_help() or 2)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from deid.pipeline.batch import RunOptions, run
+
+    options = RunOptions(
+        recipe=args.recipe,
+        inputs=list(args.inputs),
+        out=args.out,
+        ledger=args.ledger,
+        key_file=args.key_file,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        manifest=args.manifest,
+        verify=args.verify,
+        partition_size=args.partition_size,
+        dry_run=args.dry_run,
+        file_timeout=args.file_timeout,
+    )
+    return run(options).exit_code
+
+
+def _ledger_path(text: str) -> Path:
+    path = Path(text)
+    if not (path / "files").is_dir():
+        raise UserError(f"not a deid ledger (no files/ folder): {text}")
+    return path
+
+
+def _report(args: argparse.Namespace) -> int:
+    from deid.pipeline.summary import report
+
+    text, code = report(_ledger_path(args.ledger))
+    print(text)
+    return code
+
+
+def _export(args: argparse.Namespace) -> int:
+    from deid.pipeline.mappings import export_mappings
+
+    try:
+        written = export_mappings(_ledger_path(args.ledger), Path(args.out))
+    except OSError as error:
+        raise UserError(f"cannot write {error.filename or args.out}: {error.strerror}") from None
+    for name, rows in written.items():
+        print(f"deid: {Path(args.out) / name}: {rows} row(s)", file=sys.stderr)
+    return 0

@@ -44,6 +44,12 @@ OPTIONS: dict[str, tuple[str, str | None]] = {
 }
 BASIC_PROFILE_CODE = "113100"
 
+#: Wildcards for :class:`RuleLayer` keys. ``repeating[(0x5000, ANY_ELEMENT)]`` is the table's
+#: ``(50xx,xxxx)`` row (every element of the curve groups); ``private_creators[(ANY_GROUP,
+#: creator)]`` is a recipe's rule for a creator's blocks in whichever odd group they sit.
+ANY_ELEMENT = -1
+ANY_GROUP = -1
+
 
 @dataclass(frozen=True)
 class Origin:
@@ -258,7 +264,9 @@ class Recipe:
         for layer in reversed(self.layers):
             rule = layer.tags.get(tag)
             if rule is None and repeating_key is not None:
-                rule = layer.repeating.get(repeating_key)
+                rule = layer.repeating.get(repeating_key) or layer.repeating.get(
+                    (repeating_key[0], ANY_ELEMENT)
+                )
             if rule is None:
                 rule = layer.vr.get(vr)
             if rule is not None:
@@ -277,7 +285,11 @@ class Recipe:
             pass
         found: Rule | None = None
         for layer in reversed(self.layers):
-            rule = layer.private.get(key) or layer.private_creators.get((key.group, key.creator))
+            rule = (
+                layer.private.get(key)
+                or layer.private_creators.get((key.group, key.creator))
+                or layer.private_creators.get((ANY_GROUP, key.creator))
+            )
             if rule is None:
                 rule = layer.private_default
             if rule is not None:

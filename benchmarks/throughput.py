@@ -1,0 +1,205 @@
+"""Throughput of ``deid run`` against the floor of a plain pydicom read + write loop.
+
+    python benchmarks/throughput.py [--files 5000] [--size 256] [--workers 1 2]
+    python benchmarks/throughput.py --plan-only 1000000
+
+The first form builds N synthetic single-frame CT files, then measures in one go: the
+floor (pydicom ``dcmread`` + ``save_as`` of every file, one process), and ``deid run
+recipes/basic.yaml`` with each worker count (a fresh process per run, so the client's peak
+memory, VmHWM from /proc/self/status, belongs to that run alone). It prints files/s, the
+ratio to the floor and the client's peak memory. The second form writes a manifest of N
+paths and plans it with ``deid run --dry-run``, to show that planning a million files keeps
+the client small. Numbers, never assertions: this is a measurement, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BASIC = REPO / "recipes" / "basic.yaml"
+KEY = "5eed" * 16
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident set (VmHWM), in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def build_files(folder: Path, count: int, size: int) -> None:
+    import numpy as np
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 4096, size=(size, size), dtype=np.uint16).tobytes()
+    study, series = generate_uid(), generate_uid()
+    for i in range(count):
+        if i % 200 == 0:
+            study, series = generate_uid(), generate_uid()
+        ds = Dataset()
+        ds.SpecificCharacterSet = "ISO_IR 100"
+        ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+        ds.SOPClassUID = CTImageStorage
+        ds.SOPInstanceUID = generate_uid()
+        ds.StudyDate = "20240131"
+        ds.StudyTime = "101500"
+        ds.AccessionNumber = f"ACC{i // 200:06d}"
+        ds.Modality = "CT"
+        ds.Manufacturer = "ACME"
+        ds.InstitutionName = "General Hospital"
+        ds.ReferringPhysicianName = "House^Gregory"
+        ds.StudyDescription = "CT chest"
+        ds.PatientName = f"Patient^Number{i // 200}"
+        ds.PatientID = f"PID{i // 200:06d}"
+        ds.PatientBirthDate = "19700101"
+        ds.PatientSex = "F"
+        ds.StudyInstanceUID = study
+        ds.SeriesInstanceUID = series
+        ds.StudyID = "1"
+        ds.SeriesNumber = 1
+        ds.InstanceNumber = i % 200 + 1
+        ds.FrameOfReferenceUID = generate_uid()
+        ds.ImagePositionPatient = [0, 0, i % 200]
+        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        ds.PixelSpacing = [0.7, 0.7]
+        ds.SliceThickness = 1
+        ds.KVP = 120
+        ds.SamplesPerPixel = 1
+        ds.PhotometricInterpretation = "MONOCHROME2"
+        ds.Rows = ds.Columns = size
+        ds.BitsAllocated = 16
+        ds.BitsStored = 12
+        ds.HighBit = 11
+        ds.PixelRepresentation = 0
+        ds.RescaleIntercept = -1024
+        ds.RescaleSlope = 1
+        ds.PixelData = pixels
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = ds.SOPClassUID
+        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds.file_meta = meta
+        sub = folder / f"{i // 1000:04d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        ds.save_as(sub / f"IM{i:07d}", enforce_file_format=True)
+
+
+def floor(files: list[Path], out: Path) -> float:
+    """Seconds for a plain pydicom read + write of every file (one process)."""
+    import pydicom
+
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    for n, path in enumerate(files):
+        ds = pydicom.dcmread(path)
+        ds.save_as(out / f"{n}.dcm", enforce_file_format=True)
+    return time.perf_counter() - started
+
+
+def measured_cli(args: list[str], result_file: Path) -> dict:
+    """Run ``deid`` in a fresh process that reports its own wall time and peak memory."""
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, __file__, "--measure-cli", str(result_file), "--", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DEID_KEY": KEY},
+    )
+    wall = time.perf_counter() - started
+    data = json.loads(result_file.read_text()) if result_file.exists() else {}
+    data.update(wall=wall, returncode=proc.returncode, stderr_tail=proc.stderr[-400:])
+    return data
+
+
+def _measure_cli(result_file: str, args: list[str]) -> int:
+    from deid.cli import main
+
+    started = time.perf_counter()
+    code = main(args)
+    Path(result_file).write_text(
+        json.dumps({"seconds": time.perf_counter() - started, "peak_mb": peak_memory_mb()})
+    )
+    return code
+
+
+def throughput(count: int, size: int, workers: list[int], workdir: Path) -> None:
+    inputs = workdir / "in"
+    started = time.perf_counter()
+    build_files(inputs, count, size)
+    print(f"built {count} CT files of {size}x{size} in {time.perf_counter() - started:.1f} s")
+    files = sorted(p for p in inputs.rglob("IM*"))
+    seconds = floor(files, workdir / "floor")
+    floor_rate = count / seconds
+    print(f"floor  pydicom read+write      {floor_rate:8.1f} files/s  ({seconds:.1f} s)")
+    shutil.rmtree(workdir / "floor")
+    for n in workers:
+        out = workdir / f"out{n}"
+        data = measured_cli(
+            ["run", str(BASIC), str(inputs), "--out", str(out), "--workers", str(n)],
+            workdir / f"run{n}.json",
+        )
+        if data["returncode"] != 0:
+            print(f"deid run --workers {n} failed ({data['returncode']}): {data['stderr_tail']}")
+            continue
+        rate = count / data["seconds"]
+        print(
+            f"deid   run --workers {n}          {rate:8.1f} files/s  ({data['seconds']:.1f} s, "
+            f"ratio to floor {rate / floor_rate:.2f}, client peak {data['peak_mb']:.0f} MB)"
+        )
+        shutil.rmtree(out)
+        shutil.rmtree(f"{out}.ledger")
+
+
+def plan_only(count: int, workdir: Path) -> None:
+    manifest = workdir / "manifest.txt"
+    with manifest.open("w") as handle:
+        for i in range(count):
+            handle.write(f"/data/export/{i // 1000:05d}/series{i % 7}/IM{i:09d}.dcm\n")
+    data = measured_cli(
+        ["run", str(BASIC), "--manifest", str(manifest), "--out", str(workdir / "o"), "--dry-run"],
+        workdir / "plan.json",
+    )
+    print(
+        f"plan   {count} paths (--dry-run)  {data.get('seconds', float('nan')):.1f} s, "
+        f"client peak {data.get('peak_mb', float('nan')):.0f} MB, exit {data['returncode']}"
+    )
+
+
+def main() -> int:
+    if len(sys.argv) > 2 and sys.argv[1] == "--measure-cli":
+        return _measure_cli(sys.argv[2], sys.argv[4:])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=5000)
+    parser.add_argument("--size", type=int, default=256, help="rows = columns of each image")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--plan-only", type=int, metavar="N", help="only plan N manifest paths")
+    parser.add_argument("--workdir", help="keep files here (default: a temp folder, removed)")
+    args = parser.parse_args()
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="deid-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        if args.plan_only:
+            plan_only(args.plan_only, workdir)
+        else:
+            throughput(args.files, args.size, args.workers, workdir)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

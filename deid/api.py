@@ -1,0 +1,26 @@
+"""The library entry point: ``from deid.api import deidentify, KeyRing, write_atomic``.
+
+Everything a program needs to de-identify one dataset without the batch pipeline::
+
+    recipe = deid.recipe.builtin_recipe("basic")
+    keys = KeyRing(secret)
+    result = deidentify(pydicom.dcmread(path), recipe, keys)
+    write_atomic(result.dataset, out_path)
+"""
+
+from __future__ import annotations
+
+from deid.rewrite.engine import Deidentified, deidentify, is_well_known_uid
+from deid.rewrite.errors import QuarantineError
+from deid.rewrite.keys import KeyRing
+from deid.rewrite.writer import encode_part10, write_atomic
+
+__all__ = [
+    "Deidentified",
+    "KeyRing",
+    "QuarantineError",
+    "deidentify",
+    "encode_part10",
+    "is_well_known_uid",
+    "write_atomic",
+]

@@ -1,0 +1,77 @@
+"""The process that de-identifies files for one partition, so a hang can be cut off.
+
+A Dask task runs in a worker *thread*, where neither SIGALRM nor killing is possible, and
+Dask's worker processes are daemonic (no multiprocessing children). So each partition drives
+a plain ``python -m deid.pipeline.child`` subprocess over pipes: the parent sends one path
+at a time and waits for its record with the per-file time limit; a child that overruns or
+dies (segfault, OOM kill) is killed and replaced, and only the file it was working on is
+quarantined. Protocol (pickled tuples over ``multiprocessing.connection`` framing):
+
+    parent -> child: setup dict, then ("file", path, partition) ... ("stop",)
+    child -> parent: ("ready",), then ("done", FileRecord) per file
+
+A child serves every partition its worker thread runs (starting Python and importing pydicom
+costs about half a second, too much per partition); it exits when its parent goes away or
+after :data:`IDLE_SECONDS` without work, so a long-lived external cluster keeps no idle
+children around.
+
+The child keeps its real stdout for the protocol and points fd 1 at stderr, so a library
+that prints cannot corrupt the stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import sys
+import warnings
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+IDLE_SECONDS = 300.0
+
+
+def _context(setup: dict):
+    from deid.pipeline.worker import WorkContext
+
+    return WorkContext(
+        recipe=pickle.loads(setup["recipe"]),
+        keys=setup["keys"],
+        out_dir=Path(setup["out_dir"]),
+        verify=setup["verify"],
+    )
+
+
+def main(process=None) -> int:
+    """Serve one parent; ``process`` replaces :func:`process_file` (tests use it to hang)."""
+    protocol_fd = os.dup(1)
+    os.dup2(2, 1)
+    inbound = Connection(0, writable=False)
+    outbound = Connection(protocol_fd, readable=False)
+    warnings.simplefilter("ignore")
+    logging.getLogger("pydicom").setLevel(logging.ERROR)
+    if process is None:
+        from deid.pipeline.worker import process_file as process
+
+    ctx = _context(inbound.recv())
+    outbound.send(("ready",))
+    while True:
+        try:
+            if not inbound.poll(IDLE_SECONDS):
+                return 0
+            message = inbound.recv()
+        except (EOFError, OSError):  # parent gone: stop quietly, outputs are atomic
+            return 0
+        if message[0] != "file":
+            return 0
+        ctx.partition = message[2]
+        record = process(message[1], ctx)
+        try:
+            outbound.send(("done", record))
+        except (BrokenPipeError, OSError):
+            return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Settle which input owns each contested output name, the same way on every run.
+
+Two inputs with the same SOP Instance UID map to the same output name. Workers never
+overwrite (see :func:`deid.pipeline.worker.write_unique`), so whichever wrote first holds the
+name and the others are recorded as ``duplicate``: correct, but timing-dependent. This pass,
+run once after all partitions, makes the choice deterministic: the input whose path sorts
+first wins. If the file on disk came from another input, the winner is de-identified again
+and its bytes replace the file (the one deliberate overwrite); the ledger rows of the group
+are rewritten to match. Running it again changes nothing, so a run killed during this pass
+simply repeats it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from deid.pipeline import ledger as ledger_mod
+from deid.pipeline.worker import (
+    DUPLICATE_REASON,
+    TEMP_SUFFIX,
+    WorkContext,
+    new_record,
+    prepare,
+    replace_atomic,
+)
+
+
+def _contested(ledger: Path) -> pa.Table:
+    """Rows (input_path, output_path, status, partition) of names claimed more than once
+    or held by a provisional duplicate."""
+    pieces = []
+    for path in ledger_mod.iter_parts(ledger, "files"):
+        table = pq.read_table(path, columns=["input_path", "output_path", "status", "partition"])
+        mask = pc.and_(
+            pc.is_in(table.column("status"), pa.array(["written", "duplicate"])),
+            pc.not_equal(table.column("output_path"), ""),
+        )
+        pieces.append(table.filter(mask))
+    if not pieces:
+        return pa.table({"input_path": [], "output_path": [], "status": [], "partition": []})
+    rows = pa.concat_tables(pieces)
+    counts = rows.group_by("output_path").aggregate([("input_path", "count")])
+    many = counts.filter(pc.greater(counts.column("input_path_count"), 1)).column("output_path")
+    provisional = rows.filter(pc.equal(rows.column("status"), "duplicate")).column("output_path")
+    names = pa.concat_arrays([many.combine_chunks(), provisional.combine_chunks()])
+    return rows.filter(pc.is_in(rows.column("output_path"), names.unique()))
+
+
+def resolve(ledger: Path, out_dir: Path, ctx: WorkContext) -> dict[str, int]:
+    """Make every contested name belong to its smallest input path; returns counts."""
+    rows = _contested(ledger).to_pylist()
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row["output_path"], []).append(row)
+    changes: dict[int, dict[str, tuple[str, str]]] = {}
+    rewritten = 0
+    for name, members in sorted(groups.items()):
+        members.sort(key=lambda r: r["input_path"])
+        winner, losers = members[0], members[1:]
+        if winner["status"] != "written":
+            record = new_record(winner["input_path"], ctx)
+            prepared = prepare(winner["input_path"], ctx, record)
+            if prepared is None or record.output_path != name:
+                # The winner no longer yields this name (its input changed since): leave the
+                # name with whoever holds it and let a rerun redo the partition.
+                continue
+            replace_atomic(out_dir / name, prepared.output)
+            rewritten += 1
+            changes.setdefault(winner["partition"], {})[winner["input_path"]] = ("written", "")
+        for loser in losers:
+            if loser["status"] != "duplicate":
+                changes.setdefault(loser["partition"], {})[loser["input_path"]] = (
+                    "duplicate",
+                    DUPLICATE_REASON,
+                )
+    for partition, updates in changes.items():
+        _update_part(ledger, partition, updates)
+    return {
+        "contested": len(groups),
+        "rewritten": rewritten,
+        "rows_changed": sum(map(len, changes.values())),
+    }
+
+
+def _update_part(ledger: Path, partition: int, updates: dict[str, tuple[str, str]]) -> None:
+    path = ledger_mod.part_path(ledger, "files", partition)
+    table = pq.read_table(path)
+    content_hash = (table.schema.metadata or {}).get(ledger_mod.HASH_KEY, b"").decode()
+    inputs = table.column("input_path").to_pylist()
+    status = table.column("status").to_pylist()
+    reason = table.column("reason").to_pylist()
+    for i, input_path in enumerate(inputs):
+        if input_path in updates:
+            status[i], reason[i] = updates[input_path]
+    table = table.set_column(
+        table.schema.get_field_index("status"), "status", pa.array(status, pa.string())
+    )
+    table = table.set_column(
+        table.schema.get_field_index("reason"), "reason", pa.array(reason, pa.string())
+    )
+    ledger_mod.write_table_atomic(table, path, content_hash)
+
+
+def sweep_temp_files(out_dir: Path) -> int:
+    """Remove temp files left by killed writers (their final names were never taken)."""
+    removed = 0
+    stack = [str(out_dir)]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif entry.name.endswith(TEMP_SUFFIX):
+                        with contextlib.suppress(OSError):
+                            os.unlink(entry.path)
+                            removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def finish_run(setup, n_partitions: int) -> dict[str, int]:
+    """The run's last task (on a worker): duplicates, stale parts, temp files."""
+    ledger = Path(setup.ledger_dir)
+    out_dir = Path(setup.out_dir)
+    ctx = WorkContext(
+        recipe=pickle.loads(setup.recipe_pickle),
+        keys=setup.keys,
+        out_dir=out_dir,
+        verify=setup.verify,
+    )
+    stale = ledger_mod.remove_stale(ledger, n_partitions)
+    result = resolve(ledger, out_dir, ctx)
+    result["stale_parts"] = stale
+    result["temp_files"] = sweep_temp_files(out_dir)
+    return result

@@ -1,0 +1,99 @@
+"""Turn the user's INPUT arguments (files, folders, a manifest) into the sorted path list.
+
+Every file counts: nothing is skipped by name or extension, so a file the pipeline cannot
+use still ends in the ledger as quarantined, with its reason. Folders are walked with
+``os.scandir`` following symlinks, but each real folder is entered once (by device and
+inode), so a symlink loop ends the walk instead of hanging it. The output and ledger
+folders are pruned in case they lie under an input. Paths are absolute (not resolved:
+the ledger records the path the user gave) and sorted, which makes the partition plan
+deterministic.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from deid.errors import UserError
+
+
+def walk_files(root: str, prune: Iterable[str] = ()) -> Iterator[str]:
+    """Every non-directory entry under ``root`` (regular files, FIFOs, dangling symlinks...).
+
+    Iterative (no recursion limit on deep trees); a folder already visited through another
+    path (symlink loop or a second link to it) is not entered again.
+    """
+    pruned = {os.path.realpath(p) for p in prune}
+    seen: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            st = os.stat(folder)
+        except OSError:
+            continue
+        ident = (st.st_dev, st.st_ino)
+        if ident in seen or os.path.realpath(folder) in pruned:
+            continue
+        seen.add(ident)
+        try:
+            with os.scandir(folder) as entries:
+                children = list(entries)
+        except OSError:
+            # An unreadable folder has no files we could list; nothing to record.
+            continue
+        for entry in children:
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                stack.append(entry.path)
+            else:
+                yield entry.path
+
+
+def read_manifest(path: str) -> list[str]:
+    """Paths from a manifest: Parquet with a ``path`` column, else text, one path a line."""
+    manifest = Path(path)
+    if not manifest.is_file():
+        raise UserError(f"manifest not found: {path}")
+    with manifest.open("rb") as handle:
+        magic = handle.read(4)
+    if magic == b"PAR1":
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(manifest, columns=["path"])
+        except (KeyError, ValueError, OSError) as error:
+            raise UserError(f"manifest {path}: needs a 'path' column ({error})") from None
+        return [p for p in table.column("path").to_pylist() if p]
+    try:
+        with manifest.open(encoding="utf-8") as handle:
+            return [line.rstrip("\r\n") for line in handle if line.strip()]
+    except UnicodeDecodeError:
+        raise UserError(f"manifest {path}: neither Parquet nor UTF-8 text") from None
+
+
+def collect_inputs(
+    inputs: Iterable[str], manifest: str | None = None, prune: Iterable[str] = ()
+) -> list[str]:
+    """The sorted, de-duplicated absolute paths of every input file.
+
+    A named input that does not exist is a user error (nothing processed); a manifest entry
+    that does not exist is an input like any other and is quarantined by the worker.
+    """
+    prune = list(prune)
+    found: set[str] = set()
+    for item in inputs:
+        absolute = os.path.abspath(item)
+        if os.path.isdir(absolute):
+            found.update(walk_files(absolute, prune))
+        elif os.path.lexists(absolute):
+            found.add(absolute)
+        else:
+            raise UserError(f"input not found: {item}")
+    if manifest:
+        found.update(os.path.abspath(p) for p in read_manifest(manifest))
+    return sorted(found)

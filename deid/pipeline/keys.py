@@ -1,0 +1,111 @@
+"""Find the run's secret key: a key file, an environment variable, or the ledger's own key.
+
+The key decides every new UID, pseudonym and date shift, so two runs over parts of one
+study must share it; losing it means the mapping can never be extended. Hence: an explicit
+key file wins, then ``DEID_KEY``, then the ``key`` file in the ledger folder; when none
+exists a random key is created there (owner-only) and the run says so. A recipe may pin
+the source (``key_source`` ``env:NAME`` or ``file:PATH``); the run then refuses any other.
+The key itself is never printed or stored anywhere else (run.json holds its fingerprint).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from deid.errors import KeyMissingError, UserError
+
+ENV_VAR = "DEID_KEY"
+LEDGER_KEY_NAME = "key"
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+@dataclass(frozen=True)
+class ResolvedKey:
+    secret: bytes
+    #: Where it came from, for run.json and the console: "file:PATH", "env:NAME", "ledger".
+    source: str
+    created: bool = False
+
+
+def decode_key_text(text: str, where: str) -> bytes:
+    """Trailing whitespace ignored; 64 hex digits are the 32 key bytes, else the UTF-8 bytes."""
+    text = text.rstrip()
+    if not text:
+        raise KeyMissingError(f"key in {where} is empty")
+    if _HEX64.fullmatch(text):
+        return bytes.fromhex(text)
+    return text.encode("utf-8")
+
+
+def read_key_file(path: str | Path) -> bytes:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        raise KeyMissingError(f"cannot read key file {path}: {error.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"key file {path} is not UTF-8 text") from None
+    return decode_key_text(text, f"key file {path}")
+
+
+def _from_env(name: str) -> bytes | None:
+    value = os.environ.get(name)
+    if value is None:
+        return None
+    return decode_key_text(value, f"environment variable {name}")
+
+
+def ledger_key_path(ledger: Path) -> Path:
+    return ledger / LEDGER_KEY_NAME
+
+
+def resolve_key(
+    ledger: Path,
+    key_file: str | None = None,
+    key_source: str = "ledger",
+    create: bool = True,
+) -> ResolvedKey:
+    """The key for a run writing ``ledger``; creates the ledger key only when ``create``."""
+    kind, _, detail = (key_source or "ledger").partition(":")
+    if kind == "env":
+        name = detail or ENV_VAR
+        if key_file:
+            raise UserError(f"the recipe takes the key from ${name}; drop --key-file")
+        secret = _from_env(name)
+        if secret is None:
+            raise KeyMissingError(f"the recipe takes the key from ${name}, which is not set")
+        return ResolvedKey(secret, f"env:{name}")
+    if kind == "file":
+        if key_file and os.path.realpath(key_file) != os.path.realpath(detail):
+            raise UserError(f"the recipe takes the key from {detail}; drop --key-file")
+        return ResolvedKey(read_key_file(detail), f"file:{detail}")
+    if key_file:
+        return ResolvedKey(read_key_file(key_file), f"file:{key_file}")
+    secret = _from_env(ENV_VAR)
+    if secret is not None:
+        return ResolvedKey(secret, f"env:{ENV_VAR}")
+    path = ledger_key_path(ledger)
+    if path.exists():
+        return ResolvedKey(read_key_file(path), "ledger")
+    if not create:
+        raise KeyMissingError(f"no key: give --key-file, set ${ENV_VAR}, or keep {path}")
+    secret = secrets.token_bytes(32)
+    ledger.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Written whole under a temp name, then linked: a run killed here leaves no empty key,
+    # and of two runs racing to create it, the second reads the first one's key.
+    fd, tmp = tempfile.mkstemp(prefix=".key.", suffix=".tmp", dir=ledger)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret.hex() + "\n")
+        os.link(tmp, path)
+    except FileExistsError:
+        return ResolvedKey(read_key_file(path), "ledger")
+    finally:
+        os.unlink(tmp)
+    return ResolvedKey(secret, "ledger", created=True)

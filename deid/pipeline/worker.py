@@ -1,0 +1,328 @@
+"""One input file -> one :class:`FileRecord`: read, exclude, de-identify, verify, write.
+
+This is the per-file unit every execution path shares (the batch child process, the
+duplicate resolver, and ``deid verify`` if it wants the same reading rules). It never
+raises for a bad file: every failure becomes a quarantined record whose reason is one line
+naming the exception class and a message with quoted values blanked out, because exception
+texts can carry element values and the ledger must not become a second copy of them.
+
+Output names come only from the *new* UIDs (``<study>/<series>/<sop>.dcm``), so nothing of the
+input path reaches the output. A file with no SOP Instance UID (e.g. a DICOMDIR) is named by
+a keyed hash of its bytes instead. Writes are atomic and never overwrite: the temp file is
+hard-linked to its final name, which fails if the name exists; an existing file with other
+bytes means another input had the same SOP Instance UID and this one is a ``duplicate``
+(which input finally wins is settled by :mod:`deid.pipeline.duplicates`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import io
+import json
+import os
+import re
+import secrets
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from deid import __version__
+from deid.pipeline.records import FileRecord
+from deid.pipeline.sniff import HEAD_SIZE, sniff
+
+if TYPE_CHECKING:
+    from pydicom import Dataset
+
+    from deid.recipe.model import Recipe
+
+#: A UID is safe as a path component only in its own alphabet (no "/", "..", spaces).
+_UID_COMPONENT = re.compile(r"[0-9]+(\.[0-9]+)*")
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|b'[^']*'")
+TEMP_SUFFIX = ".deid-tmp"
+DUPLICATE_REASON = "duplicate: another input has the same SOP Instance UID (or identical content)"
+
+
+class SkipFile(Exception):
+    """A file that is not processed, with the one-line reason the ledger records."""
+
+
+@dataclass
+class WorkContext:
+    """Everything a worker needs per file; built once per partition (or per process)."""
+
+    recipe: Recipe
+    keys: Any  # deid.rewrite.keys.KeyRing
+    out_dir: Path
+    verify: bool = False
+    partition: int = -1
+
+
+def describe_error(error: BaseException) -> str:
+    """``Class: message`` on one line, quoted values blanked, at most 200 characters."""
+    message = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    message = _QUOTED.sub("'…'", " ".join(message.split()))
+    text = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def read_input(path: str) -> tuple[bytes, str]:
+    """The file's bytes and its kind ("part10" or "raw"); :class:`SkipFile` if not DICOM."""
+    st = os.stat(path)  # follows symlinks: a dangling one raises FileNotFoundError
+    if not stat.S_ISREG(st.st_mode):
+        kind = "FIFO" if stat.S_ISFIFO(st.st_mode) else "special file"
+        raise SkipFile(f"not a regular file: {kind}")
+    if st.st_size == 0:
+        raise SkipFile("not DICOM: empty file")
+    with open(path, "rb") as handle:
+        head = handle.read(HEAD_SIZE)
+        kind = sniff(head, st.st_size)
+        if kind is None:
+            raise SkipFile("not DICOM: no DICM magic and no plausible data set start")
+        return head + handle.read(), kind
+
+
+def parse(data: bytes, kind: str) -> Dataset:
+    """pydicom read of the bytes; ``force`` only for sniffed preamble-less data sets.
+
+    pydicom is lenient with truncated files (a short last value is kept as is, a missing
+    delimiter only warns), which would let a damaged file through as a "valid" output with
+    part of its pixels. So truncation is checked here and becomes a quarantine reason.
+    """
+    import warnings
+
+    import pydicom
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = pydicom.dcmread(io.BytesIO(data), force=(kind == "raw"))
+    for warning in caught:
+        text = str(warning.message)
+        if "End of file reached" in text or "before delimiter" in text:
+            raise SkipFile("truncated: end of file inside an undefined-length element")
+    check_complete(ds, len(data))
+    return ds
+
+
+def check_complete(ds: Dataset, size: int) -> None:
+    """:class:`SkipFile` when the last top-level element is cut short or is not the end.
+
+    Only the last element of a data set can be short (everything before it was read in
+    full), so looking at it and at the bytes after it is enough.
+    """
+    tags = [tag for tag in ds.keys() if tag >> 16 != 0x0002]  # noqa: SIM118 - tags, not elements
+    if not tags:
+        raise SkipFile("not DICOM: no data set after the file meta information")
+    raw = ds.get_item(max(tags))
+    length = getattr(raw, "length", None)
+    tell = getattr(raw, "value_tell", None)
+    value = getattr(raw, "value", None)
+    if length is None or tell is None or length == 0xFFFFFFFF:
+        return
+    if isinstance(value, (bytes, bytearray)) and len(value) < length:
+        raise SkipFile("truncated: the last element is shorter than its length")
+    if 0 < size - (tell + length) < 8:
+        raise SkipFile("truncated: a partial element header at the end of the file")
+
+
+def transfer_syntax_of(ds: Dataset) -> str:
+    meta = getattr(ds, "file_meta", None)
+    uid = meta.get("TransferSyntaxUID") if meta is not None else None
+    if uid:
+        return str(uid)
+    implicit, little = getattr(ds, "original_encoding", (None, None))
+    if implicit is None:
+        return ""
+    from pydicom import uid as uids
+
+    if implicit:
+        return str(uids.ImplicitVRLittleEndian)
+    return str(uids.ExplicitVRLittleEndian if little else uids.ExplicitVRBigEndian)
+
+
+def _component(value: Any, keys: Any, missing: str) -> str:
+    text = str(value or "").strip()
+    if not text:
+        return missing
+    if len(text) <= 64 and _UID_COMPONENT.fullmatch(text):
+        return text
+    return keys.uid(f"deid-path-component:{text}")
+
+
+def output_relpath(ds: Dataset, keys: Any, content: bytes) -> str:
+    """``<study>/<series>/<sop>.dcm`` from the de-identified data set's UIDs."""
+    study = _component(ds.get("StudyInstanceUID"), keys, "no-study")
+    series = _component(ds.get("SeriesInstanceUID"), keys, "no-series")
+    sop = str(ds.get("SOPInstanceUID") or "").strip()
+    if sop:
+        name = _component(sop, keys, "")
+    else:
+        name = keys.uid(f"deid-file-content:{hashlib.sha256(content).hexdigest()}")
+    return f"{study}/{series}/{name}.dcm"
+
+
+def write_unique(path: Path, data: bytes) -> bool:
+    """Write ``data`` at ``path`` atomically unless another file is there.
+
+    True when ``path`` now holds exactly ``data`` (written now, or by an earlier attempt of
+    the same input); False when it holds other bytes (a duplicate SOP Instance UID).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        try:
+            os.link(tmp, path)
+            return True
+        except FileExistsError:
+            return _same_bytes(path, data)
+        except OSError as error:
+            if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+                raise
+            # File systems without hard links: check-then-rename (a narrow race, but the
+            # duplicate resolver re-checks every contested name at the end of the run).
+            if path.exists():
+                return _same_bytes(path, data)
+            os.replace(tmp, path)
+            return True
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def replace_atomic(path: Path, data: bytes) -> None:
+    """Overwrite ``path`` atomically: only the duplicate resolver does this, deliberately."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        if path.stat().st_size != len(data):
+            return False
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _reason(error: Exception) -> str:
+    """The engine's own quarantine reasons are value-free by contract; keep them as written."""
+    try:
+        from deid.rewrite.errors import QuarantineError
+    except ImportError:  # pragma: no cover - engine not installed
+        QuarantineError = ()
+    if QuarantineError and isinstance(error, QuarantineError):
+        return " ".join(str(error).split()) or "quarantined by the engine"
+    return describe_error(error)
+
+
+@dataclass
+class Prepared:
+    """A de-identified file ready to write (the resolver writes it itself)."""
+
+    record: FileRecord
+    output: bytes
+
+
+def prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None:
+    """Everything but the write; returns None when the record is final (excluded)."""
+    data, kind = read_input(path)
+    from deid.rewrite.engine import deidentify
+    from deid.rewrite.writer import encode_part10
+
+    ds = parse(data, kind)
+    record.transfer_syntax_in = transfer_syntax_of(ds)
+    record.sop_class_uid = str(ds.get("SOPClassUID") or "")
+    rule = ctx.recipe.excluded_by(ds)
+    if rule is not None:
+        record.status = "excluded"
+        record.reason = rule.reason
+        return None
+    identifying = None
+    if ctx.verify:  # the engine rewrites ``ds`` in place: take the needles first
+        from deid.verify import gather_identifying
+
+        identifying = gather_identifying(ds, ctx.recipe)
+    result = deidentify(ds, ctx.recipe, ctx.keys)
+    out_ds = result.dataset
+    output = encode_part10(out_ds)
+    record.output_path = output_relpath(out_ds, ctx.keys, data)
+    record.sop_instance_uid_in = result.sop_instance_uid_in or ""
+    record.series_instance_uid_in = result.series_instance_uid_in or ""
+    record.study_instance_uid_in = result.study_instance_uid_in or ""
+    record.sop_instance_uid_out = str(out_ds.get("SOPInstanceUID") or "")
+    record.series_instance_uid_out = str(out_ds.get("SeriesInstanceUID") or "")
+    record.study_instance_uid_out = str(out_ds.get("StudyInstanceUID") or "")
+    record.patient_id_in = result.patient_id_in or ""
+    record.patient_pseudonym = result.patient_pseudonym or ""
+    record.date_offset_days = result.date_offset_days
+    record.uid_pairs = sorted(result.uid_map.items())
+    meta = getattr(out_ds, "file_meta", None)
+    record.transfer_syntax_out = str(
+        getattr(result, "transfer_syntax_out", "")
+        or (meta.get("TransferSyntaxUID", "") if meta is not None else "")
+        or ""
+    )
+    pixel = result.pixel
+    if pixel is not None:
+        boxes = [list(b) for b in getattr(pixel, "boxes", [])]
+        record.pixel_boxes = json.dumps(boxes)
+        record.pixel_regions_scrubbed = len(boxes)
+        record.transfer_syntax_out = (
+            getattr(pixel, "transfer_syntax_out", "") or record.transfer_syntax_out
+        )
+    if identifying is not None:
+        from deid.verify import check_gathered
+
+        findings = check_gathered(identifying, output, record.output_path)
+        if findings:
+            record.status = "quarantined"
+            record.reason = f"verify: {len(findings)} finding(s), first: {findings[0].line()}"
+            record.output_path = ""
+            return None
+    return Prepared(record, output)
+
+
+def new_record(path: str, ctx: WorkContext) -> FileRecord:
+    return FileRecord(
+        input_path=path,
+        status="quarantined",
+        recipe_digest=ctx.recipe.digest,
+        deid_version=__version__,
+        partition=ctx.partition,
+    )
+
+
+def process_file(path: str, ctx: WorkContext) -> FileRecord:
+    """The fate of one input; never raises for anything the file can cause."""
+    started = time.perf_counter()
+    record = new_record(path, ctx)
+    try:
+        prepared = prepare(path, ctx, record)
+        if prepared is not None:
+            target = ctx.out_dir / record.output_path
+            if write_unique(target, prepared.output):
+                record.status, record.reason = "written", ""
+            else:
+                record.status, record.reason = "duplicate", DUPLICATE_REASON
+    except SkipFile as skip:
+        record.status, record.reason = "quarantined", str(skip)
+    except Exception as error:  # one bad file never stops the batch
+        record.status, record.reason = "quarantined", _reason(error)
+    if record.status == "quarantined":
+        record.output_path = ""
+    record.seconds = time.perf_counter() - started
+    return record

@@ -1,0 +1,59 @@
+"""Burned-in text detection over every frame: candidates, then OCR confirmation.
+
+Kept separate from :mod:`deid.pixels.clean` so ``deid pixels preview`` and the benchmark
+run exactly the detection the pipeline runs, without writing anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from deid.pixels.candidates import Candidate, extend_line, find_candidates
+from deid.pixels.ocr import Crop, OcrCache, confirm, prepare_crop
+from deid.pixels.regions import mostly_outside
+
+Rect = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Found:
+    """A text box found on one frame (before the margin is added)."""
+
+    frame: int
+    box: Rect
+    reason: str  # "ocr" or "outside-image-area"
+
+
+def detect_text(
+    gray: np.ndarray,
+    allow_tokens: Sequence[str] = (),
+    image_area: np.ndarray | None = None,
+    cache: OcrCache | None = None,
+) -> list[Found]:
+    """Text boxes in ``gray`` (frames, rows, columns) uint8.
+
+    Candidates mostly outside the declared ultrasound image area are text by position
+    (annotation lives there); all others need Tesseract to read them. Crops identical
+    between frames are read once.
+    """
+    found: list[Found] = []
+    pending: list[tuple[int, Candidate, Crop]] = []
+    for index in range(gray.shape[0]):
+        frame = gray[index]
+        for cand in find_candidates(frame):
+            box = (cand.x, cand.y, cand.w, cand.h)
+            if mostly_outside(image_area, box):
+                found.append(Found(index, box, "outside-image-area"))
+                continue
+            pending.append((index, cand, prepare_crop(frame, box, cand.glyph_height)))
+    if pending:
+        verdicts = confirm([p[2] for p in pending], allow_tokens, cache=cache)
+        for (index, cand, _), verdict in zip(pending, verdicts):
+            if verdict.text and not verdict.allowed_only:
+                line = extend_line(gray[index], cand)
+                found.append(Found(index, (line.x, line.y, line.w, line.h), "ocr"))
+    found.sort(key=lambda f: (f.frame, f.box[1], f.box[0]))
+    return found

@@ -1,0 +1,60 @@
+"""Regions decided by the header, not by OCR.
+
+* Fixed regions: a recipe's device signature (:class:`PixelRegionRule`) names rectangles
+  the device always burns text into; they are filled whatever OCR says.
+* Ultrasound regions: the Sequence of Ultrasound Regions (0018,6011) declares where the
+  image data is. Anything text-like *outside* those regions is annotation, so candidates
+  there are removed without needing Tesseract's confirmation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pydicom
+
+from deid.recipe.model import PixelRegionRule
+
+Rect = tuple[int, int, int, int]
+
+
+def fixed_boxes(ds: pydicom.Dataset, rules: Iterable[PixelRegionRule]) -> list[Rect]:
+    """Rectangles (x, y, w, h) of every region rule whose signature matches ``ds``."""
+    boxes: list[Rect] = []
+    for rule in rules:
+        if rule.when.matches(ds):
+            boxes.extend(tuple(int(v) for v in box) for box in rule.boxes)  # type: ignore[misc]
+    return boxes
+
+
+def ultrasound_image_mask(ds: pydicom.Dataset, rows: int, columns: int) -> np.ndarray | None:
+    """Boolean mask of the declared image data area, or None when the file declares none."""
+    regions = ds.get("SequenceOfUltrasoundRegions")
+    if not regions:
+        return None
+    mask = np.zeros((rows, columns), dtype=bool)
+    found = False
+    for item in regions:
+        try:
+            x0 = int(item.RegionLocationMinX0)
+            y0 = int(item.RegionLocationMinY0)
+            x1 = int(item.RegionLocationMaxX1)
+            y1 = int(item.RegionLocationMaxY1)
+        except (AttributeError, TypeError, ValueError):
+            continue
+        x0, x1 = max(0, min(x0, x1)), min(columns - 1, max(x0, x1))
+        y0, y1 = max(0, min(y0, y1)), min(rows - 1, max(y0, y1))
+        if x1 >= x0 and y1 >= y0:
+            mask[y0 : y1 + 1, x0 : x1 + 1] = True
+            found = True
+    return mask if found else None
+
+
+def mostly_outside(mask: np.ndarray | None, box: Rect) -> bool:
+    """True when at least half of ``box`` lies outside the declared image area."""
+    if mask is None:
+        return False
+    x, y, w, h = box
+    inside = mask[y : y + h, x : x + w]
+    return inside.size > 0 and float(inside.mean()) < 0.5

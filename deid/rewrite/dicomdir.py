@@ -1,0 +1,154 @@
+"""DICOMDIR (Media Storage Directory) files: records rewritten, offsets rebuilt.
+
+A DICOMDIR's Directory Record Sequence items are rewritten like any dataset (PatientName,
+PatientID, dates, UIDs ... in PATIENT/STUDY/SERIES/IMAGE records follow the recipe), with
+the date offset and pseudonym of the patient each record belongs to.
+
+Decisions:
+
+* The records link to each other by byte offsets ((0004,1200), (0004,1202), (0004,1400),
+  (0004,1420)). Rewriting changes lengths, so :func:`capture_links` turns the offsets into
+  item indices before anything changes, and the writer calls :func:`rebuild_offsets` to
+  turn them back into the offsets of the file it actually writes.
+* Type 1 keys of PATIENT/STUDY/SERIES/IMAGE records (:data:`RECORD_TYPE1`, e.g. the
+  STUDY record's Study ID and Study Date) get the dummy where the recipe would empty or
+  remove them; Type 2 keys (:data:`RECORD_TYPE2`) are emptied where it would remove them.
+* Referenced File ID (0004,1500) and File-set Descriptor File ID (0004,1141) name paths of
+  the *input* file-set (often with patient names or MRNs in them), and deid writes its
+  output under new, UID-derived names anyway, so both are removed; File-set ID (0004,1130)
+  is emptied. To browse the output as a file-set, build a new DICOMDIR over the output
+  (pydicom's ``FileSet`` does that). Referenced SOP Instance UID in File is remapped by the
+  table's rule, so each record still names the de-identified instance.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+from pydicom import Dataset, dcmread
+
+RECORD_SEQUENCE = 0x00041220
+ROOT_FIRST = 0x00041200
+ROOT_LAST = 0x00041202
+NEXT = 0x00041400
+LOWER = 0x00041420
+REFERENCED_FILE_ID = 0x00041500
+DESCRIPTOR_FILE_ID = 0x00041141
+FILE_SET_ID = 0x00041130
+_LINKS_ATTR = "_deid_record_links"
+
+#: Type 1 keys of the common directory records (PS3.3 F.5): where the recipe would empty
+#: or remove one of these, the engine writes the dummy instead (D), so the record stays valid.
+RECORD_TYPE1: dict[str, frozenset[int]] = {
+    "PATIENT": frozenset({0x00100020}),  # Patient ID
+    "STUDY": frozenset({0x00080020, 0x00080030, 0x00200010, 0x0020000D}),  # date, time, ID, UID
+    "SERIES": frozenset({0x00080060, 0x0020000E, 0x00200011}),  # modality, UID, number
+    "IMAGE": frozenset({0x00200013}),  # Instance Number
+}
+#: Type 2 keys: where the recipe would remove one, the engine empties it instead (Z).
+RECORD_TYPE2: dict[str, frozenset[int]] = {
+    "PATIENT": frozenset({0x00100010}),  # Patient's Name
+    "STUDY": frozenset({0x00081030, 0x00080050}),  # Study Description, Accession Number
+}
+
+
+def is_dicomdir(dataset: Dataset) -> bool:
+    return RECORD_SEQUENCE in dataset
+
+
+def _value(item: Dataset, tag: int) -> int:
+    elem = item.get(tag)
+    value = getattr(elem, "value", None)
+    return int(value) if isinstance(value, int) else 0
+
+
+def capture_links(dataset: Dataset) -> tuple[int, int, list[tuple[int, int]]] | None:
+    """Record links as item indices (-1 = none); stored on the dataset for the writer."""
+    stored = getattr(dataset, _LINKS_ATTR, None)
+    if stored is not None:
+        return stored
+    if not is_dicomdir(dataset):
+        return None
+    items = list(dataset[RECORD_SEQUENCE].value)
+    where = {getattr(item, "seq_item_tell", None): i for i, item in enumerate(items)}
+    where.pop(None, None)
+    if not where:
+        return None  # built in memory: nothing to translate
+    links = [(where.get(_value(it, NEXT), -1), where.get(_value(it, LOWER), -1)) for it in items]
+    result = (
+        where.get(_value(dataset, ROOT_FIRST), -1),
+        where.get(_value(dataset, ROOT_LAST), -1),
+        links,
+    )
+    object.__setattr__(dataset, _LINKS_ATTR, result)
+    return result
+
+
+def record_anchors(dataset: Dataset, top_anchor: str) -> dict[int, str]:
+    """id(record item) -> the Patient ID of the PATIENT record above it (or ``top_anchor``)."""
+    links = capture_links(dataset)
+    if links is None:
+        return {}
+    first, _, nexts = links
+    items = list(dataset[RECORD_SEQUENCE].value)
+    out: dict[int, str] = {}
+    seen: set[int] = set()
+    # (index, inherited anchor); walk siblings via "next" and children via "lower".
+    todo = [(first, top_anchor)]
+    while todo:
+        index, anchor = todo.pop()
+        while 0 <= index < len(items) and index not in seen:
+            seen.add(index)
+            item = items[index]
+            own = anchor
+            if str(item.get("DirectoryRecordType", "")).strip() == "PATIENT":
+                pid = str(item.get("PatientID", "") or "").strip()
+                own = pid or f"record:{index}"
+            out[id(item)] = own
+            todo.append((nexts[index][1], own))
+            index = nexts[index][0]
+    for item in items:
+        out.setdefault(id(item), top_anchor)
+    return out
+
+
+def scrub_record(item: Dataset) -> None:
+    """Remove what names the input file-set's paths from one directory record."""
+    if REFERENCED_FILE_ID in item:
+        del item[REFERENCED_FILE_ID]
+
+
+def scrub_header(dataset: Dataset) -> None:
+    if DESCRIPTOR_FILE_ID in dataset:
+        del dataset[DESCRIPTOR_FILE_ID]
+    if FILE_SET_ID in dataset:
+        dataset[FILE_SET_ID].value = ""
+
+
+def rebuild_offsets(dataset: Dataset, encode: Callable[[Dataset], bytes]) -> bytes:
+    """Encode, find where each record landed, write those offsets, encode again."""
+    links = capture_links(dataset)
+    data = encode(dataset)
+    if links is None:
+        return data
+    first, last, nexts = links
+    parsed = dcmread(io.BytesIO(data), force=True)
+    positions = [int(getattr(it, "seq_item_tell", 0)) for it in parsed[RECORD_SEQUENCE].value]
+    items = list(dataset[RECORD_SEQUENCE].value)
+    if len(positions) != len(items) or len(nexts) != len(items):
+        return data
+
+    def at(index: int) -> int:
+        return positions[index] if 0 <= index < len(positions) else 0
+
+    for item, (nxt, lower) in zip(items, nexts):
+        if NEXT in item:
+            item[NEXT].value = at(nxt)
+        if LOWER in item:
+            item[LOWER].value = at(lower)
+    if ROOT_FIRST in dataset:
+        dataset[ROOT_FIRST].value = at(first)
+    if ROOT_LAST in dataset:
+        dataset[ROOT_LAST].value = at(last)
+    return encode(dataset)

@@ -1,0 +1,640 @@
+"""The rewriting engine: one pass over every element at every nesting level.
+
+``deidentify(dataset, recipe, keys)`` applies the recipe's action to each element, in
+place, and returns what the ledger needs. How it works and why:
+
+* **One walk, no recursion.** Datasets wait on an explicit stack, so a sequence nested 500
+  deep costs memory, not Python stack. Each element is visited once.
+* **Kept elements are never decoded.** The rule is chosen from the tag and a VR learned
+  from the raw element (or the dictionary for Implicit VR); a kept element stays the bytes
+  pydicom read, so Pixel Data is never touched and an unknown charset can't break a kept
+  value. Only elements that change are decoded or replaced.
+* **Rules.** ``recipe.rule_for(tag, vr)`` for standard attributes (None = keep: the
+  recipe's safety-net layer decides for attributes the table does not list),
+  ``recipe.rule_for_private(PrivateKey(group, creator, element_low_byte), vr)`` for private
+  ones. Action meanings:
+
+  ===========  ================================================================
+  X            remove (a sequence with all its items)
+  Z            zero length (a sequence: no items)
+  D            the VR's dummy (:mod:`deid.rewrite.vr`); on UI: the keyed UID;
+               on SQ: keep the items and clean them by the rules
+  K            keep; a sequence is kept and its items cleaned by the rules
+  U            keyed UID (:meth:`KeyRing.uid`) of each value, except well-known UIDs
+               (in pydicom's UID dictionary or under 1.2.840.10008.); on SQ: recurse
+  C            clean, by VR: DA/DT shifted (or kept, or emptied) per ``recipe.dates``,
+               TM kept (a whole-day shift leaves times alone); LO SH ST LT UT UC
+               without this dataset's identifying values and the recipe's text
+               patterns (:mod:`deid.rewrite.textclean`), except coded values (Code
+               Value, Coding Scheme Designator ...: :data:`CODED_TAGS`), which come
+               from coding schemes and would break if a name matched a code; a value
+               that was nothing but identifying becomes the VR's dummy; PN: Patient's
+               Name becomes the pseudonym (or empty), any other name empty; AE:
+               ``DEID``; AS: kept, but ages over 89 years become ``090Y`` (the HIPAA
+               Safe Harbor cap); UI: keyed UID; SQ: recurse; CS, numbers, AT: kept
+               (coded values and measurements); UR: emptied; OB/OW/UN and other
+               binary: removed (binary cannot be cleaned)
+  compound     resolved by :mod:`deid.rewrite.iod` (X/Z/U* keeps the references)
+  replace      the rule's value
+  pseudonym    Patient ID: ``KeyRing.patient_pseudonym(original ID, prefix)``;
+               a PN: that pseudonym, or empty with ``patient.name: empty``
+  ===========  ================================================================
+
+* **UIDs.** Every remapped UID goes through the same keyed function, so references
+  (Referenced SOP Instance UID, Frame of Reference, Source Image Sequence ...) keep
+  pointing at the right, remapped, instance; ``uid_map`` lists each pair. With
+  ``recipe.uids.mode == "keep"`` (Retain UIDs) no UID is remapped, whatever layer asks.
+* **Private attributes.** Each element's creator is read from its block's (gggg,00xx)
+  element. No creator, group lengths, and the reserved (gggg,0001-000F)/(gggg,0100-0FFF)
+  ranges: removed. No rule: removed. ``C`` (the table's Retain Safe Private cell) keeps
+  exactly the keys in ``recipe.safe_private`` (Table E.3.10-1: creator + element, never
+  the group alone). A creator element whose whole block was removed goes too.
+* **Repeating groups.** 60xx: rules by ``(0x6000, element)``; when Overlay Data goes the
+  whole overlay group goes (an overlay without its data is invalid); Clean Graphics ``C``
+  on Overlay Data keeps it only when the pixel step scans overlays
+  (``pixels.overlays == "scan"``), else removes it. 50xx (retired curves): removed unless
+  a rule explicitly keeps them (curves cannot be cleaned).
+* **Group lengths** (gggg,0000) are removed everywhere (they would be wrong after
+  rewriting); command (0000,xxxx) and file meta (0002,xxxx) elements found in the body
+  are removed (they never belong in a stored dataset, pydicom refuses to write the
+  former, and the writer builds a new header).
+* **Pixels.** ``deid.pixels.clean_pixels`` runs first, on the untouched header, when
+  ``recipe.pixels.enabled``; its ``quarantine_reason`` becomes a :class:`QuarantineError`.
+* **Marking.** Patient Identity Removed = YES, De-identification Method (deid, version,
+  recipe name, digest prefix), the Method Code Sequence from ``recipe.method_codes()``
+  and Longitudinal Temporal Information Modified per the date policy (REMOVED /
+  UNMODIFIED / MODIFIED). Burned In Annotation is the pixel step's business.
+* **Free text is cleaned last.** Identifying values are gathered from the top level
+  before anything changes, and every Person Name met in a nested item (SR content,
+  physician sequences, DICOMDIR records) is added as the walk meets it; the text
+  elements to Clean are queued and cleaned once the walk is over, so a name that only
+  appears deep in an SR tree still disappears from a description at the top.
+* **DICOMDIR.** See :mod:`deid.rewrite.dicomdir` (records get their patient's pseudonym
+  and date offset, Type 1/2 record keys stay present, file references are removed).
+* **Failures.** An element that cannot be decoded where its value is needed is removed
+  (removal is always safe). A dataset that cannot be iterated at all raises
+  :class:`QuarantineError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydicom import Dataset, config
+from pydicom.dataelem import DataElement
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+from pydicom.uid import UID_dictionary
+
+from deid import __version__
+from deid.recipe.model import PrivateKey, Recipe, Rule
+from deid.rewrite import dicomdir, iod
+from deid.rewrite.dates import shift_da, shift_dt
+from deid.rewrite.errors import QuarantineError
+from deid.rewrite.keys import KeyRing
+from deid.rewrite.textclean import Identifiers, TextCleaner, gather_identifiers
+from deid.rewrite.vr import (
+    BINARY_VRS,
+    DUMMY_AE,
+    TEXT_VRS,
+    dummy_value,
+    element_vr,
+    empty_value,
+)
+from deid.rewrite.writer import convert_big_endian, output_transfer_syntax, transfer_syntax_of
+
+if TYPE_CHECKING:
+    from deid.pixels.outcome import PixelOutcome
+
+PATIENT_NAME = 0x00100010
+PATIENT_ID = 0x00100020
+OVERLAY_DATA = 0x3000
+#: Coded values (SH/LO/UC) that the VR safety net would Clean as free text: they come from
+#: coding schemes, not people, and emptying one breaks the code (Type 1 in code macros).
+CODED_TAGS = frozenset(
+    {
+        0x00080100,  # Code Value
+        0x00080102,  # Coding Scheme Designator
+        0x00080103,  # Coding Scheme Version
+        0x00080105,  # Mapping Resource
+        0x00080107,  # Context Group Local Version
+        0x0008010F,  # Context Identifier
+        0x00080119,  # Long Code Value
+        0x00080120,  # URN Code Value
+        0x00080122,  # Mapping Resource Name
+    }
+)
+COMPOUND = frozenset({"Z/D", "X/Z", "X/D", "X/Z/D", "X/Z/U*"})
+WELL_KNOWN_ROOT = "1.2.840.10008."
+AGE_CAP = "090Y"
+
+
+@dataclass
+class Deidentified:
+    """What :func:`deidentify` did to one dataset, for the writer and the ledger."""
+
+    dataset: Dataset
+    uid_map: dict[str, str] = field(default_factory=dict)
+    patient_id_in: str = ""
+    patient_pseudonym: str = ""
+    date_offset_days: int | None = None
+    sop_instance_uid_in: str = ""
+    series_instance_uid_in: str = ""
+    study_instance_uid_in: str = ""
+    pixel: PixelOutcome | None = None
+    transfer_syntax_in: str = ""
+    transfer_syntax_out: str = ""
+    #: Things the ledger or a log may want to say (never values), e.g. a converted encoding.
+    notes: list[str] = field(default_factory=list)
+
+
+def is_well_known_uid(uid: str) -> bool:
+    """Standard UIDs (SOP Classes, Transfer Syntaxes, coding schemes ...) are never remapped."""
+    return uid.startswith(WELL_KNOWN_ROOT) or uid in UID_dictionary
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip(" \x00")
+
+
+class _Run:
+    """State of one ``deidentify`` call: the recipe, keys and per-anchor caches."""
+
+    def __init__(self, dataset: Dataset, recipe: Recipe, keys: KeyRing) -> None:
+        self.recipe = recipe
+        self.keys = keys
+        self.uid_map: dict[str, str] = {}
+        self.keep_uids = recipe.uids.mode == "keep"
+        self.dates = recipe.dates
+        self.prefix = recipe.patient.id_prefix
+        self.sop_class = _text(dataset.get("SOPClassUID", ""))
+        self.is_animal = (
+            "PatientSpeciesDescription" in dataset or "PatientSpeciesCodeSequence" in dataset
+        )
+        self.scan_overlays = recipe.pixels.enabled and recipe.pixels.overlays == "scan"
+        self.identifiers: Identifiers = gather_identifiers(dataset, recipe, element_vr)
+        #: Text elements to Clean once every name of the dataset is known: (ds, tag, vr).
+        self.pending_text: list[tuple[Dataset, int, str]] = []
+        self._offsets: dict[str, int] = {}
+        self._pseudonyms: dict[str, str] = {}
+        self.anchors: dict[int, str] = {}
+        self.root = dataset
+
+    # -- keyed values -------------------------------------------------------------------
+    def offset(self, anchor: str) -> int:
+        days = self._offsets.get(anchor)
+        if days is None:
+            days = self.keys.date_offset_days(anchor, self.dates.min_days, self.dates.max_days)
+            self._offsets[anchor] = days
+        return days
+
+    def pseudonym(self, patient_id: str) -> str:
+        value = self._pseudonyms.get(patient_id)
+        if value is None:
+            value = self.keys.patient_pseudonym(patient_id, self.prefix)
+            self._pseudonyms[patient_id] = value
+        return value
+
+    def uid(self, value: str) -> str:
+        value = _text(value)
+        if not value or self.keep_uids or is_well_known_uid(value):
+            return value
+        new = self.uid_map.get(value)
+        if new is None:
+            new = self.keys.uid(value)
+            self.uid_map[value] = new
+        return new
+
+
+def _anchor_of(dataset: Dataset) -> str:
+    """Whose dates and pseudonym: the Patient ID, else the Study Instance UID."""
+    pid = _text(dataset.get("PatientID", ""))
+    if pid:
+        return pid
+    study = _text(dataset.get("StudyInstanceUID", ""))
+    return f"study:{study}" if study else ""
+
+
+def _values(value: Any) -> list[Any]:
+    if isinstance(value, (list, tuple, MultiValue)):
+        return list(value)
+    return [value]
+
+
+#: VRs whose values are plain ASCII whatever the character set: read straight from the raw
+#: bytes, skipping pydicom's conversion and validation (most of a rewrite's cost).
+_ASCII_VRS = frozenset({"UI", "DA", "DT", "TM", "AS"})
+#: Clean keeps coded strings and numbers: they carry codes and measurements, not people.
+_KEPT_BY_CLEAN = frozenset({"CS", "DS", "IS", "AT", "US", "SS", "UL", "SL", "UV", "SV", "FL", "FD"})
+
+
+def _strings(ds: Dataset, tag: int, vr: str) -> list[str]:
+    """The values of an ASCII-VR element as strings, decoding raw bytes directly."""
+    raw = ds.get_item(tag)
+    if vr in _ASCII_VRS and getattr(raw, "is_raw", False) and isinstance(raw.value, bytes):
+        text = raw.value.decode("ascii", "replace").strip(" \x00")
+        return text.split("\\") if text else [""]
+    return [_text(v) for v in _values(ds[tag].value)]
+
+
+def _set(ds: Dataset, tag: int, vr: str, values: list[Any] | Any) -> None:
+    """Replace an element by a fresh one (never decode the old value to overwrite it)."""
+    if isinstance(values, list):
+        values = values[0] if len(values) == 1 else values
+    # Values come from this module (dummies, keyed UIDs, shifted dates, cleaned text):
+    # validating each one again costs ~8% of a file's rewrite for nothing.
+    ds[tag] = DataElement(tag, vr, values, validation_mode=config.IGNORE)
+
+
+def _push_items(ds: Dataset, tag: int, anchor: str, run: _Run, stack: list) -> bool:
+    try:
+        seq = ds[tag].value
+    except Exception:
+        del ds[tag]
+        return False
+    if not isinstance(seq, Sequence):  # a sequence pydicom could not parse: can't be cleaned
+        del ds[tag]
+        return False
+    for item in seq:
+        stack.append((item, run.anchors.get(id(item), anchor)))
+    return True
+
+
+def _clean(ds: Dataset, tag: int, vr: str, anchor: str, run: _Run, stack: list) -> bool:
+    """Action C by VR (see the module docstring); True if the element is still there."""
+    if vr == "SQ":
+        return _push_items(ds, tag, anchor, run, stack)
+    if vr in BINARY_VRS:
+        del ds[tag]
+        return False
+    if vr in _KEPT_BY_CLEAN or vr == "TM" or (vr in ("DA", "DT") and run.dates.mode == "keep"):
+        return True
+    if vr == "AE":
+        _set(ds, tag, vr, DUMMY_AE)
+    elif vr == "UR":
+        _set(ds, tag, vr, "")
+    elif vr == "PN":
+        if tag == PATIENT_NAME:
+            return _pseudonym(ds, tag, vr, anchor, run)
+        _set(ds, tag, vr, "")
+    elif vr in ("DA", "DT") and run.dates.mode != "shift":
+        _set(ds, tag, vr, "")
+    elif vr == "DA":
+        days = run.offset(anchor)
+        _set(ds, tag, vr, [shift_da(v, days) for v in _strings(ds, tag, vr)])
+    elif vr == "DT":
+        days = run.offset(anchor)
+        _set(ds, tag, vr, [shift_dt(v, days) for v in _strings(ds, tag, vr)])
+    elif vr == "AS":
+        _set(ds, tag, vr, [_cap_age(v) for v in _strings(ds, tag, vr)])
+    elif vr == "UI":
+        _set(ds, tag, vr, [run.uid(v) for v in _strings(ds, tag, vr)])
+    elif vr in TEXT_VRS:
+        if tag not in CODED_TAGS:
+            run.pending_text.append((ds, tag, vr))  # cleaned when every name is known
+    else:  # a VR we have no cleaning for: nothing leaks if it goes
+        del ds[tag]
+        return False
+    return True
+
+
+def _clean_text(ds: Dataset, tag: int, vr: str, cleaner: TextCleaner) -> None:
+    """Clean one text element: its values without the dataset's identifying values."""
+    try:
+        texts = ["" if v is None else str(v) for v in _values(ds[tag].value)]
+        cleaned = [cleaner.clean(t) for t in texts]
+        if cleaned != texts:
+            # A value that was nothing but identifying becomes the dummy, so a Type 1
+            # label (e.g. Structure Set Label = the Study ID) stays present and valid.
+            cleaned = [c if c or not t.strip() else dummy_value(vr) for c, t in zip(cleaned, texts)]
+            _set(ds, tag, vr, cleaned)
+    except Exception:  # undecodable text cannot be shown to be clean
+        if tag in ds:
+            del ds[tag]
+
+
+def _cap_age(age: str) -> str:
+    """Ages over 89 years become 090Y; months, weeks and days are kept."""
+    if len(age) == 4 and age[:3].isdigit() and age[3] == "Y" and int(age[:3]) > 89:
+        return AGE_CAP
+    return age
+
+
+def _pseudonym(ds: Dataset, tag: int, vr: str, anchor: str, run: _Run) -> bool:
+    if tag == PATIENT_ID:
+        own = _text(ds[tag].value)
+        _set(ds, tag, vr, run.pseudonym(own or anchor))
+    elif vr == "PN":
+        name = run.pseudonym(anchor) if run.recipe.patient.name == "pseudonym" else ""
+        _set(ds, tag, vr, name)
+    elif vr in TEXT_VRS:
+        _set(ds, tag, vr, run.pseudonym(anchor))
+    else:
+        del ds[tag]
+        return False
+    return True
+
+
+def _apply(ds: Dataset, tag: int, vr: str, rule: Rule, anchor: str, run: _Run, stack: list) -> bool:
+    """Carry out one rule on one element that exists in ``ds``; True if it is still there."""
+    action = rule.action
+    if action in COMPOUND:
+        action = iod.resolve(action, tag, run.sop_class, run.is_animal)
+    if action == "K":
+        return _push_items(ds, tag, anchor, run, stack) if vr == "SQ" else True
+    if action == "X":
+        del ds[tag]
+        return False
+    if vr == "SQ":
+        if action == "Z":
+            ds[tag] = DataElement(tag, "SQ", Sequence())
+            return True
+        # D, C, U on a sequence: keep the items, every attribute in them by its rule
+        return _push_items(ds, tag, anchor, run, stack)
+    try:
+        if action == "Z":
+            _set(ds, tag, vr, empty_value(vr))
+        elif action == "D":
+            if vr == "UI":
+                _set(ds, tag, vr, [run.uid(v) or dummy_uid(run) for v in _strings(ds, tag, vr)])
+            else:
+                _set(ds, tag, vr, dummy_value(vr))
+        elif action == "U":
+            if vr != "UI":  # a UID rule on something that is not a UID: nothing to keep
+                del ds[tag]
+                return False
+            _set(ds, tag, vr, [run.uid(v) for v in _strings(ds, tag, vr)])
+        elif action == "C":
+            return _clean(ds, tag, vr, anchor, run, stack)
+        elif action == "replace":
+            _set(ds, tag, vr, _typed(rule.value or "", vr))
+        elif action == "pseudonym":
+            return _pseudonym(ds, tag, vr, anchor, run)
+        else:  # unknown code: the conservative choice
+            del ds[tag]
+            return False
+    except QuarantineError:
+        raise
+    except Exception:
+        # The value could not be decoded or re-encoded: removal is always safe.
+        if tag in ds:
+            del ds[tag]
+        return False
+    return True
+
+
+def dummy_uid(run: _Run) -> str:
+    return run.keys.uid("deid:dummy")
+
+
+def _typed(value: str, vr: str) -> Any:
+    if vr in ("US", "SS", "UL", "SL", "UV", "SV", "AT"):
+        return [int(v) for v in value.split("\\")] if value else None
+    if vr in ("FL", "FD"):
+        return [float(v) for v in value.split("\\")] if value else None
+    if vr in BINARY_VRS:
+        return value.encode("ascii", "replace")
+    return value.split("\\") if "\\" in value else value
+
+
+#: id(recipe) -> (recipe, {(group, creator, element, vr): rule or None}); the recipe is
+#: held so its id cannot be reused while the cache lives (a worker has one or two recipes).
+_PRIVATE_DECISIONS: dict[int, tuple[Recipe, dict[tuple[int, str, int, str], Rule | None]]] = {}
+
+
+def _private_rule(run: _Run, group: int, creator: str, element: int, vr: str) -> Rule | None:
+    """The rule a private element follows, or None when it goes (no rule, or ``C`` for a
+    key that is not in the recipe's safe list). Cached per recipe: files of one device
+    repeat the same private blocks thousands of times."""
+    recipe = run.recipe
+    entry = _PRIVATE_DECISIONS.get(id(recipe))
+    if entry is None or entry[0] is not recipe:
+        if len(_PRIVATE_DECISIONS) > 16:
+            _PRIVATE_DECISIONS.clear()
+        entry = _PRIVATE_DECISIONS[id(recipe)] = (recipe, {})
+    decisions = entry[1]
+    cache_key = (group, creator, element, vr)
+    try:
+        return decisions[cache_key]
+    except KeyError:
+        pass
+    key = PrivateKey(group, creator, element)
+    rule = recipe.rule_for_private(key, vr)
+    if rule is not None and rule.action == "C" and key not in recipe.safe_private:
+        rule = None
+    decisions[cache_key] = rule
+    return rule
+
+
+def _private_creators(ds: Dataset, tags: list[int]) -> dict[tuple[int, int], str]:
+    creators: dict[tuple[int, int], str] = {}
+    for tag in tags:
+        group, elem = tag >> 16, tag & 0xFFFF
+        if group & 1 and 0x0010 <= elem <= 0x00FF:
+            try:
+                value = ds[tag].value
+            except Exception:
+                continue
+            if isinstance(value, bytes):
+                value = value.decode("latin-1")
+            creator = _text(value)
+            if creator:
+                creators[(group, elem)] = creator
+    return creators
+
+
+def _rewrite_dataset(ds: Dataset, anchor: str, run: _Run, stack: list) -> None:
+    """Apply the rules to the elements of one dataset; push its sequence items."""
+    recipe = run.recipe
+    tags = [int(t) for t in list(ds.keys())]
+    record_type1: frozenset[int] = frozenset()
+    record_type2: frozenset[int] = frozenset()
+    if run.anchors and id(ds) in run.anchors:  # a DICOMDIR directory record
+        kind = _text(ds.get("DirectoryRecordType", ""))
+        record_type1 = dicomdir.RECORD_TYPE1.get(kind, frozenset())
+        record_type2 = dicomdir.RECORD_TYPE2.get(kind, frozenset())
+    creators: dict[tuple[int, int], str] | None = None
+    kept_blocks: set[tuple[int, int]] = set()
+    overlay_drop: set[int] = set()
+    for tag in tags:
+        group, elem = tag >> 16, tag & 0xFFFF
+        raw = ds.get_item(tag, keep_deferred=True)  # a deferred value stays on disk
+        if raw is None:
+            continue
+        if elem == 0 or group <= 0x0002:  # group lengths; command / meta elements in the body
+            del ds[tag]
+            continue
+        if group & 1:
+            if group <= 0x0007 or group == 0xFFFF:  # not a valid private group
+                del ds[tag]
+                continue
+            if 0x0010 <= elem <= 0x00FF:
+                continue  # creators: decided after their blocks
+            if creators is None:
+                creators = _private_creators(ds, tags)
+            block = elem >> 8
+            creator = creators.get((group, block)) if elem >= 0x1000 else None
+            if creator is None:
+                del ds[tag]
+                continue
+            vr = element_vr(tag, raw)
+            rule = _private_rule(run, group, creator, elem & 0xFF, vr)
+            if rule is None:
+                del ds[tag]
+                continue
+            if rule.action != "C":
+                kept = _apply(ds, tag, vr, rule, anchor, run, stack)
+            else:
+                kept = _push_items(ds, tag, anchor, run, stack) if vr == "SQ" else True
+            if kept:
+                kept_blocks.add((group, block))
+            continue
+        vr = element_vr(tag, raw)
+        if 0x5000 <= group <= 0x50FF:  # retired curves: never cleanable
+            rule = recipe.rule_for(tag, vr)
+            if rule is None or rule.action != "K" or rule.origin.layer == "safety-net":
+                del ds[tag]
+            continue
+        rule = recipe.rule_for(tag, vr)
+        if 0x6000 <= group <= 0x60FF and elem == OVERLAY_DATA:
+            keep = rule is None or rule.action == "K" or (rule.action == "C" and run.scan_overlays)
+            if not keep:
+                overlay_drop.add(group)
+            continue
+        if rule is None:
+            if vr == "SQ":
+                _push_items(ds, tag, anchor, run, stack)
+            continue
+        if vr == "PN" and rule.action != "K" and ds is not run.root:
+            # a name met in a nested item is removed from every text of the dataset
+            with contextlib.suppress(Exception):
+                run.identifiers.add_name(ds[tag].value)
+        if tag in record_type1 and rule.action in ("X", "Z", "X/Z", "Z/D", "X/Z/D", "X/D"):
+            rule = Rule("D", rule.origin, rule.value)
+        elif tag in record_type2 and rule.action in ("X", "X/Z", "X/D", "X/Z/D"):
+            rule = Rule("Z", rule.origin, rule.value)
+        _apply(ds, tag, vr, rule, anchor, run, stack)
+    if creators is not None or any((t >> 16) & 1 for t in tags):
+        for tag in tags:
+            group, elem = tag >> 16, tag & 0xFFFF
+            if (
+                group & 1
+                and 0x0007 < group < 0xFFFF  # the others went in the main loop
+                and 0x0010 <= elem <= 0x00FF
+                and (group, elem) not in kept_blocks
+            ):
+                del ds[tag]
+    for group in overlay_drop:
+        for tag in [int(t) for t in list(ds.keys()) if t >> 16 == group]:
+            del ds[tag]
+
+
+def _mark(ds: Dataset, recipe: Recipe) -> None:
+    """The attributes PS3.15 E.1.1 asks a de-identifier to add."""
+    _set(ds, 0x00120062, "CS", "YES")  # Patient Identity Removed
+    name = "".join(ch for ch in recipe.name if ch not in "\\\r\n\t")[:24]
+    method = f"deid {__version__}; recipe {name}; {recipe.digest[:12]}"
+    _set(ds, 0x00120063, "LO", method[:64])  # De-identification Method
+    items = []
+    for code, meaning in _method_codes(recipe):
+        item = Dataset()
+        _set(item, 0x00080100, "SH", code)  # Code Value
+        _set(item, 0x00080102, "SH", "DCM")  # Coding Scheme Designator
+        _set(item, 0x00080104, "LO", meaning)  # Code Meaning
+        items.append(item)
+    ds[0x00120064] = DataElement(0x00120064, "SQ", Sequence(items))  # ... Method Code Sequence
+    modified = {"remove": "REMOVED", "keep": "UNMODIFIED", "shift": "MODIFIED"}
+    _set(ds, 0x00280303, "CS", modified[recipe.dates.mode])
+
+
+_CODES: dict[tuple[str, tuple[str, ...]], list[tuple[str, str]]] = {}
+
+
+def _method_codes(recipe: Recipe) -> list[tuple[str, str]]:
+    """``recipe.method_codes()``, computed once per recipe (it reads the standard's table)."""
+    key = (recipe.digest, recipe.options)
+    codes = _CODES.get(key)
+    if codes is None:
+        codes = _CODES[key] = recipe.method_codes()
+    return codes
+
+
+def _clean_pixels(dataset: Dataset, recipe: Recipe) -> PixelOutcome | None:
+    """Run the pixel step if it is installed (it is written in parallel with this module)."""
+    try:
+        from deid.pixels import clean_pixels  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    try:
+        outcome = clean_pixels(dataset, recipe.pixels)
+    except QuarantineError:
+        raise
+    except Exception as exc:  # a pixel failure must quarantine the file, not stop the batch
+        message = " ".join(str(exc).split())[:160]
+        raise QuarantineError(f"pixel cleaning failed: {type(exc).__name__}: {message}") from exc
+    if outcome is not None and outcome.quarantine_reason:
+        raise QuarantineError(outcome.quarantine_reason)
+    return outcome
+
+
+def deidentify(dataset: Dataset, recipe: Recipe, keys: KeyRing) -> Deidentified:
+    """De-identify ``dataset`` in place by ``recipe``; see the module docstring.
+
+    Raises :class:`QuarantineError` when the file must not be written.
+    """
+    meta = getattr(dataset, "file_meta", None)
+    try:
+        sop_in = _text(dataset.get("SOPInstanceUID", "")) or _text(
+            meta.get("MediaStorageSOPInstanceUID", "") if meta is not None else ""
+        )
+        result = Deidentified(
+            dataset=dataset,
+            patient_id_in=_text(dataset.get("PatientID", "")),
+            sop_instance_uid_in=sop_in,
+            series_instance_uid_in=_text(dataset.get("SeriesInstanceUID", "")),
+            study_instance_uid_in=_text(dataset.get("StudyInstanceUID", "")),
+        )
+        anchor = _anchor_of(dataset)
+    except QuarantineError:
+        raise
+    except Exception as exc:
+        raise QuarantineError(f"unreadable header: {type(exc).__name__}") from exc
+
+    result.transfer_syntax_in = str(transfer_syntax_of(dataset))
+    if recipe.pixels.enabled:
+        result.pixel = _clean_pixels(dataset, recipe)
+
+    try:
+        run = _Run(dataset, recipe, keys)
+        if dicomdir.is_dicomdir(dataset):
+            run.anchors = dicomdir.record_anchors(dataset, anchor)
+            dicomdir.scrub_header(dataset)
+            for item in dataset[dicomdir.RECORD_SEQUENCE].value:
+                dicomdir.scrub_record(item)
+        stack: list[tuple[Dataset, str]] = [(dataset, anchor)]
+        while stack:
+            ds, ds_anchor = stack.pop()
+            _rewrite_dataset(ds, ds_anchor, run, stack)
+        if run.pending_text:
+            cleaner = run.identifiers.cleaner()
+            if cleaner:
+                for ds, tag, vr in run.pending_text:
+                    _clean_text(ds, tag, vr, cleaner)
+    except QuarantineError:
+        raise
+    except Exception as exc:
+        raise QuarantineError(f"cannot rewrite dataset: {type(exc).__name__}") from exc
+
+    if meta is not None and "MediaStorageSOPInstanceUID" in meta:
+        meta.MediaStorageSOPInstanceUID = run.uid(meta.MediaStorageSOPInstanceUID)
+    if recipe.dates.mode == "shift":
+        result.date_offset_days = run.offset(anchor)
+    result.patient_pseudonym = _text(dataset.get("PatientID", ""))
+    result.uid_map = run.uid_map
+    _mark(dataset, recipe)
+    if convert_big_endian(dataset):
+        result.notes.append("Explicit VR Big Endian converted to Explicit VR Little Endian")
+    result.transfer_syntax_out = str(output_transfer_syntax(dataset))
+    return result

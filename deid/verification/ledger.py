@@ -1,0 +1,177 @@
+"""Read a run's ledger the way verify's workers need it, without loading it all per task.
+
+The pipeline writes one ``files`` part per partition of *sorted* input paths, so each part
+covers a contiguous path range, and Parquet keeps each column's min and max per row group.
+A worker reads that index once (metadata only), and for a partition of paths reads just the
+parts whose range overlaps. The set-level checks (:func:`ledger_findings`,
+:func:`orphan_outputs`) read the whole ``files`` table once, in a single task, with
+pyarrow's group-by.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from deid.verification.findings import Finding
+
+COLUMNS = [
+    "input_path",
+    "status",
+    "output_path",
+    "sop_instance_uid_in",
+    "sop_instance_uid_out",
+    "series_instance_uid_in",
+    "series_instance_uid_out",
+    "study_instance_uid_in",
+    "study_instance_uid_out",
+]
+
+
+def file_parts(ledger: Path) -> list[Path]:
+    folder = ledger / "files"
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("part-*.parquet") if p.is_file())
+
+
+@dataclass(frozen=True)
+class PartRange:
+    path: str
+    low: str | None  # None: no statistics, always read
+    high: str | None
+
+
+def _range_of(path: Path) -> PartRange:
+    try:
+        meta = pq.read_metadata(path)
+        index = meta.schema.names.index("input_path")
+        lows, highs = [], []
+        for group in range(meta.num_row_groups):
+            stats = meta.row_group(group).column(index).statistics
+            if stats is None or not stats.has_min_max:
+                return PartRange(str(path), None, None)
+            lows.append(stats.min)
+            highs.append(stats.max)
+        if not lows:
+            return PartRange(str(path), "", "")  # an empty part: never overlaps
+        low, high = min(lows), max(highs)
+        low = low.decode() if isinstance(low, bytes) else low
+        high = high.decode() if isinstance(high, bytes) else high
+        return PartRange(str(path), low, high)
+    except (OSError, ValueError, pa.ArrowInvalid):
+        return PartRange(str(path), None, None)
+
+
+@lru_cache(maxsize=4)
+def part_ranges(ledger: str, signature: tuple) -> tuple[PartRange, ...]:
+    """Path range of every files part; ``signature`` (names+mtimes) invalidates the cache."""
+    return tuple(_range_of(p) for p in file_parts(Path(ledger)))
+
+
+def ledger_signature(ledger: Path) -> tuple:
+    return tuple((p.name, p.stat().st_mtime_ns) for p in file_parts(ledger))
+
+
+def rows_for(ledger: Path, paths: list[str]) -> dict[str, list[dict]]:
+    """Ledger rows of the given input paths (a path may have several: that is a finding)."""
+    if not paths:
+        return {}
+    low, high = min(paths), max(paths)
+    wanted = pa.array(paths, pa.string())
+    rows: dict[str, list[dict]] = {}
+    for part in part_ranges(str(ledger), ledger_signature(ledger)):
+        if part.low is not None and part.high is not None and (part.high < low or part.low > high):
+            continue
+        if part.low == "" and part.high == "":
+            continue
+        table = pq.read_table(part.path, columns=COLUMNS)
+        table = table.filter(pc.is_in(table["input_path"], value_set=wanted))
+        for row in table.to_pylist():
+            rows.setdefault(row["input_path"], []).append(row)
+    return rows
+
+
+def read_files_table(ledger: Path, columns: list[str] = COLUMNS) -> pa.Table:
+    parts = [pq.read_table(p, columns=columns) for p in file_parts(ledger)]
+    if not parts:
+        return pa.table({c: pa.array([], pa.string()) for c in columns})
+    return pa.concat_tables(parts)
+
+
+@lru_cache(maxsize=2)
+def written_uid_sets(ledger: str, signature: tuple) -> dict[str, tuple[frozenset, frozenset]]:
+    """Per level (sop/series/study): (UIDs in the input set, UIDs in the output set).
+
+    Only written files count: a reference to a quarantined file cannot resolve, and the
+    ledger already reports the quarantine. Held once per worker process.
+    """
+    table = read_files_table(Path(ledger))
+    table = table.filter(pc.equal(table["status"], "written"))
+    sets = {}
+    for level in ("sop", "series", "study"):
+        prefix = f"{level}_instance_uid"
+        inputs = frozenset(v for v in table[f"{prefix}_in"].to_pylist() if v)
+        outputs = frozenset(v for v in table[f"{prefix}_out"].to_pylist() if v)
+        sets[level] = (inputs, outputs)
+    return sets
+
+
+def _first_output(table: pa.Table, key: str) -> dict[str, str]:
+    grouped = table.group_by(key).aggregate([("output_path", "min")])
+    return dict(zip(grouped[key].to_pylist(), grouped["output_path_min"].to_pylist()))
+
+
+def orphan_outputs(ledger: Path, out_dir: Path) -> list[Finding]:
+    """Files in the output tree that no ledger row names (``orphan-output``).
+
+    Leftovers of another run, another key, or a temp file of an interrupted write: nothing
+    vouches for what is in them, so they must not be shared as part of this output.
+    """
+    named = set(read_files_table(ledger, ["output_path"])["output_path"].to_pylist())
+    findings = []
+    for root, _, names in os.walk(out_dir):
+        for name in names:
+            relpath = os.path.relpath(os.path.join(root, name), out_dir)
+            if relpath not in named:
+                findings.append(Finding(relpath, "file", "orphan-output"))
+    return sorted(findings, key=lambda f: f.output)
+
+
+def ledger_findings(ledger: Path) -> list[Finding]:
+    """Set-level invariants of the ledger and the UID hierarchy it records.
+
+    - every input appears exactly once (``duplicate-record``);
+    - one original study -> one new study and back (``study-split`` / ``study-merge``), the
+      same for series and instances; findings name an output of the group, never a UID.
+    """
+    table = read_files_table(ledger)
+    findings: list[Finding] = []
+    counts = table.group_by("input_path").aggregate([("input_path", "count")])
+    for path, n in zip(counts["input_path"].to_pylist(), counts["input_path_count"].to_pylist()):
+        if n > 1:
+            findings.append(Finding(path, "ledger", "duplicate-record"))
+    written = table.filter(pc.equal(table["status"], "written"))
+    for level, attribute in (
+        ("study", "StudyInstanceUID"),
+        ("series", "SeriesInstanceUID"),
+        ("sop", "SOPInstanceUID"),
+    ):
+        name = "instance" if level == "sop" else level
+        old, new = f"{level}_instance_uid_in", f"{level}_instance_uid_out"
+        rows = written.filter(
+            pc.and_(pc.not_equal(written[old], ""), pc.not_equal(written[new], ""))
+        )
+        for key, other, kind in ((old, new, f"{name}-split"), (new, old, f"{name}-merge")):
+            grouped = rows.group_by(key).aggregate([(other, "count_distinct")])
+            bad = grouped.filter(pc.greater(grouped[f"{other}_count_distinct"], 1))
+            if bad.num_rows:
+                example = _first_output(rows.filter(pc.is_in(rows[key], bad[key])), key)
+                findings.extend(Finding(example[k], attribute, kind) for k in bad[key].to_pylist())
+    return findings

@@ -1,0 +1,237 @@
+"""Search one output file for the needles of its original, everywhere a value can hide.
+
+Places searched, in order, each finding naming the first place a needle shows up:
+
+1. every element at every nesting level, decoded by pydicom (case-insensitive);
+2. the file meta elements (path ``file-meta``);
+3. the 128-byte preamble, in the dataset's encodings (path ``preamble``);
+4. the raw bytes of the file (deflated data sets inflated first), with the bulk pixel data
+   value cut out, for needles not already found decoded (path ``raw-bytes``);
+5. the output path relative to the output root (path ``output-path``).
+
+Values of the de-identification marking attributes the engine writes (Patient Identity
+Removed, De-identification Method and its Code Sequence, Longitudinal Temporal Information
+Modified, Burned In Annotation) are generated text, so a needle contained in them is not a
+leak. Binary values (OB, UN, ...) and the raw bytes are searched only for needles of at least
+:data:`MIN_BINARY_NEEDLE` bytes: a 4-byte name "found" in compressed or random binary data is
+noise, not a leak. Bulk pixel data is never scanned as bytes (burned-in text is an image;
+that is the pixel step's job).
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+import warnings
+import zlib
+from typing import Any
+
+import pydicom
+from pydicom.charset import encode_string
+from pydicom.dataset import Dataset
+
+from deid.verification.findings import Finding
+from deid.verification.values import IdentifyingSet, Needle
+from deid.verification.walk import BULK_TAGS, elements, value_bytes, value_strings, walk
+
+MIN_BINARY_NEEDLE = 6
+DEFLATED = "1.2.840.10008.1.2.1.99"
+#: Attributes whose values the engine generates to mark the file as de-identified.
+MARKING_TAGS = frozenset({0x00120062, 0x00120063, 0x00120064, 0x00280303, 0x00280301, 0x00280302})
+
+_DIGITS = frozenset(b"0123456789")
+_DIGITS_DOTS = frozenset(b"0123456789.")
+
+
+def _bounded(haystack: str | bytes, start: int, length: int, boundary: str) -> bool:
+    """True when a match at ``start`` is a whole token for its boundary rule."""
+    if not boundary:
+        return True
+    chars: Any = "0123456789" if boundary == "digits" else "0123456789."
+    if isinstance(haystack, bytes):
+        chars = _DIGITS if boundary == "digits" else _DIGITS_DOTS
+    before = haystack[start - 1] if start > 0 else None
+    end = start + length
+    after = haystack[end] if end < len(haystack) else None
+    return before not in chars and after not in chars
+
+
+def _find(haystack: str | bytes, needle: str | bytes, boundary: str) -> list[int]:
+    """Offsets of every whole-token occurrence of ``needle``."""
+    found = []
+    index = haystack.find(needle)  # type: ignore[arg-type]
+    while index != -1:
+        if _bounded(haystack, index, len(needle), boundary):
+            found.append(index)
+        index = haystack.find(needle, index + 1)  # type: ignore[arg-type]
+    return found
+
+
+def needle_bytes(needle: Needle, encodings: list[str]) -> set[bytes]:
+    """The needle as it would be stored: the dataset's encodings, UTF-8 and Latin-1, lowered."""
+    forms: set[bytes] = set()
+    for encode in (
+        lambda t: encode_string(t, encodings),
+        lambda t: t.encode("utf-8"),
+        lambda t: t.encode("latin-1"),
+    ):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                forms.add(encode(needle.text).lower())
+        except Exception:  # not representable in that encoding
+            continue
+    return {f for f in forms if f}
+
+
+class _Haystack:
+    """Decoded text of many elements joined, with a path for every offset."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.starts: list[int] = []
+        self.paths: list[str] = []
+        self.length = 0
+        self.blobs: list[tuple[str, bytes]] = []
+        self.text = ""
+
+    def add(self, path: str, text: str) -> None:
+        folded = text.casefold()
+        self.starts.append(self.length)
+        self.paths.append(path)
+        self.parts.append(folded)
+        self.length += len(folded) + 1
+
+    def freeze(self) -> None:
+        self.text = "\x00".join(self.parts)
+
+    def path_at(self, offset: int) -> str:
+        return self.paths[bisect.bisect_right(self.starts, offset) - 1]
+
+
+def _collect(dataset: Dataset, haystack: _Haystack, marking: list[str], prefix: str) -> None:
+    def visit(path: str, element: Any, level: Dataset, in_marking: bool) -> Any:
+        tag = int(element.tag)
+        here = prefix or path
+        marked = in_marking or tag in MARKING_TAGS
+        if marked:
+            marking.extend(s.casefold() for s in value_strings(element))
+            return True
+        for text in value_strings(element):
+            haystack.add(here, text)
+        if level is dataset and tag in BULK_TAGS:
+            return None
+        raw = value_bytes(element)
+        if raw:
+            haystack.blobs.append((here, raw.lower()))
+        return None
+
+    walk(dataset, visit, False)
+
+
+def _raw_region(output: bytes, dataset: Dataset) -> bytes:
+    """The bytes after the preamble, inflated if deflated, with bulk pixel values cut out."""
+    start = 132 if output[128:132] == b"DICM" else 0
+    body = output[start:]
+    meta = getattr(dataset, "file_meta", None)
+    syntax = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    group_length = meta.get("FileMetaInformationGroupLength") if meta is not None else None
+    if syntax == DEFLATED and isinstance(group_length, int):
+        meta_end = 12 + group_length
+        try:
+            inflated = zlib.decompressobj(-zlib.MAX_WBITS).decompress(body[meta_end:])
+            body = body[:meta_end] + inflated
+        except zlib.error:
+            pass
+    for tag in BULK_TAGS:
+        if tag not in dataset:
+            continue
+        try:
+            value = dataset[tag].value
+        except Exception:
+            continue
+        if isinstance(value, (bytes, bytearray)) and len(value) > 64:
+            at = body.rfind(bytes(value))
+            if at != -1:
+                body = body[:at] + body[at + len(value) :]
+    return body
+
+
+def read_output(output: bytes) -> Dataset | None:
+    """The output parsed by pydicom, every element converted; None if it cannot be read.
+
+    No ``force``: an output must be a Part 10 file (preamble, DICM, file meta)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dataset = pydicom.dcmread(io.BytesIO(output))
+            list(elements(dataset))  # convert now so a broken output fails here, once
+    except Exception:
+        return None
+    return dataset
+
+
+def scan_output(ident: IdentifyingSet, output: bytes, relpath: str) -> list[Finding]:
+    """Every place in ``output`` (and its path) where a needle of ``ident`` appears."""
+    dataset = read_output(output)
+    if dataset is None:
+        return [Finding(relpath, "file", "unreadable-output")]
+    return scan_dataset(ident, output, dataset, relpath)
+
+
+def scan_dataset(
+    ident: IdentifyingSet, output: bytes, dataset: Dataset, relpath: str
+) -> list[Finding]:
+    """:func:`scan_output` for an output already parsed by :func:`read_output`."""
+    findings: dict[tuple[str, str], None] = {}
+
+    def report(path: str, kind: str) -> None:
+        findings.setdefault((path, kind), None)
+
+    marking: list[str] = []
+    haystack = _Haystack()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _collect(dataset, haystack, marking, "")
+        meta = getattr(dataset, "file_meta", None)
+        if meta is not None:
+            _collect(meta, haystack, marking, "file-meta")
+    haystack.freeze()
+    marking_text = "\x00".join(marking)
+    needles = [n for n in ident.needles if n.folded not in marking_text]
+    if not needles:
+        return []
+
+    found: set[str] = set()
+    encoded = {n.folded: needle_bytes(n, ident.encodings) for n in needles}
+    for needle in needles:
+        for offset in _find(haystack.text, needle.folded, needle.boundary):
+            report(haystack.path_at(offset), needle.kind)
+            found.add(needle.folded)
+        for path, blob in haystack.blobs:
+            forms = [f for f in encoded[needle.folded] if len(f) >= MIN_BINARY_NEEDLE]
+            if any(_find(blob, f, needle.boundary) for f in forms):
+                report(path, needle.kind)
+                found.add(needle.folded)
+
+    if output[128:132] == b"DICM":
+        preamble = output[:128].lower()
+        for needle in needles:
+            if any(_find(preamble, f, needle.boundary) for f in encoded[needle.folded]):
+                report("preamble", needle.kind)
+                found.add(needle.folded)
+
+    raw = _raw_region(output, dataset).lower()
+    for needle in needles:
+        if needle.folded in found:
+            continue
+        forms = [f for f in encoded[needle.folded] if len(f) >= MIN_BINARY_NEEDLE]
+        if any(_find(raw, f, needle.boundary) for f in forms):
+            report("raw-bytes", needle.kind)
+
+    folded_path = relpath.casefold()
+    for needle in needles:
+        if _find(folded_path, needle.folded, needle.boundary):
+            report("output-path", needle.kind)
+
+    return [Finding(relpath, path, kind) for path, kind in findings]

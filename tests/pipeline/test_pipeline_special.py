@@ -1,0 +1,73 @@
+"""Inputs that are DICOM but not images: DICOMDIRs in several folders, excluded SOP classes."""
+
+from __future__ import annotations
+
+import shutil
+from io import StringIO
+from pathlib import Path
+
+import pydicom
+from pipeline_builders import BASIC, make_image, save
+from pipeline_helpers import ledger_rows, output_files, run_cli
+from pydicom.data import get_testdata_file
+
+from deid.pipeline.progress import RunProgress
+
+ENCAPSULATED_PDF = "1.2.840.10008.5.1.4.1.1.104.1"
+
+
+def test_dicomdirs_and_excluded_files(tmp_path, key_file):
+    src = tmp_path / "in"
+    dicomdir = Path(get_testdata_file("DICOMDIR"))
+    for folder in ("cd1", "cd2"):
+        (src / folder).mkdir(parents=True)
+        shutil.copyfile(dicomdir, src / folder / "DICOMDIR")
+    changed = pydicom.dcmread(src / "cd2" / "DICOMDIR")
+    changed.FileSetID = "OTHERSET"
+    (src / "cd3").mkdir()
+    changed.save_as(src / "cd3" / "DICOMDIR")
+    pdf = make_image()
+    pdf.SOPClassUID = ENCAPSULATED_PDF
+    save(pdf, src / "report.dcm")
+    save(make_image(), src / "image.dcm")
+
+    code = run_cli(
+        "run", BASIC, src, "--out", tmp_path / "out", "--key-file", key_file, "--workers", 1
+    )
+    rows = {
+        str(Path(r["input_path"]).relative_to(src)): r for r in ledger_rows(tmp_path / "out.ledger")
+    }
+    assert set(rows) == {"cd1/DICOMDIR", "cd2/DICOMDIR", "cd3/DICOMDIR", "report.dcm", "image.dcm"}
+    assert rows["report.dcm"]["status"] == "excluded"
+    assert rows["report.dcm"]["reason"].startswith("Encapsulated PDF")
+    assert rows["image.dcm"]["status"] == "written"
+    dirs = [rows[f"cd{n}/DICOMDIR"] for n in (1, 2, 3)]
+    if any(r["status"] == "quarantined" for r in dirs):
+        assert code == 1  # the engine may refuse a DICOMDIR; then it says why
+        assert all(r["reason"] for r in dirs if r["status"] == "quarantined")
+        return
+    assert code == 0
+    # Byte-identical copies are one file (same keyed content name); the edited one is not.
+    assert sorted(r["status"] for r in dirs[:2]) == ["duplicate", "written"]
+    assert dirs[0]["output_path"] == dirs[1]["output_path"]
+    assert dirs[2]["status"] == "written" and dirs[2]["output_path"] != dirs[0]["output_path"]
+    for row in dirs:
+        assert row["output_path"].startswith("no-study/no-series/2.25.")
+        assert "DICOMDIR" not in row["output_path"] and "cd" not in row["output_path"]
+    assert len(output_files(tmp_path / "out")) == 3  # two DICOMDIRs and the image
+
+
+def test_progress_bar_and_plain_lines():
+    stream = StringIO()
+    bar = RunProgress(10, stream, tty=True)
+    bar.add(4, 1)
+    bar.set_done(10, 2)
+    bar.close()
+    assert bar.done == 10 and bar.quarantined == 2
+    plain = StringIO()
+    lines = RunProgress(3, plain, tty=False)
+    lines.add(3, 1)
+    lines.add(0)
+    lines.close()
+    (line,) = plain.getvalue().splitlines()  # one line when done, not one per call
+    assert line.startswith("deid: 3/3 files") and line.endswith("1 quarantined")

@@ -1,0 +1,90 @@
+"""Cleaned compressed files stay in their transfer syntax when a lossless encoder exists;
+lossy inputs are written uncompressed and stay marked lossy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pydicom
+import pytest
+from conftest import build, read_region, words_in
+from pydicom.data import get_testdata_file
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGLSLossless,
+    RLELossless,
+)
+
+from deid.pixels import clean_pixels
+from deid.pixels.codec import write_frames
+from deid.pixels.render import load_frames
+from deid.recipe.model import PixelSettings
+
+
+@pytest.mark.parametrize("syntax", [RLELossless, JPEGLSLossless, JPEG2000Lossless])
+@pytest.mark.parametrize("kind", ["mono12", "rgb"])
+def test_compressed_inputs_keep_their_syntax(
+    tmp_path, syntax: str, kind: str, settings: PixelSettings
+) -> None:
+    ds, planted = build(kind)
+    ds.compress(syntax, generate_instance_uid=False)
+    sop_uid = ds.SOPInstanceUID
+    outcome = clean_pixels(ds, settings)
+    assert outcome.changed and outcome.transfer_syntax_out == syntax
+    path = tmp_path / "out.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    again = pydicom.dcmread(path)
+    assert again.file_meta.TransferSyntaxUID == syntax
+    assert again.SOPInstanceUID == sop_uid, "UIDs are the engine's business"
+    for p in planted:
+        assert not words_in(read_region(again, p.frame, p.box)) & words_in(p.text)
+
+
+def test_unchanged_compressed_input_keeps_bytes(settings: PixelSettings) -> None:
+    ds = pydicom.dcmread(get_testdata_file("MR2_J2KR.dcm"))
+    original = ds.PixelData
+    outcome = clean_pixels(ds, settings)
+    assert not outcome.changed and ds.PixelData is original
+    assert outcome.transfer_syntax_out == JPEG2000Lossless
+
+
+def test_deflated_input_stays_deflated(tmp_path, settings: PixelSettings) -> None:
+    ds, _ = build("mono8")
+    ds.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+    outcome = clean_pixels(ds, settings)
+    assert outcome.changed and outcome.transfer_syntax_out == DeflatedExplicitVRLittleEndian
+    ds.save_as(tmp_path / "d.dcm", enforce_file_format=True)
+    assert pydicom.dcmread(tmp_path / "d.dcm").pixel_array.shape == (192, 256)
+
+
+def test_lossy_jpeg_is_written_uncompressed_and_marked_lossy() -> None:
+    ds = pydicom.dcmread(get_testdata_file("SC_rgb_jpeg.dcm"))
+    frames = load_frames(ds)
+    stored = frames.stored.copy()
+    stored[0, :10, :10] = 0
+    written = write_frames(ds, stored, frames.photometric)
+    assert written == ExplicitVRLittleEndian
+    assert ds.LossyImageCompression == "01"
+    assert ds.PhotometricInterpretation == "RGB"
+    assert np.array_equal(ds.pixel_array, stored[0])
+
+
+def test_big_endian_palette_is_written_little_endian() -> None:
+    ds = pydicom.dcmread(get_testdata_file("OBXXXX1A_expb.dcm"))
+    frames = load_frames(ds)
+    stored = frames.stored.copy()
+    stored[0, :5, :5] = 0
+    assert write_frames(ds, stored, frames.photometric) == ExplicitVRLittleEndian
+    assert np.array_equal(ds.pixel_array, stored[0])
+    assert "RedPaletteColorLookupTableData" in ds
+
+
+def test_real_ultrasound_text_is_found(settings: PixelSettings) -> None:
+    """pydicom's US1_J2KR carries device annotation (site name, dates) on black margins."""
+    ds = pydicom.dcmread(get_testdata_file("US1_J2KR.dcm"))
+    before = read_region(ds, 0, (19, 25, 150, 14))
+    assert words_in(before), "fixture assumption: the site line is readable"
+    outcome = clean_pixels(ds, PixelSettings(enabled=True))
+    assert outcome.changed and outcome.transfer_syntax_out == JPEG2000Lossless
+    assert not words_in(read_region(ds, 0, (19, 25, 150, 14))) & words_in(before)
