@@ -21,11 +21,13 @@ system-deps:
 python-deps:
 	@$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[test]'
 
-$(EXAMPLE_DIR)/.complete:
+$(EXAMPLE_DIR).complete:
 	$(PYTHON) examples/make_export.py $(EXAMPLE_DIR)
 
-demo: setup $(EXAMPLE_DIR)/.complete
-	deid run recipes/research.yaml $(EXAMPLE_DIR) --out $(DEMO_OUT)
+demo: setup $(EXAMPLE_DIR).complete
+	@rc=0; deid run recipes/research.yaml $(EXAMPLE_DIR) --out $(DEMO_OUT) || rc=$$?; \
+	if [ $$rc -gt 1 ]; then exit $$rc; fi; \
+	if [ $$rc -eq 1 ]; then echo "(exit 1 is expected: the example holds README.txt, which is not DICOM, so it is quarantined)"; fi
 	deid report $(DEMO_OUT).ledger
 
 test: setup

@@ -762,11 +762,12 @@ This file is not DICOM: a de-identification batch must quarantine or skip it.
 def build_export(out_dir: Path, seed: int = 0) -> list[Path]:
     """Write the export under ``out_dir`` and return every file written, sorted.
 
-    The list holds the DICOM files, the CD's DICOMDIR and README.txt; ``out_dir/.complete``
-    (the Makefile's "built" marker) is written last and is not in the list. Same seed,
+    The list holds the DICOM files, the CD's DICOMDIR and README.txt; the marker file
+    ``marker_for(out_dir)`` (the Makefile's "built" marker, beside the export so that a batch
+    over the export does not meet it) is written last and is not in the list. Same seed,
     same bytes. The export is built in a sibling temp folder and renamed into place, so
     an interrupted build never leaves a half export behind. An existing ``out_dir`` is
-    replaced only if it is an earlier export (it holds ``.complete``) or empty: this
+    replaced only if it is an earlier export (its marker exists) or empty: this
     function deletes folders, so it refuses to delete anything else (FileExistsError).
     """
     out_dir = Path(out_dir)
@@ -779,18 +780,25 @@ def build_export(out_dir: Path, seed: int = 0) -> list[Path]:
     staging.mkdir()
     try:
         written = _write_all(staging, seed)
-        (staging / ".complete").write_text("built by examples/make_export.py\n", "utf-8")
+        marker_for(out_dir).unlink(missing_ok=True)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         staging.rename(out_dir)
+        marker_for(out_dir).write_text("built by examples/make_export.py\n", "utf-8")
     finally:
         if staging.exists():
             shutil.rmtree(staging)
     return sorted(out_dir / p.relative_to(staging) for p in written)
 
 
+def marker_for(out_dir: Path) -> Path:
+    """The "export is complete" marker: a sibling file, ``<out_dir>.complete``."""
+    out_dir = Path(out_dir)
+    return out_dir.with_name(out_dir.name + ".complete")
+
+
 def _replaceable(folder: Path) -> bool:
-    return folder.is_dir() and ((folder / ".complete").is_file() or not any(folder.iterdir()))
+    return folder.is_dir() and (marker_for(folder).is_file() or not any(folder.iterdir()))
 
 
 def _write_all(root: Path, seed: int) -> list[Path]:

@@ -9,10 +9,10 @@ Places searched, in order, each finding naming the first place a needle shows up
    value cut out, for needles not already found decoded (path ``raw-bytes``);
 5. the output path relative to the output root (path ``output-path``).
 
-Values of the de-identification marking attributes the engine writes (Patient Identity
-Removed, De-identification Method and its Code Sequence, Longitudinal Temporal Information
-Modified, Burned In Annotation) are generated text, so a needle contained in them is not a
-leak. Binary values (OB, UN, ...) and the raw bytes are searched only for needles of at least
+Needles contained in the text the engine generates from the recipe (the de-identification
+marking: see :func:`deid.verification.values.generated_text`) are not leaks; the marking
+attributes themselves are searched like any other, so an identity copied into them is found.
+Binary values (OB, UN, ...) and the raw bytes are searched only for needles of at least
 :data:`MIN_BINARY_NEEDLE` bytes: a 4-byte name "found" in compressed or random binary data is
 noise, not a leak. Bulk pixel data is never scanned as bytes (burned-in text is an image;
 that is the pixel step's job).
@@ -36,8 +36,6 @@ from deid.verification.walk import BULK_TAGS, elements, value_bytes, value_strin
 
 MIN_BINARY_NEEDLE = 6
 DEFLATED = "1.2.840.10008.1.2.1.99"
-#: Attributes whose values the engine generates to mark the file as de-identified.
-MARKING_TAGS = frozenset({0x00120062, 0x00120063, 0x00120064, 0x00280303, 0x00280301, 0x00280302})
 
 _DIGITS = frozenset(b"0123456789")
 _DIGITS_DOTS = frozenset(b"0123456789.")
@@ -109,14 +107,10 @@ class _Haystack:
         return self.paths[bisect.bisect_right(self.starts, offset) - 1]
 
 
-def _collect(dataset: Dataset, haystack: _Haystack, marking: list[str], prefix: str) -> None:
-    def visit(path: str, element: Any, level: Dataset, in_marking: bool) -> Any:
+def _collect(dataset: Dataset, haystack: _Haystack, prefix: str) -> None:
+    def visit(path: str, element: Any, level: Dataset, state: Any) -> Any:
         tag = int(element.tag)
         here = prefix or path
-        marked = in_marking or tag in MARKING_TAGS
-        if marked:
-            marking.extend(s.casefold() for s in value_strings(element))
-            return True
         for text in value_strings(element):
             haystack.add(here, text)
         if level is dataset and tag in BULK_TAGS:
@@ -126,7 +120,7 @@ def _collect(dataset: Dataset, haystack: _Haystack, marking: list[str], prefix: 
             haystack.blobs.append((here, raw.lower()))
         return None
 
-    walk(dataset, visit, False)
+    walk(dataset, visit)
 
 
 def _raw_region(output: bytes, dataset: Dataset) -> bytes:
@@ -188,17 +182,15 @@ def scan_dataset(
     def report(path: str, kind: str) -> None:
         findings.setdefault((path, kind), None)
 
-    marking: list[str] = []
     haystack = _Haystack()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _collect(dataset, haystack, marking, "")
+        _collect(dataset, haystack, "")
         meta = getattr(dataset, "file_meta", None)
         if meta is not None:
-            _collect(meta, haystack, marking, "file-meta")
+            _collect(meta, haystack, "file-meta")
     haystack.freeze()
-    marking_text = "\x00".join(marking)
-    needles = [n for n in ident.needles if n.folded not in marking_text]
+    needles = [n for n in ident.needles if n.folded not in ident.generated]
     if not needles:
         return []
 

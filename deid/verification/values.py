@@ -25,7 +25,9 @@ The filter rule (documented here because it decides what verify can miss):
    code strings (CS: enumerated codes such as TEXT or BARCODE, never a person's identity);
    words such as YES, NONE, UNKNOWN, ANONYMOUS, MALE; placeholder dates (19000101,
    19700101, ...); well-known UIDs (pydicom's UID dictionary or the 1.2.840.10008. root);
-   values the recipe or engine write themselves (``replace`` values, the engine's dummies).
+   values the recipe or engine write themselves (``replace`` values, the engine's dummies,
+   and text contained in the de-identification marking: deid, its version, the recipe's
+   name and digest, the method codes and their meanings).
 3. Kept elsewhere, so not a leak: a value equal to or contained in (case-insensitively) a
    value the recipe keeps verbatim (K, or no rule) anywhere in the same dataset. A value
    the recipe *cleans* (C) may survive unchanged, so values equal to or contained in it are
@@ -40,6 +42,7 @@ case-insensitive substrings, so a name inside free text is found.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -165,6 +168,9 @@ class IdentifyingSet:
 
     needles: list[Needle] = field(default_factory=list)
     encodings: list[str] = field(default_factory=lambda: ["iso8859"])
+    #: Casefolded text the engine itself writes for this recipe (the de-identification
+    #: marking): a needle contained in it is generated, not leaked.
+    generated: str = ""
 
     def pairs(self) -> list[tuple[str, str]]:
         return [(n.kind, n.text) for n in self.needles]
@@ -359,6 +365,24 @@ def _replace_values(recipe: Recipe) -> frozenset[str]:
     return cached  # type: ignore[return-value]
 
 
+def generated_text(recipe: Recipe) -> str:
+    """What the engine writes from the recipe alone: Patient Identity Removed, the
+    De-identification Method (deid, version, recipe name, digest), the method codes and
+    their meanings, Longitudinal Temporal Information Modified."""
+    key = ("deid.verify", "generated-text")
+    cached = recipe._cache.get(key)
+    if cached is None:
+        from deid import __version__
+
+        parts = ["deid", __version__, recipe.name, recipe.digest, "YES", "NO", "DCM"]
+        parts += ["REMOVED", "MODIFIED", "UNMODIFIED"]
+        with contextlib.suppress(Exception):  # a hand-built recipe may name unknown codes
+            parts += [text for pair in recipe.method_codes() for text in pair]
+        cached = "\x00".join(p.casefold() for p in parts if p)
+        recipe._cache[key] = cached  # type: ignore[assignment]
+    return cached  # type: ignore[return-value]
+
+
 def dataset_encodings(dataset: Dataset) -> list[str]:
     """Python codecs for the dataset's Specific Character Set (default repertoire if none)."""
     try:
@@ -433,7 +457,7 @@ def gather(original: Dataset, recipe: Recipe) -> IdentifyingSet:
             if previous is None or KIND_PRIORITY.index(kind) < KIND_PRIORITY.index(previous.kind):
                 chosen[folded] = Needle(kind, candidate, folded, _boundary(candidate))
     needles = sorted(chosen.values(), key=lambda n: (KIND_PRIORITY.index(n.kind), n.folded))
-    return IdentifyingSet(needles, dataset_encodings(original))
+    return IdentifyingSet(needles, dataset_encodings(original), generated_text(recipe))
 
 
 def identifying_values(original: Dataset, recipe: Recipe) -> list[tuple[str, str]]:

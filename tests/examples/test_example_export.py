@@ -27,6 +27,7 @@ from make_export import (
     US_IMAGE,
     build_export,
     main,
+    marker_for,
 )
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
@@ -64,7 +65,7 @@ def datasets(example_export: tuple[Path, list[Path]]) -> dict[Path, Dataset]:
 def test_layout_like_a_pacs_export(example_export: tuple[Path, list[Path]]) -> None:
     root, files = example_export
     rel = {f.relative_to(root).as_posix() for f in files}
-    assert (root / ".complete").is_file()
+    assert marker_for(root).is_file()
     assert "README.txt" in rel
     assert "PAT1/STUDY1/SER2/IM0001" in rel  # PACS naming, no extension
     assert any(r.endswith(".dcm") for r in rel)
@@ -245,13 +246,13 @@ def test_same_seed_same_bytes_other_seed_other_uids(
 
 def test_cli_builds_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path / "cli"), "--seed", "2"]) == 0
-    assert (tmp_path / "cli" / ".complete").is_file()
+    assert marker_for(tmp_path / "cli").is_file()
     assert "wrote 17 files" in capsys.readouterr().out
 
 
 def test_complete_marker_is_written_last(example_export: tuple[Path, list[Path]]) -> None:
     root, files = example_export
-    marker = (root / ".complete").stat().st_mtime_ns
+    marker = marker_for(root).stat().st_mtime_ns
     assert all(f.stat().st_mtime_ns <= marker for f in files)
     assert not list(root.parent.glob(f".{root.name}.building-*"))  # staging folder gone
 
@@ -264,7 +265,7 @@ def test_refuses_to_replace_a_folder_that_is_not_an_export(tmp_path: Path) -> No
         build_export(precious)
     assert main([str(precious)]) == 1
     assert (precious / "thesis.tex").read_text(encoding="utf-8") == "do not delete"
-    assert not (precious / ".complete").exists()
+    assert not marker_for(precious).exists()
 
 
 def test_rebuild_replaces_an_earlier_export(tmp_path: Path) -> None:
@@ -273,7 +274,7 @@ def test_rebuild_replaces_an_earlier_export(tmp_path: Path) -> None:
     (out / "stale-file").write_text("from an older build", encoding="utf-8")
     build_export(out, seed=0)
     assert not (out / "stale-file").exists()
-    assert (out / ".complete").is_file()
+    assert marker_for(out).is_file()
 
 
 def test_overlay_spells_the_name(example_export: tuple[Path, list[Path]]) -> None:

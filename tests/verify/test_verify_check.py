@@ -133,6 +133,10 @@ def _old_uid(ds: Dataset) -> None:
     ds.ReferencedImageSequence = Sequence([ref])
 
 
+def _marking(ds: Dataset) -> None:
+    ds.DeidentificationMethod = f"deid for {PATIENT_ID}"
+
+
 def _physician_everywhere(ds: Dataset) -> None:
     ds.PerformingPhysicianName = PHYSICIAN
 
@@ -146,6 +150,7 @@ PLANTS = {
     "file-meta": (_file_meta, "file-meta", "patient-id"),
     "old-uid": (_old_uid, "ReferencedImageSequence[0].ReferencedSOPInstanceUID", "uid"),
     "person-name": (_physician_everywhere, "PerformingPhysicianName", "person-name"),
+    "marking": (_marking, "DeidentificationMethod", "patient-id"),
 }
 
 
