@@ -49,8 +49,16 @@ from deid.pixels.synthetic import (
 from deid.recipe.model import PixelSettings
 
 #: Images without text of their own (others, e.g. mlut_18/vlut_04, carry a test pattern's).
-SOURCES = ("693_UNCR.dcm", "MR2_UNCR.dcm", "eCT_Supplemental.dcm", "JPEG2000_UNC.dcm",
-           "CT_small.dcm", "MR_small.dcm", "RG1_UNCR.dcm", "image_dfl.dcm")
+SOURCES = (
+    "693_UNCR.dcm",
+    "MR2_UNCR.dcm",
+    "eCT_Supplemental.dcm",
+    "JPEG2000_UNC.dcm",
+    "CT_small.dcm",
+    "MR_small.dcm",
+    "RG1_UNCR.dcm",
+    "image_dfl.dcm",
+)
 KINDS = ("mono8", "mono12", "mono16", "mono1", "rgb", "ybr_full", "palette")
 SYNTAXES = (None, None, None, RLELossless, JPEGLSLossless, JPEG2000Lossless)
 SETTINGS = PixelSettings(enabled=True)
@@ -152,19 +160,34 @@ def make_sample(rng: random.Random, base: np.ndarray, kind: str, frames: int, li
             occupied[area] = True
             legible = np.percentile(base[area], 95) < 0.35 or place == "top-bar"
             layout.append((place, font, scale, thickness, value, line, None if legible else black))
+    texts = [identity_line(rng) for _ in layout]  # the same annotation on every frame
     for index in range(frames):
         frame = stack[index]
-        for place, font, scale, thickness, value, line, backing in layout:
-            text = identity_line(rng) if index == 0 else planted_texts[len(planted) % len(planted_texts)]
+        for text, (place, font, scale, thickness, value, line, backing) in zip(texts, layout):
             planted.append(
-                plant(frame, index, text, place, value, font, scale, thickness, line,
-                      background=black, backing=backing)
+                plant(
+                    frame,
+                    index,
+                    text,
+                    place,
+                    value,
+                    font,
+                    scale,
+                    thickness,
+                    line,
+                    background=black,
+                    backing=backing,
+                )
             )
-        if index == 0:
-            planted_texts = [p.text for p in planted]
     data = stack if frames > 1 else stack[0]
-    ds = make_dataset(data, photometric, bits, modality="OT", burned_in=None,
-                      palette=_palette() if kind == "palette" else None)
+    ds = make_dataset(
+        data,
+        photometric,
+        bits,
+        modality="OT",
+        burned_in=None,
+        palette=_palette() if kind == "palette" else None,
+    )
     return ds, planted
 
 
@@ -178,15 +201,25 @@ def build_corpus(count: int, seed: int) -> list[Sample]:
         kind = KINDS[(i // len(names) + i) % len(KINDS)]
         negative = i % 5 == 4
         frames = 3 if i % 7 == 3 else 1
-        ds, planted = make_sample(rng, bases[name], kind, frames, 0 if negative else rng.randint(1, 4))
+        ds, planted = make_sample(
+            rng, bases[name], kind, frames, 0 if negative else rng.randint(1, 4)
+        )
         syntax = SYNTAXES[i % len(SYNTAXES)]
         if syntax is not None and kind != "ybr_full":
             try:
                 ds.compress(syntax, generate_instance_uid=False)
             except Exception:
                 syntax = None
-        samples.append(Sample(f"{i:03d}-{name}-{kind}", ds, planted, kind, frames,
-                              meta={"syntax": str(syntax or "native"), "negative": negative}))
+        samples.append(
+            Sample(
+                f"{i:03d}-{name}-{kind}",
+                ds,
+                planted,
+                kind,
+                frames,
+                meta={"syntax": str(syntax or "native"), "negative": negative},
+            )
+        )
     return samples
 
 
@@ -269,11 +302,15 @@ def main() -> int:
     print(f"recall (lines fully removed): {recall:.3f}   target >= 0.98")
     print(f"collateral (non-text pixels changed): {collateral * 100:.3f} %   target <= 1 %")
     print(f"negatives changed: {sum(r['changed'] for r in negatives)}/{len(negatives)}")
-    print(f"seconds per frame: median {statistics.median(per_frame):.3f}, "
-          f"512x512 median {statistics.median(frame512) if frame512 else float('nan'):.3f} "
-          f"(n={len(frame512)}), max {max(per_frame):.3f}   target <= 0.5")
-    print(f"multi-frame: 1 frame {single:.3f} s, 10 frames {multi:.3f} s "
-          f"({multi / single:.2f}x single)")
+    print(
+        f"seconds per frame: median {statistics.median(per_frame):.3f}, "
+        f"512x512 median {statistics.median(frame512) if frame512 else float('nan'):.3f} "
+        f"(n={len(frame512)}), max {max(per_frame):.3f}   target <= 0.5"
+    )
+    print(
+        f"multi-frame: 1 frame {single:.3f} s, 10 frames {multi:.3f} s "
+        f"({multi / single:.2f}x single)"
+    )
     print(f"syntax preserved: {sum(r['ts_ok'] for r in results)}/{len(results)}")
     for group, oks in sorted(by_group.items()):
         print(f"  recall {group:<24} {sum(oks) / max(len(oks), 1):.3f} (n={len(oks)})")

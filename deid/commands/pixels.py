@@ -69,7 +69,11 @@ def run_preview(args: argparse.Namespace) -> int:
     if not settings.enabled:
         print("note: the recipe has Clean Pixel Data off; previewed with its pixel settings")
     if not found.selected:
-        print("note: no 'clean' condition of the recipe matches this file (it would be checked only)")
-    print(f"{on_frame} box(es) on frame {args.frame}; {len(found.boxes)} in {found.frames} frame(s)")
+        print(
+            "note: no 'clean' condition of the recipe matches this file (it would be checked only)"
+        )
+    print(
+        f"{on_frame} box(es) on frame {args.frame}; {len(found.boxes)} in {found.frames} frame(s)"
+    )
     print(f"wrote {args.out}")
     return 0

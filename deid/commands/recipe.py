@@ -11,9 +11,8 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
-from deid.errors import RecipeError, UserError
+from deid.errors import UserError
 from deid.recipe.attributes import AttributeSyntaxError
 from deid.recipe.explain import (
     explain_attribute,
@@ -87,8 +86,6 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    if not Path(args.recipe).is_file():
-        raise RecipeError(f"{args.recipe}: cannot read recipe: no such file")
     recipe = load_recipe(args.recipe)
     if args.attribute:
         try:

@@ -54,11 +54,7 @@ def _blobs(gray: np.ndarray) -> np.ndarray:
     max_h = min(MAX_HEIGHT, max(MIN_HEIGHT + 1, gray.shape[0] // 3))
     fill = area / np.maximum(w * h, 1)
     keep = (
-        (h >= MIN_HEIGHT)
-        & (h <= max_h)
-        & (w >= 2)
-        & (w <= np.maximum(h * 60, 20))
-        & (fill >= 0.12)
+        (h >= MIN_HEIGHT) & (h <= max_h) & (w >= 2) & (w <= np.maximum(h * 60, 20)) & (fill >= 0.12)
     )
     return np.stack([x, y, w, h, area], axis=1)[keep]
 

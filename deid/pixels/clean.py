@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pydicom
 
-from deid.pixels.codec import transfer_syntax, write_frames
+from deid.pixels.codec import CannotRewrite, transfer_syntax, write_frames
 from deid.pixels.detect import detect_text
 from deid.pixels.ocr import OcrCache
 from deid.pixels.outcome import Box, PixelOutcome
@@ -56,9 +56,7 @@ def find_boxes(
     if settings.ocr:
         gray = to_gray8(ds, frames)
         area = ultrasound_image_mask(ds, rows, columns)
-        raw.extend(
-            (f.frame, *f.box) for f in detect_text(gray, settings.allow_tokens, area, cache)
-        )
+        raw.extend((f.frame, *f.box) for f in detect_text(gray, settings.allow_tokens, area, cache))
     boxes: list[Box] = []
     margin = max(0, int(settings.margin))
     for f, x, y, w, h in raw:
@@ -107,15 +105,18 @@ def clean_pixels(
         overlay_boxes = scan_overlays(ds, settings, cache)
     if not boxes:
         reason = NOT_FOUND_REASON if burned and not overlay_boxes else None
-        return PixelOutcome(
-            False, [], ts_in, quarantine_reason=reason, overlay_boxes=overlay_boxes
-        )
+        return PixelOutcome(False, [], ts_in, quarantine_reason=reason, overlay_boxes=overlay_boxes)
     fill_boxes(frames, boxes, fill_value(ds, frames))
     try:
-        ts_out = write_frames(ds, frames.stored, frames.photometric)
+        ts_out = write_frames(ds, frames.stored, frames.photometric, frames.photometric_in)
+    except CannotRewrite as error:
+        return PixelOutcome(False, boxes, ts_in, quarantine_reason=str(error))
     except Exception as error:
         return PixelOutcome(
-            False, boxes, ts_in, quarantine_reason=f"pixel data cannot be re-encoded ({type(error).__name__})"
+            False,
+            boxes,
+            ts_in,
+            quarantine_reason=f"pixel data cannot be re-encoded ({type(error).__name__})",
         )
     ds.BurnedInAnnotation = "NO"
     return PixelOutcome(True, boxes, ts_out, overlay_boxes=overlay_boxes)

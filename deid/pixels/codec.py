@@ -2,8 +2,10 @@
 
 Only lossless encoders are used: re-encoding lossy would add a second generation of
 loss and hide nothing more. Inputs whose syntax has no lossless encoder here (JPEG
-baseline/extended/lossless, lossy JPEG-LS and JPEG 2000, HTJ2K, big endian) are written
-as Explicit VR Little Endian; the caller records the syntax in the ledger.
+baseline/extended/lossless, lossy JPEG-LS and JPEG 2000, HTJ2K) are written as
+Explicit VR Little Endian; the caller records the syntax in the ledger. Explicit VR Big
+Endian (retired) is refused: converting it faithfully needs byte swaps pydicom leaves to
+the caller.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import pydicom
 from pydicom.dataset import FileMetaDataset
 from pydicom.pixels import pack_bits
 from pydicom.uid import (
+    UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
@@ -22,7 +25,6 @@ from pydicom.uid import (
     JPEGExtended12Bit,
     JPEGLSLossless,
     RLELossless,
-    UID,
 )
 
 #: Syntaxes written back as they came: native ones directly, encapsulated ones re-encoded.
@@ -39,13 +41,25 @@ def transfer_syntax(ds: pydicom.Dataset) -> UID:
     return UID(str(uid)) if uid else ImplicitVRLittleEndian
 
 
-def write_frames(ds: pydicom.Dataset, stored: np.ndarray, photometric: str) -> str:
+class CannotRewrite(Exception):
+    """The pixels cannot be written back faithfully; the message is the quarantine reason."""
+
+
+def write_frames(
+    ds: pydicom.Dataset, stored: np.ndarray, photometric: str, photometric_in: str = ""
+) -> str:
     """Replace Pixel Data with ``stored`` (frames first) and return the syntax written.
 
     The SOP Instance UID is never regenerated here: the engine remaps UIDs itself and must
-    see the original one.
+    see the original one. A JPEG 2000 lossless input in YBR_RCT is re-encoded with the
+    reversible colour transform again (``stored`` is its RGB decoding), as IODs such as
+    US expect.
     """
     original = transfer_syntax(ds)
+    if original == ExplicitVRBigEndian:
+        # Rewriting little endian would need every OW value (palettes, overlays) swapped
+        # by hand; pydicom does not do it. The syntax is retired: quarantine, do not guess.
+        raise CannotRewrite("Explicit VR Big Endian (retired) pixel data cannot be rewritten")
     if not hasattr(ds, "file_meta") or ds.file_meta is None:
         ds.file_meta = FileMetaDataset()
     had_frames = "NumberOfFrames" in ds
@@ -58,7 +72,7 @@ def write_frames(ds: pydicom.Dataset, stored: np.ndarray, photometric: str) -> s
         )
         ds.PixelData = pack_bits(np.ascontiguousarray(arr).reshape(-1))
         return str(ds.file_meta.TransferSyntaxUID)
-    if original == ExplicitVRBigEndian or original not in NATIVE_KEPT:
+    if original not in NATIVE_KEPT:
         ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     bits_stored = int(ds.get("BitsStored", arr.dtype.itemsize * 8))
     ds.set_pixel_data(
@@ -68,10 +82,13 @@ def write_frames(ds: pydicom.Dataset, stored: np.ndarray, photometric: str) -> s
         ds.NumberOfFrames = frames_value
     written = UID(str(ds.file_meta.TransferSyntaxUID))
     if original in REENCODED:
+        if original == JPEG2000Lossless and photometric_in == "YBR_RCT":
+            ds.PhotometricInterpretation = "YBR_RCT"  # the encoder applies the RCT
         try:
             ds.compress(original, generate_instance_uid=False)
             written = original
         except Exception:  # no usable encoder for this layout: stay uncompressed, truthfully
+            ds.PhotometricInterpretation = photometric
             written = UID(str(ds.file_meta.TransferSyntaxUID))
     if original in ALWAYS_LOSSY or str(ds.get("LossyImageCompression", "")) == "01":
         # It was lossy once; a lossless rewrite does not undo that (PS3.3 C.7.6.1.1.5).

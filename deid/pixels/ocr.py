@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -172,11 +173,12 @@ def _confirmed(words: list[Word], crisp: bool, min_conf: float, span: float) -> 
     """Whether the words read in one crop make it text.
 
     Crisp crops look like annotation already, so a word confident for its length (short
-    words need more), or a long low-confidence read (unusual fonts), confirms them. Textured crops are where Tesseract
-    hallucinates short words in anatomy, so they need one confident word of three or
-    more characters, or a long read (six or more characters, a word of four) of fair mean
-    confidence,
-    all on one text line: a candidate is one line, junk is read as scattered fragments.
+    words need more), or a long low-confidence read (unusual fonts), confirms them.
+    Textured crops are where Tesseract hallucinates short words in anatomy, so they need
+    one confident word of three or more characters, or a long read (six or more
+    characters, a word of four) of fair mean confidence, all on one text line: a
+    candidate is one line, junk is read as scattered fragments. Either way, a long box
+    from which only a few characters were read is fragments of something else.
     """
     total = sum(_alnum(w.text) for w in words)
     longest = max(_alnum(w.text) for w in words)
@@ -220,8 +222,13 @@ def _read_page(crops: Sequence[Crop]) -> list[list[Word]]:
     )
     words: list[list[Word]] = [[] for _ in crops]
     rows = zip(
-        data["text"], data["conf"], data["top"], data["height"],
-        data["block_num"], data["par_num"], data["line_num"],
+        data["text"],
+        data["conf"],
+        data["top"],
+        data["height"],
+        data["block_num"],
+        data["par_num"],
+        data["line_num"],
     )
     for text, conf, top, h, block, par, line in rows:
         text = (text or "").strip()
@@ -248,24 +255,31 @@ def _read_line(crop: Crop) -> list[Word]:
 
 
 class OcrCache:
-    """Verdicts by crop hash, bounded; safe to share by the frames of one process."""
+    """Verdicts by crop hash, bounded and thread-safe, shared by all files of a process.
+
+    Devices repeat the same labels in every frame and file; a repeated crop is read once.
+    Only the decision is kept, keyed by a hash of pixels, never the text.
+    """
 
     def __init__(self, size: int = 4096) -> None:
         self._items: OrderedDict[tuple[str, float, frozenset[str]], Verdict] = OrderedDict()
         self._size = size
+        self._lock = threading.Lock()  # Dask runs tasks in threads of one process
         self.calls = 0
 
     def get(self, key: tuple[str, float, frozenset[str]]) -> Verdict | None:
-        verdict = self._items.get(key)
-        if verdict is not None:
-            self._items.move_to_end(key)
-        return verdict
+        with self._lock:
+            verdict = self._items.get(key)
+            if verdict is not None:
+                self._items.move_to_end(key)
+            return verdict
 
     def put(self, key: tuple[str, float, frozenset[str]], verdict: Verdict) -> None:
-        self._items[key] = verdict
-        self._items.move_to_end(key)
-        while len(self._items) > self._size:
-            self._items.popitem(last=False)
+        with self._lock:
+            self._items[key] = verdict
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
 
 
 DEFAULT_CACHE = OcrCache()

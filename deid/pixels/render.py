@@ -50,18 +50,18 @@ def load_frames(ds: pydicom.Dataset) -> Frames:
     """
     photometric = str(ds.get("PhotometricInterpretation", "")).strip().upper()
     if photometric not in SUPPORTED:
-        raise UnsupportedPixels(f"Photometric Interpretation {photometric or '(none)'} not supported")
+        raise UnsupportedPixels(
+            f"Photometric Interpretation {photometric or '(none)'} not supported"
+        )
     if int(ds.get("BitsAllocated", 0) or 0) not in (1, 8, 16):
         raise UnsupportedPixels(f"Bits Allocated {ds.get('BitsAllocated')} not supported")
     try:
         arr = decode_pixel_array(ds)
     except Exception as error:  # any codec failure is a quarantine, never a crash
-        raise UnsupportedPixels(
-            f"pixel data cannot be decoded ({type(error).__name__})"
-        ) from error
+        raise UnsupportedPixels(f"pixel data cannot be decoded ({type(error).__name__})") from error
     samples = int(ds.get("SamplesPerPixel", 1) or 1)
     frames_n = int(ds.get("NumberOfFrames", 1) or 1)
-    if samples == 1 and arr.ndim == 2 or samples > 1 and arr.ndim == 3:
+    if (samples == 1 and arr.ndim == 2) or (samples > 1 and arr.ndim == 3):
         arr = arr[np.newaxis]
     if arr.shape[0] != frames_n and frames_n > 1:
         raise UnsupportedPixels("decoded frame count differs from Number of Frames")

@@ -72,9 +72,7 @@ def text_mask(
     rows, columns = shape
     (tw, th), base = cv2.getTextSize(text, font, scale, thickness)
     step = th + base + 6
-    if placement == "top-bar":
-        x, y = inset, inset + th + line * step
-    elif placement == "top-left":
+    if placement == "top-bar" or placement == "top-left":
         x, y = inset, inset + th + line * step
     elif placement == "top-right":
         x, y = columns - tw - inset, inset + th + line * step

@@ -399,52 +399,6 @@ def _typed(value: str, vr: str) -> Any:
     return value.split("\\") if "\\" in value else value
 
 
-#: id(recipe) -> (recipe, {(group, creator, element, vr): rule or None}); the recipe is
-#: held so its id cannot be reused while the cache lives (a worker has one or two recipes).
-_PRIVATE_DECISIONS: dict[int, tuple[Recipe, dict[tuple[int, str, int, str], Rule | None]]] = {}
-
-
-def _private_rule(run: _Run, group: int, creator: str, element: int, vr: str) -> Rule | None:
-    """The rule a private element follows, or None when it goes (no rule, or ``C`` for a
-    key that is not in the recipe's safe list). Cached per recipe: files of one device
-    repeat the same private blocks thousands of times."""
-    recipe = run.recipe
-    entry = _PRIVATE_DECISIONS.get(id(recipe))
-    if entry is None or entry[0] is not recipe:
-        if len(_PRIVATE_DECISIONS) > 16:
-            _PRIVATE_DECISIONS.clear()
-        entry = _PRIVATE_DECISIONS[id(recipe)] = (recipe, {})
-    decisions = entry[1]
-    cache_key = (group, creator, element, vr)
-    try:
-        return decisions[cache_key]
-    except KeyError:
-        pass
-    key = PrivateKey(group, creator, element)
-    rule = recipe.rule_for_private(key, vr)
-    if rule is not None and rule.action == "C" and key not in recipe.safe_private:
-        rule = None
-    decisions[cache_key] = rule
-    return rule
-
-
-def _private_creators(ds: Dataset, tags: list[int]) -> dict[tuple[int, int], str]:
-    creators: dict[tuple[int, int], str] = {}
-    for tag in tags:
-        group, elem = tag >> 16, tag & 0xFFFF
-        if group & 1 and 0x0010 <= elem <= 0x00FF:
-            try:
-                value = ds[tag].value
-            except Exception:
-                continue
-            if isinstance(value, bytes):
-                value = value.decode("latin-1")
-            creator = _text(value)
-            if creator:
-                creators[(group, elem)] = creator
-    return creators
-
-
 def _rewrite_dataset(ds: Dataset, anchor: str, run: _Run, stack: list) -> None:
     """Apply the rules to the elements of one dataset; push its sequence items."""
     recipe = run.recipe
@@ -529,36 +483,6 @@ def _rewrite_dataset(ds: Dataset, anchor: str, run: _Run, stack: list) -> None:
     for group in overlay_drop:
         for tag in [int(t) for t in list(ds.keys()) if t >> 16 == group]:
             del ds[tag]
-
-
-def _mark(ds: Dataset, recipe: Recipe) -> None:
-    """The attributes PS3.15 E.1.1 asks a de-identifier to add."""
-    _set(ds, 0x00120062, "CS", "YES")  # Patient Identity Removed
-    name = "".join(ch for ch in recipe.name if ch not in "\\\r\n\t")[:24]
-    method = f"deid {__version__}; recipe {name}; {recipe.digest[:12]}"
-    _set(ds, 0x00120063, "LO", method[:64])  # De-identification Method
-    items = []
-    for code, meaning in _method_codes(recipe):
-        item = Dataset()
-        _set(item, 0x00080100, "SH", code)  # Code Value
-        _set(item, 0x00080102, "SH", "DCM")  # Coding Scheme Designator
-        _set(item, 0x00080104, "LO", meaning)  # Code Meaning
-        items.append(item)
-    ds[0x00120064] = DataElement(0x00120064, "SQ", Sequence(items))  # ... Method Code Sequence
-    modified = {"remove": "REMOVED", "keep": "UNMODIFIED", "shift": "MODIFIED"}
-    _set(ds, 0x00280303, "CS", modified[recipe.dates.mode])
-
-
-_CODES: dict[tuple[str, tuple[str, ...]], list[tuple[str, str]]] = {}
-
-
-def _method_codes(recipe: Recipe) -> list[tuple[str, str]]:
-    """``recipe.method_codes()``, computed once per recipe (it reads the standard's table)."""
-    key = (recipe.digest, recipe.options)
-    codes = _CODES.get(key)
-    if codes is None:
-        codes = _CODES[key] = recipe.method_codes()
-    return codes
 
 
 def _clean_pixels(dataset: Dataset, recipe: Recipe) -> PixelOutcome | None:

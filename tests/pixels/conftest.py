@@ -27,7 +27,6 @@ def _palette() -> np.ndarray:
 def build(kind: str, lines: tuple[str, str] = ("SMITH^JANE", "ID 48151623")):
     """(dataset, planted texts) for one photometric/bit-depth kind, two lines of text:
     white in the bottom-left corner, grey on a black top bar."""
-    rows, columns = SIZE
     field = smooth_background(SIZE, seed=len(kind))
     planted: list[PlantedText] = []
     frames = 3 if kind == "multiframe" else 1
@@ -56,8 +55,16 @@ def build(kind: str, lines: tuple[str, str] = ("SMITH^JANE", "ID 48151623")):
         frame = stack[index]
         planted.append(plant(frame, index, lines[0], "bottom-left", white, scale=0.5))
         planted.append(
-            plant(frame, index, lines[1], "top-bar", grey, cv2.FONT_HERSHEY_DUPLEX, 0.45,
-                  background=black)
+            plant(
+                frame,
+                index,
+                lines[1],
+                "top-bar",
+                grey,
+                cv2.FONT_HERSHEY_DUPLEX,
+                0.45,
+                background=black,
+            )
         )
     data = stack if kind == "multiframe" else stack[0]
     ds = make_dataset(data, photometric, bits, palette=_palette() if kind == "palette" else None)

@@ -47,7 +47,7 @@ def test_fill_displays_black(settings: PixelSettings) -> None:
 
 
 def test_cleaning_leaves_the_image_area_alone(settings: PixelSettings) -> None:
-    ds, planted = build("mono12")
+    ds, _ = build("mono12")
     before = load_frames(ds).stored.copy()
     outcome = clean_pixels(ds, settings)
     after = load_frames(ds).stored

@@ -70,14 +70,12 @@ def test_lossy_jpeg_is_written_uncompressed_and_marked_lossy() -> None:
     assert np.array_equal(ds.pixel_array, stored[0])
 
 
-def test_big_endian_palette_is_written_little_endian() -> None:
+def test_big_endian_input_with_text_is_quarantined(settings: PixelSettings) -> None:
     ds = pydicom.dcmread(get_testdata_file("OBXXXX1A_expb.dcm"))
-    frames = load_frames(ds)
-    stored = frames.stored.copy()
-    stored[0, :5, :5] = 0
-    assert write_frames(ds, stored, frames.photometric) == ExplicitVRLittleEndian
-    assert np.array_equal(ds.pixel_array, stored[0])
-    assert "RedPaletteColorLookupTableData" in ds
+    original = ds.PixelData
+    outcome = clean_pixels(ds, settings)
+    assert not outcome.changed and outcome.quarantine_reason
+    assert "Big Endian" in outcome.quarantine_reason and ds.PixelData is original
 
 
 def test_real_ultrasound_text_is_found(settings: PixelSettings) -> None:
@@ -87,4 +85,5 @@ def test_real_ultrasound_text_is_found(settings: PixelSettings) -> None:
     assert words_in(before), "fixture assumption: the site line is readable"
     outcome = clean_pixels(ds, PixelSettings(enabled=True))
     assert outcome.changed and outcome.transfer_syntax_out == JPEG2000Lossless
+    assert ds.PhotometricInterpretation == "YBR_RCT", "re-encoded with the RCT again"
     assert not words_in(read_region(ds, 0, (19, 25, 150, 14))) & words_in(before)

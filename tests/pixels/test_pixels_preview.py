@@ -11,7 +11,7 @@ from deid.resources import recipes_dir
 
 
 def test_preview_writes_png(tmp_path, capsys) -> None:
-    ds, planted = build("mono8", lines=("NGUYEN^LI", "ID 99812345"))
+    ds, _ = build("mono8", lines=("NGUYEN^LI", "ID 99812345"))
     ds.Modality = "US"
     source = tmp_path / "in.dcm"
     ds.save_as(source, enforce_file_format=True)
@@ -19,8 +19,15 @@ def test_preview_writes_png(tmp_path, capsys) -> None:
     out = tmp_path / "sub" / "preview.png"
 
     code = main(
-        ["pixels", "preview", str(source), "--recipe", str(recipes_dir() / "research.yaml"),
-         "--out", str(out)]
+        [
+            "pixels",
+            "preview",
+            str(source),
+            "--recipe",
+            str(recipes_dir() / "research.yaml"),
+            "--out",
+            str(out),
+        ]
     )
 
     printed = capsys.readouterr().out
@@ -39,8 +46,17 @@ def test_preview_bad_frame_is_one_line_error(tmp_path, capsys) -> None:
     source = tmp_path / "in.dcm"
     ds.save_as(source, enforce_file_format=True)
     code = main(
-        ["pixels", "preview", str(source), "--recipe", str(recipes_dir() / "research.yaml"),
-         "--out", str(tmp_path / "p.png"), "--frame", "4"]
+        [
+            "pixels",
+            "preview",
+            str(source),
+            "--recipe",
+            str(recipes_dir() / "research.yaml"),
+            "--out",
+            str(tmp_path / "p.png"),
+            "--frame",
+            "4",
+        ]
     )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "frame" in err

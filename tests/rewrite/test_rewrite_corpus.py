@@ -8,9 +8,9 @@ import warnings
 
 import pydicom
 import pytest
-from conftest import shipped
 from pydicom.data import get_testdata_files
 from pydicom.errors import InvalidDicomError
+from rewrite_support import shipped
 
 from deid.rewrite.engine import deidentify
 from deid.rewrite.errors import QuarantineError

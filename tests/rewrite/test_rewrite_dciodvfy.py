@@ -8,8 +8,8 @@ import subprocess
 
 import pydicom
 import pytest
-from conftest import shipped
 from pydicom.data import get_testdata_file
+from rewrite_support import shipped
 
 from deid.rewrite.engine import deidentify
 from deid.rewrite.keys import KeyRing

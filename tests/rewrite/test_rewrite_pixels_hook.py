@@ -6,8 +6,8 @@ import dataclasses
 
 import pydicom
 import pytest
-from conftest import base_dataset, shipped
 from pydicom.data import get_testdata_file
+from rewrite_support import base_dataset, shipped
 
 import deid.pixels
 from deid.pixels.outcome import PixelOutcome

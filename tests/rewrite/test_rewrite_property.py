@@ -13,11 +13,12 @@ import dataclasses
 from datetime import date
 
 import hypothesis.strategies as st
-from conftest import base_dataset, shipped
+import pytest
 from hypothesis import HealthCheck, given, settings
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
+from rewrite_support import base_dataset, shipped
 
 from deid.rewrite.engine import deidentify
 from deid.rewrite.keys import KeyRing
@@ -113,6 +114,18 @@ def test_no_planted_value_survives_research(case) -> None:
     """Research keeps descriptions (Clean) and shifts dates: the planted values still go."""
     ds, values, spellings = case
     deidentify(ds, _research_without_pixels(), KeyRing(b"property"))
+    data = encode_part10(ds).upper()
+    for value in values + spellings:
+        assert value.upper().encode() not in data, value
+
+
+@pytest.mark.slow
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(planted())
+def test_no_planted_value_survives_basic_at_length(case) -> None:
+    """The same property, at length (``pytest -m slow``)."""
+    ds, values, spellings = case
+    deidentify(ds, shipped("basic"), KeyRing(b"property-long"))
     data = encode_part10(ds).upper()
     for value in values + spellings:
         assert value.upper().encode() not in data, value

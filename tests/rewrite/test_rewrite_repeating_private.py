@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 
 import pytest
-from conftest import base_dataset, profile_recipe, roundtrip, shipped
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
+from rewrite_support import base_dataset, profile_recipe, roundtrip, shipped
 
 from deid.recipe.model import PrivateKey
 from deid.resources import standard_table

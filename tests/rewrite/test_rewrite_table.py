@@ -14,11 +14,11 @@ from datetime import date, timedelta
 
 import pydicom
 import pytest
-from conftest import SECRET, base_dataset, profile_recipe, roundtrip
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
+from rewrite_support import SECRET, base_dataset, profile_recipe, roundtrip
 from rewrite_table_values import REFERENCED_UID, plausible_value
 
 from deid.resources import standard_table

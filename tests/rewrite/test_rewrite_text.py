@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 import pytest
-from conftest import base_dataset, profile_recipe, shipped
+from rewrite_support import base_dataset, profile_recipe, shipped
 
 from deid.recipe.model import TextPattern
 from deid.rewrite import iod

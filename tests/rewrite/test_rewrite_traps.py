@@ -6,12 +6,12 @@ import io
 
 import pydicom
 import pytest
-from conftest import base_dataset, profile_recipe, roundtrip, shipped
 from pydicom.data import get_charset_files, get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.sequence import Sequence
 from pydicom.uid import ImplicitVRLittleEndian
+from rewrite_support import base_dataset, profile_recipe, roundtrip, shipped
 
 from deid.rewrite.engine import deidentify
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import copy
 
-from conftest import base_dataset, roundtrip, shipped
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
+from rewrite_support import base_dataset, roundtrip, shipped
 
 from deid.rewrite.engine import deidentify, is_well_known_uid
 from deid.rewrite.keys import KeyRing

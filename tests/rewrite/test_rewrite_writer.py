@@ -10,13 +10,13 @@ import stat
 import numpy as np
 import pydicom
 import pytest
-from conftest import base_dataset, profile_recipe, roundtrip, shipped
 from pydicom.data import get_testdata_file
 from pydicom.uid import (
     DeflatedExplicitVRLittleEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
 )
+from rewrite_support import base_dataset, profile_recipe, roundtrip, shipped
 
 from deid import __version__
 from deid.rewrite.engine import deidentify

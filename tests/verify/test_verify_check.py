@@ -244,3 +244,22 @@ def _assert_no_values_in_lines(findings, original, recipe) -> None:
     for finding in findings:
         line = finding.line().casefold()
         assert not [v for v in values if v.casefold() in line]
+
+
+def test_raw_bytes_of_deflated_output_are_inflated(basic_pair):
+    """Deflated data sets are compressed on disk: the raw search must inflate them first."""
+    from pydicom.uid import DeflatedExplicitVRLittleEndian
+
+    recipe, original, output = basic_pair
+    clean = read_output(output)
+    leaky = pydicom.dcmread(io.BytesIO(output))
+    leaky.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+    leaky.SeriesDescription = ADDRESS
+    buffer = io.BytesIO()
+    leaky.save_as(buffer, enforce_file_format=True)
+    deflated = buffer.getvalue()
+    assert ADDRESS.encode() not in deflated  # compressed: a plain byte search misses it
+    ident = gather_identifying(original, recipe)
+    clean.file_meta = read_output(deflated).file_meta  # the parse sees no leak at all
+    findings = scan_dataset(ident, deflated, clean, "d.dcm")
+    assert Finding("d.dcm", "raw-bytes", "address") in findings
