@@ -107,7 +107,7 @@ def prepare_crop(gray: np.ndarray, box: tuple[int, int, int, int], glyph_height:
         background, low, high = 255.0 - background, 255.0 - high, 255.0 - low
     # Stretch so the strokes are black and the background white, whatever their levels.
     span = max(background - low, 8.0)
-    line = np.clip((line - low) * (255.0 / span), 0, 255)
+    line = _drop_frames(np.clip((line - low) * (255.0 / span), 0, 255).astype(np.uint8))
     crop = np.full((h + 2 * pad, w + 2 * pad), 255, dtype=np.uint8)
     crop[pad : pad + h, pad : pad + w] = line.astype(np.uint8)
     scale = TARGET_HEIGHT / max(glyph_height, 1)
@@ -116,6 +116,17 @@ def prepare_crop(gray: np.ndarray, box: tuple[int, int, int, int], glyph_height:
         interpolation = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
         crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=interpolation)
     return Crop(key=key, image=crop, crisp=crisp, span=w / max(glyph_height, 1))
+
+
+def _drop_frames(line: np.ndarray) -> np.ndarray:
+    """Erase a label box's outline (one dark component as wide as the line): Tesseract
+    reads nothing inside a closed frame, and glyphs are never that wide."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((line < 128).astype(np.uint8))
+    wide = [i for i in range(1, count) if stats[i, cv2.CC_STAT_WIDTH] >= 0.8 * line.shape[1]]
+    if wide and line.shape[1] >= 2 * line.shape[0]:
+        line = line.copy()
+        line[np.isin(labels, wide)] = 255
+    return line
 
 
 def is_crisp(crop: np.ndarray) -> bool:

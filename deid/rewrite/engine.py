@@ -88,12 +88,13 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.uid import UID_dictionary
 
-from deid import __version__
-from deid.recipe.model import PrivateKey, Recipe, Rule
+from deid.recipe.model import Recipe, Rule
 from deid.rewrite import dicomdir, iod
 from deid.rewrite.dates import shift_da, shift_dt
 from deid.rewrite.errors import QuarantineError
 from deid.rewrite.keys import KeyRing
+from deid.rewrite.marking import mark
+from deid.rewrite.privates import private_creators, private_rule
 from deid.rewrite.textclean import Identifiers, TextCleaner, gather_identifiers
 from deid.rewrite.vr import (
     BINARY_VRS,
@@ -427,14 +428,14 @@ def _rewrite_dataset(ds: Dataset, anchor: str, run: _Run, stack: list) -> None:
             if 0x0010 <= elem <= 0x00FF:
                 continue  # creators: decided after their blocks
             if creators is None:
-                creators = _private_creators(ds, tags)
+                creators = private_creators(ds, tags)
             block = elem >> 8
             creator = creators.get((group, block)) if elem >= 0x1000 else None
             if creator is None:
                 del ds[tag]
                 continue
             vr = element_vr(tag, raw)
-            rule = _private_rule(run, group, creator, elem & 0xFF, vr)
+            rule = private_rule(recipe, group, creator, elem & 0xFF, vr)
             if rule is None:
                 del ds[tag]
                 continue
@@ -551,14 +552,17 @@ def deidentify(dataset: Dataset, recipe: Recipe, keys: KeyRing) -> Deidentified:
     except Exception as exc:
         raise QuarantineError(f"cannot rewrite dataset: {type(exc).__name__}") from exc
 
-    if meta is not None and "MediaStorageSOPInstanceUID" in meta:
-        meta.MediaStorageSOPInstanceUID = run.uid(meta.MediaStorageSOPInstanceUID)
-    if recipe.dates.mode == "shift":
-        result.date_offset_days = run.offset(anchor)
-    result.patient_pseudonym = _text(dataset.get("PatientID", ""))
-    result.uid_map = run.uid_map
-    _mark(dataset, recipe)
-    if convert_big_endian(dataset):
-        result.notes.append("Explicit VR Big Endian converted to Explicit VR Little Endian")
-    result.transfer_syntax_out = str(output_transfer_syntax(dataset))
+    try:
+        if meta is not None and "MediaStorageSOPInstanceUID" in meta:
+            meta.MediaStorageSOPInstanceUID = run.uid(meta.MediaStorageSOPInstanceUID)
+        if recipe.dates.mode == "shift":
+            result.date_offset_days = run.offset(anchor)
+        result.patient_pseudonym = _text(dataset.get("PatientID", ""))
+        result.uid_map = run.uid_map
+        mark(dataset, recipe)
+        if convert_big_endian(dataset):
+            result.notes.append("Explicit VR Big Endian converted to Explicit VR Little Endian")
+        result.transfer_syntax_out = str(output_transfer_syntax(dataset))
+    except Exception as exc:
+        raise QuarantineError(f"cannot finish the dataset: {type(exc).__name__}") from exc
     return result

@@ -154,9 +154,9 @@ def _encode(dataset: Dataset) -> bytes:
     try:
         dcmwrite(buffer, dataset, enforce_file_format=True)
     except Exception:
-        _materialise(dataset)
-        buffer = DicomBytesIO()
         try:
+            _materialise(dataset)
+            buffer = DicomBytesIO()
             dcmwrite(buffer, dataset, enforce_file_format=True)
         except Exception as exc:
             raise QuarantineError(f"cannot encode the dataset: {type(exc).__name__}") from exc
@@ -168,11 +168,16 @@ def encode_part10(dataset: Dataset) -> bytes:
 
     Replaces ``dataset.file_meta`` and ``dataset.preamble`` (the dataset is the output).
     """
-    convert_big_endian(dataset)
-    ts = transfer_syntax_of(dataset)
-    dataset.file_meta = build_file_meta(dataset, ts)
-    dataset.preamble = PREAMBLE
-    return dicomdir.rebuild_offsets(dataset, _encode)
+    try:
+        convert_big_endian(dataset)
+        ts = transfer_syntax_of(dataset)
+        dataset.file_meta = build_file_meta(dataset, ts)
+        dataset.preamble = PREAMBLE
+        return dicomdir.rebuild_offsets(dataset, _encode)
+    except QuarantineError:
+        raise
+    except Exception as exc:  # a corrupt element pydicom can neither copy nor convert
+        raise QuarantineError(f"cannot encode the dataset: {type(exc).__name__}") from exc
 
 
 def write_atomic(dataset: Dataset, path: Path | str) -> None:

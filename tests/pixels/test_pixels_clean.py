@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pydicom
 import pytest
-from conftest import KINDS, build, read_region, words_in
+from pixels_helpers import KINDS, build, read_region, words_in
 from pydicom.data import get_testdata_file
 
 from deid.pixels import PixelOutcome, clean_pixels
@@ -102,3 +102,15 @@ def test_undecodable_pixels_are_quarantined(settings: PixelSettings) -> None:
     outcome = clean_pixels(ds, settings)
     assert not outcome.changed
     assert outcome.quarantine_reason and "\n" not in outcome.quarantine_reason
+
+
+def test_repeated_frames_are_read_once() -> None:
+    """A 3-frame file costs the same Tesseract calls as its first frame alone."""
+    from deid.pixels.ocr import OcrCache
+
+    multi, _ = build("multiframe")
+    single = make_dataset(load_frames(multi).stored[0], "MONOCHROME2", 8)
+    multi_cache, single_cache = OcrCache(), OcrCache()
+    assert clean_pixels(multi, PixelSettings(enabled=True), cache=multi_cache).changed
+    assert clean_pixels(single, PixelSettings(enabled=True), cache=single_cache).changed
+    assert multi_cache.calls == single_cache.calls >= 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pydicom
 import pytest
-from conftest import build, read_region, words_in
+from pixels_helpers import build, read_region, words_in
 from pydicom.data import get_testdata_file
 from pydicom.uid import (
     DeflatedExplicitVRLittleEndian,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from conftest import build
+from pixels_helpers import build
 
 from deid.cli import main
 from deid.resources import recipes_dir

@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pydicom
-from conftest import build
+from pixels_helpers import build
 from pydicom.pixels import pack_bits
 
 import deid.pixels.detect as detect_module
