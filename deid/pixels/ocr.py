@@ -119,11 +119,17 @@ def prepare_crop(gray: np.ndarray, box: tuple[int, int, int, int], glyph_height:
 
 
 def _drop_frames(line: np.ndarray) -> np.ndarray:
-    """Erase a label box's outline (one dark component as wide as the line): Tesseract
-    reads nothing inside a closed frame, and glyphs are never that wide."""
+    """Erase a label box's outline or rule (a thin dark component as wide as the line):
+    Tesseract reads nothing inside a closed frame."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats((line < 128).astype(np.uint8))
-    wide = [i for i in range(1, count) if stats[i, cv2.CC_STAT_WIDTH] >= 0.8 * line.shape[1]]
-    if wide and line.shape[1] >= 2 * line.shape[0]:
+    rows, columns = line.shape
+    wide = []
+    for i in range(1, count):
+        x, y, w, h, area = stats[i]
+        # A frame is an outline (low fill) or a rule (thin); merged bold glyphs are neither.
+        if w >= 0.8 * columns and (h <= 0.25 * rows or area <= 0.3 * w * h):
+            wide.append(i)
+    if wide and columns >= 2 * rows:
         line = line.copy()
         line[np.isin(labels, wide)] = 255
     return line

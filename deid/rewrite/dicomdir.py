@@ -14,9 +14,11 @@ Decisions:
   STUDY record's Study ID and Study Date) get the dummy where the recipe would empty or
   remove them; Type 2 keys (:data:`RECORD_TYPE2`) are emptied where it would remove them.
 * Referenced File ID (0004,1500) and File-set Descriptor File ID (0004,1141) name paths of
-  the *input* file-set (often with patient names or MRNs in them), and deid writes its
-  output under new, UID-derived names anyway, so both are removed; File-set ID (0004,1130)
-  is emptied. To browse the output as a file-set, build a new DICOMDIR over the output
+  the *input* file-set (often with patient names or MRNs in them). Referenced File ID is
+  Type 1C (a record that points at a file must have it), so each component is replaced by a
+  keyed 8-character token (:meth:`KeyRing.file_id`): the record stays valid and no input
+  name survives, but the tokens do not name deid's output files, which are named by their
+  new UIDs. The descriptor file ID is removed; File-set ID (0004,1130) is emptied. To browse the output as a file-set, build a new DICOMDIR over the output
   (pydicom's ``FileSet`` does that). Referenced SOP Instance UID in File is remapped by the
   table's rule, so each record still names the de-identified instance.
 """
@@ -27,6 +29,7 @@ import io
 from collections.abc import Callable
 
 from pydicom import Dataset, dcmread
+from pydicom.multival import MultiValue
 
 RECORD_SEQUENCE = 0x00041220
 ROOT_FIRST = 0x00041200
@@ -113,10 +116,17 @@ def record_anchors(dataset: Dataset, top_anchor: str) -> dict[int, str]:
     return out
 
 
-def scrub_record(item: Dataset) -> None:
-    """Remove what names the input file-set's paths from one directory record."""
+def scrub_record(item: Dataset, rename: Callable[[list[str]], list[str]]) -> None:
+    """Replace what names the input file-set's paths in one directory record."""
     if REFERENCED_FILE_ID in item:
-        del item[REFERENCED_FILE_ID]
+        value = item[REFERENCED_FILE_ID].value
+        components = [str(v) for v in value] if isinstance(value, (list, MultiValue)) else []
+        if not components and value:
+            components = [str(value)]
+        if components:
+            item[REFERENCED_FILE_ID].value = rename(components)
+        else:
+            del item[REFERENCED_FILE_ID]
 
 
 def scrub_header(dataset: Dataset) -> None:

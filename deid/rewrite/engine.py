@@ -341,8 +341,8 @@ def _pseudonym(ds: Dataset, tag: int, vr: str, anchor: str, run: _Run) -> bool:
 def _apply(ds: Dataset, tag: int, vr: str, rule: Rule, anchor: str, run: _Run, stack: list) -> bool:
     """Carry out one rule on one element that exists in ``ds``; True if it is still there."""
     action = rule.action
-    if action in COMPOUND:
-        action = iod.resolve(action, tag, run.sop_class, run.is_animal)
+    if action in COMPOUND or (action == "X" and (tag in iod.TYPES or tag in iod.NESTED_TYPES)):
+        action = iod.resolve(action, tag, run.sop_class, run.is_animal, ds is not run.root)
     if action == "K":
         return _push_items(ds, tag, anchor, run, stack) if vr == "SQ" else True
     if action == "X":
@@ -537,7 +537,7 @@ def deidentify(dataset: Dataset, recipe: Recipe, keys: KeyRing) -> Deidentified:
             run.anchors = dicomdir.record_anchors(dataset, anchor)
             dicomdir.scrub_header(dataset)
             for item in dataset[dicomdir.RECORD_SEQUENCE].value:
-                dicomdir.scrub_record(item)
+                dicomdir.scrub_record(item, run.keys.file_id)
         stack: list[tuple[Dataset, str]] = [(dataset, anchor)]
         while stack:
             ds, ds_anchor = stack.pop()

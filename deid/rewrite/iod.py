@@ -14,6 +14,7 @@ Z/D      D when Type 1 for this SOP Class, else Z
 X/Z      Z when Type 1 or 2, else X
 X/D      D when Type 1 or 2, else X
 X/Z/D    D when Type 1, Z when Type 2, else X
+X        Z (or D) only where the table above says the IOD needs it, else X
 X/Z/U*   U: the sequence is kept and every UID inside remapped by its own rule
          (references keep resolving; the items hold references, not identity)
 =======  ===========================================================
@@ -71,30 +72,45 @@ TYPES: dict[int, tuple[tuple[tuple[str, ...], int], ...]] = {
     0x300A0006: ((RT_PLAN, 2),),  # RT Plan Date
     0x300A0007: ((RT_PLAN, 2),),  # RT Plan Time
 }
+#: Types that hold inside sequence items only (at top level the attribute is Type 3 there):
+#: SR Document General's Referenced Request Sequence items.
+NESTED_TYPES: dict[int, tuple[tuple[tuple[str, ...], int], ...]] = {
+    0x00081110: ((SR, 2),),  # Referenced Study Sequence
+    0x00321060: ((SR, 2),),  # Requested Procedure Description
+    0x00401001: ((SR, 2),),  # Requested Procedure ID (plain X in the table)
+}
 SEX_NEUTERED = 0x00102203
 
 
-def attribute_type(tag: int, sop_class_uid: str, is_animal: bool = False) -> int:
+def attribute_type(
+    tag: int, sop_class_uid: str, is_animal: bool = False, nested: bool = False
+) -> int:
     """1, 2 or 3: how much this IOD needs the attribute (3 when not known)."""
     if tag == SEX_NEUTERED:
         return 2 if is_animal else 3
-    for prefixes, kind in TYPES.get(tag, ()):
+    table = NESTED_TYPES if nested and tag in NESTED_TYPES else TYPES
+    for prefixes, kind in table.get(tag, ()):
         if any(sop_class_uid.startswith(p) for p in prefixes):
             return kind
     return 3
 
 
-def resolve(code: str, tag: int, sop_class_uid: str, is_animal: bool = False) -> str:
+def resolve(
+    code: str, tag: int, sop_class_uid: str, is_animal: bool = False, nested: bool = False
+) -> str:
     """The single action (X, Z, D or U) a compound code stands for here."""
     if code == "X/Z/U*":
         return "U"
-    kind = attribute_type(tag, sop_class_uid, is_animal)
+    kind = attribute_type(tag, sop_class_uid, is_animal, nested)
     if code == "Z/D":
         return "D" if kind == 1 else "Z"
     if code == "X/Z":
         return "Z" if kind <= 2 else "X"
     if code == "X/D":
         return "D" if kind <= 2 else "X"
-    if code == "X/Z/D":
+    if code in ("X/Z/D", "X"):
+        # A plain X on an attribute the IOD needs: the standard's table and PS3.3 disagree
+        # (e.g. Requested Procedure ID in SR); an empty or dummy value keeps the object valid
+        # and carries no more identity than removal.
         return "D" if kind == 1 else "Z" if kind == 2 else "X"
     return code

@@ -78,6 +78,16 @@ class KeyRing:
         value = int.from_bytes(_mac(self._date, _text(anchor))[:8], "big")
         return min_days + value % span
 
+    def file_id(self, components: list[str]) -> list[str]:
+        """Keyed stand-ins for a DICOMDIR Referenced File ID: one 8-character CS token per
+        component, keyed on the path up to it, so records sharing a folder still share it
+        and no input folder or file name survives."""
+        out = []
+        for depth in range(1, len(components) + 1):
+            path = "/".join(str(c).strip() for c in components[:depth])
+            out.append("F" + _mac(self._uid, b"file-id\0" + _text(path)).hex()[:7].upper())
+        return out
+
     def fingerprint(self) -> str:
         """16 hex digits that identify the key (safe to print and store; not the key)."""
         return self._fingerprint

@@ -50,7 +50,12 @@ def test_dicomdir_records_rewritten_and_offsets_valid(name, keys) -> None:
                 assert part.encode() not in data, part
     records = out.DirectoryRecordSequence
     assert len(records) == len(original.DirectoryRecordSequence)
-    assert not any("ReferencedFileID" in r for r in records)
+    # Referenced File IDs keep their shape but carry keyed tokens, never input names.
+    for before, after in zip(original.DirectoryRecordSequence, records):
+        if "ReferencedFileID" in before:
+            old = list(before.ReferencedFileID)
+            assert list(after.ReferencedFileID) == keys.file_id(old)
+            assert not set(old) & set(after.ReferencedFileID)
     patients = [r for r in records if r.DirectoryRecordType == "PATIENT"]
     assert {str(r.PatientID) for r in patients} == {keys.patient_pseudonym(i, "DEID-") for i in ids}
     # Every offset points at the start of a record of the written file.
