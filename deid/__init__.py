@@ -6,11 +6,12 @@ The import name and the command are ``deid``; the distribution on PyPI is
 
 __version__ = "0.1.0"
 
-__all__ = ["KeyRing", "__version__", "deidentify"]
+_API = ("KeyRing", "deidentify", "load_recipe", "builtin_recipe", "write_atomic", "encode_part10")
+__all__ = ["__version__", *_API]
 
 
 def __getattr__(name: str):  # lazy: importing deid must not pull in pydicom
-    if name in ("deidentify", "KeyRing"):
+    if name in _API:
         from deid import api
 
         return getattr(api, name)

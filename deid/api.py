@@ -1,6 +1,6 @@
 """The library entry point: ``from deid.api import deidentify, KeyRing, write_atomic``.
 
-Everything a program needs to de-identify one dataset without the batch pipeline::
+Everything a program needs (also importable from ``deid`` itself) to de-identify one dataset without the batch pipeline::
 
     recipe = deid.recipe.builtin_recipe("basic")
     keys = KeyRing(secret)
@@ -10,6 +10,7 @@ Everything a program needs to de-identify one dataset without the batch pipeline
 
 from __future__ import annotations
 
+from deid.recipe import builtin_recipe, load_recipe
 from deid.rewrite.engine import Deidentified, deidentify, is_well_known_uid
 from deid.rewrite.errors import QuarantineError
 from deid.rewrite.keys import KeyRing
@@ -19,8 +20,10 @@ __all__ = [
     "Deidentified",
     "KeyRing",
     "QuarantineError",
+    "builtin_recipe",
     "deidentify",
     "encode_part10",
     "is_well_known_uid",
+    "load_recipe",
     "write_atomic",
 ]

@@ -106,8 +106,8 @@ def clean_pixels(
     if not boxes:
         reason = NOT_FOUND_REASON if burned and not overlay_boxes else None
         return PixelOutcome(False, [], ts_in, quarantine_reason=reason, overlay_boxes=overlay_boxes)
-    fill_boxes(frames, boxes, fill_value(ds, frames))
     try:
+        fill_boxes(frames, boxes, fill_value(ds, frames))
         ts_out = write_frames(ds, frames.stored, frames.photometric, frames.photometric_in)
     except CannotRewrite as error:
         return PixelOutcome(False, boxes, ts_in, quarantine_reason=str(error))

@@ -125,7 +125,7 @@ def _drop_frames(line: np.ndarray) -> np.ndarray:
     rows, columns = line.shape
     wide = []
     for i in range(1, count):
-        x, y, w, h, area = stats[i]
+        w, h, area = stats[i, 2:5]
         # A frame is an outline (low fill) or a rule (thin); merged bold glyphs are neither.
         if w >= 0.8 * columns and (h <= 0.25 * rows or area <= 0.3 * w * h):
             wide.append(i)

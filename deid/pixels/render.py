@@ -121,10 +121,12 @@ def to_gray8(ds: pydicom.Dataset, frames: Frames) -> np.ndarray:
     stored = frames.stored
     if frames.photometric in ("MONOCHROME1", "MONOCHROME2"):
         low, high = display_range(ds, stored)
-        scaled = (stored.astype(np.float32) - low) * (255.0 / (high - low))
-        gray = np.clip(scaled, 0, 255).astype(np.uint8)
+        gray = np.empty(stored.shape, dtype=np.uint8)
+        for index in range(stored.shape[0]):  # per frame: bounded float memory
+            scaled = (stored[index].astype(np.float32) - low) * (255.0 / (high - low))
+            gray[index] = np.clip(scaled, 0, 255).astype(np.uint8)
         if frames.photometric == "MONOCHROME1":
-            gray = 255 - gray
+            np.subtract(255, gray, out=gray)
         return gray
     rgb = to_rgb8(ds, frames)
     return rgb.max(axis=-1)

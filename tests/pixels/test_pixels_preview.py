@@ -7,7 +7,20 @@ import numpy as np
 from pixels_helpers import build
 
 from deid.cli import main
-from deid.resources import recipes_dir
+
+RECIPE = """deid-recipe: 1
+extends: basic.yaml
+options: [clean-pixel-data]
+pixels:
+  clean:
+    - {Modality: US}
+"""
+
+
+def _recipe(tmp_path) -> str:
+    path = tmp_path / "pixels.yaml"
+    path.write_text(RECIPE)
+    return str(path)
 
 
 def test_preview_writes_png(tmp_path, capsys) -> None:
@@ -24,7 +37,7 @@ def test_preview_writes_png(tmp_path, capsys) -> None:
             "preview",
             str(source),
             "--recipe",
-            str(recipes_dir() / "research.yaml"),
+            _recipe(tmp_path),
             "--out",
             str(out),
         ]
@@ -51,7 +64,7 @@ def test_preview_bad_frame_is_one_line_error(tmp_path, capsys) -> None:
             "preview",
             str(source),
             "--recipe",
-            str(recipes_dir() / "research.yaml"),
+            _recipe(tmp_path),
             "--out",
             str(tmp_path / "p.png"),
             "--frame",
