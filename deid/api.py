@@ -1,6 +1,7 @@
 """The library entry point: ``from deid.api import deidentify, KeyRing, write_atomic``.
 
-Everything a program needs (also importable from ``deid`` itself) to de-identify one dataset without the batch pipeline::
+Everything a program needs to de-identify one dataset without the batch pipeline (also
+importable from ``deid`` itself)::
 
     recipe = deid.recipe.builtin_recipe("basic")
     keys = KeyRing(secret)

@@ -140,7 +140,9 @@ class Condition:
                 else [str(value)]
             )
             if not any(
-                fnmatch.fnmatchcase(c.strip().upper(), a.upper()) for c in candidates for a in accepted
+                fnmatch.fnmatchcase(c.strip().upper(), a.upper())
+                for c in candidates
+                for a in accepted
             ):
                 return False
         return True
@@ -192,7 +194,7 @@ class PatientPolicy:
 
 @dataclass(frozen=True)
 class PixelRegionRule:
-    """A device signature and the rectangles (x, y, width, height) that it always burns text into."""
+    """A device signature and the rectangles (x, y, width, height) it always burns text into."""
 
     when: Condition
     boxes: tuple[tuple[int, int, int, int], ...]

@@ -18,9 +18,10 @@ Decisions:
   Type 1C (a record that points at a file must have it), so each component is replaced by a
   keyed 8-character token (:meth:`KeyRing.file_id`): the record stays valid and no input
   name survives, but the tokens do not name deid's output files, which are named by their
-  new UIDs. The descriptor file ID is removed; File-set ID (0004,1130) is emptied. To browse the output as a file-set, build a new DICOMDIR over the output
-  (pydicom's ``FileSet`` does that). Referenced SOP Instance UID in File is remapped by the
-  table's rule, so each record still names the de-identified instance.
+  new UIDs. The descriptor file ID is removed; File-set ID (0004,1130) is emptied. To
+  browse the output as a file-set, build a new DICOMDIR over it (pydicom's ``FileSet``).
+  Referenced SOP Instance UID in File is remapped by the table's rule, so each record
+  still names the de-identified instance.
 """
 
 from __future__ import annotations
