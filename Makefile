@@ -19,7 +19,7 @@ system-deps:
 	@tesseract --version >/dev/null 2>&1 || { echo "tesseract is still missing"; exit 1; }
 
 python-deps:
-	@$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[test]'
+	@$(PYTHON) -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[test]'
 
 $(EXAMPLE_DIR).complete:
 	$(PYTHON) examples/make_export.py $(EXAMPLE_DIR)
@@ -28,7 +28,8 @@ demo: setup $(EXAMPLE_DIR).complete
 	@rc=0; deid run recipes/research.yaml $(EXAMPLE_DIR) --out $(DEMO_OUT) || rc=$$?; \
 	if [ $$rc -gt 1 ]; then exit $$rc; fi; \
 	if [ $$rc -eq 1 ]; then echo "(exit 1 is expected: the example holds README.txt, which is not DICOM, so it is quarantined)"; fi
-	deid report $(DEMO_OUT).ledger
+	deid verify --out $(DEMO_OUT)
+	@echo "Output: $(DEMO_OUT)/   ledger (keep private): $(DEMO_OUT).ledger/   summary again: deid report $(DEMO_OUT).ledger"
 
 test: setup
 	$(PYTHON) -m pytest -q
