@@ -65,7 +65,11 @@ def describe_error(error: BaseException) -> str:
     """``Class: message`` on one line, quoted values blanked, at most 200 characters."""
     message = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
     message = _QUOTED.sub("'…'", " ".join(message.split()))
-    text = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    kind = type(error)
+    name = kind.__name__
+    if name[:1].islower() and kind.__module__ != "builtins":
+        name = f"{kind.__module__}.{name}"  # zlib's or struct's bare "error" says nothing alone
+    text = f"{name}: {message}" if message else name
     return text if len(text) <= 200 else text[:199] + "…"
 
 
