@@ -6,27 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from deid.commands.arguments import positive_float, positive_int
 from deid.errors import UserError
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be positive")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,18 +27,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--ledger", metavar="DIR", help="ledger folder (default OUT.ledger)")
     run.add_argument("--key-file", metavar="FILE", help="secret key (else $DEID_KEY or ledger)")
     where = run.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_positive_int, metavar="N", help="local worker processes")
+    where.add_argument("--workers", type=positive_int, metavar="N", help="local worker processes")
     where.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler, tcp://host:8786")
     run.add_argument("--manifest", metavar="FILE", help="paths: text (one a line) or Parquet")
     run.add_argument(
         "--verify", action="store_true", help="re-scan each output; a leak quarantines"
     )
     run.add_argument(
-        "--partition-size", type=_positive_int, default=500, metavar="N", help="files per partition"
+        "--partition-size", type=positive_int, default=500, metavar="N", help="files per partition"
     )
     run.add_argument(
         "--file-timeout",
-        type=_positive_float,
+        type=positive_float,
         default=120.0,
         metavar="SECONDS",
         help="quarantine a file not done in this time (default 120)",

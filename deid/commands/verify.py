@@ -9,15 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+from deid.commands.arguments import positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,10 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--recipe", metavar="R", help="recipe (default: the one named in the ledger's run.json)"
     )
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_positive_int, metavar="N", help="local worker processes")
+    where.add_argument("--workers", type=positive_int, metavar="N", help="local worker processes")
     where.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler, tcp://host:8786")
     parser.add_argument(
-        "--partition-size", type=_positive_int, default=500, metavar="N", help="files per task"
+        "--partition-size", type=positive_int, default=500, metavar="N", help="files per task"
     )
     parser.set_defaults(func=_verify)
 
