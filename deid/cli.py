@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from deid import __version__
 from deid.errors import UserError
@@ -24,8 +25,19 @@ COMMAND_MODULES = (
 )
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one ``deid: ...`` line (exit 2), like every other
+    user error, instead of the usage block followed by ``deid run: error: ...``; the
+    sub-parsers inherit the class."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("deid").strip()
+        where = f"{command}: " if command else ""
+        self.exit(2, f"deid: {where}{message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="deid",
         description="De-identify DICOM exports with recipes built on DICOM PS3.15 Annex E.",
     )

@@ -23,3 +23,17 @@ def positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError("must be positive")
     return value
+
+
+def scheduler_address(text: str) -> str:
+    """A Dask scheduler address Dask can parse (``tcp://HOST:PORT``); checked before any
+    work so a typo is one line, not a ``distributed`` traceback."""
+    from deid.errors import UserError
+    from deid.pipeline.scheduler import parse_scheduler
+
+    try:
+        parse_scheduler(text)
+    except UserError as error:
+        message = str(error).removeprefix(f"--scheduler {text}: ")
+        raise argparse.ArgumentTypeError(message) from None
+    return text

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from deid.commands.arguments import positive_float, positive_int
+from deid.commands.arguments import positive_float, positive_int, scheduler_address
 from deid.errors import UserError
 
 
@@ -18,17 +18,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "De-identify every file under INPUT (folders walked recursively; DICOM is "
             "recognised by content) into OUT/<study>/<series>/<sop>.dcm. Rerun the same "
             "command to resume an interrupted run. Exit 0: all written or excluded; "
-            "1: some quarantined; 2: usage or recipe error."
+            "1: some quarantined; 2: usage or recipe error; 130: interrupted (rerun to resume)."
         ),
     )
     run.add_argument("recipe", metavar="RECIPE", help="recipe file (YAML)")
-    run.add_argument("inputs", metavar="INPUT", nargs="*", help="files or folders")
+    run.add_argument("inputs", metavar="INPUT", nargs="*", default=[], help="files or folders")
     run.add_argument("--out", required=True, metavar="DIR", help="output folder")
     run.add_argument("--ledger", metavar="DIR", help="ledger folder (default OUT.ledger)")
     run.add_argument("--key-file", metavar="FILE", help="secret key (else $DEID_KEY or ledger)")
     where = run.add_mutually_exclusive_group()
     where.add_argument("--workers", type=positive_int, metavar="N", help="local worker processes")
-    where.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler, tcp://host:8786")
+    where.add_argument(
+        "--scheduler",
+        type=scheduler_address,
+        metavar="ADDRESS",
+        help="dask scheduler, tcp://host:8786",
+    )
     run.add_argument("--manifest", metavar="FILE", help="paths: text (one a line) or Parquet")
     run.add_argument(
         "--verify", action="store_true", help="re-scan each output; a leak quarantines"
@@ -78,13 +83,21 @@ def _run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         file_timeout=args.file_timeout,
     )
-    return run(options).exit_code
+    try:
+        return run(options).exit_code
+    except KeyboardInterrupt:
+        raise UserError(
+            "interrupted; run the same command again to resume (finished partitions are kept)",
+            exit_code=130,
+        ) from None
 
 
 def _ledger_path(text: str) -> Path:
     path = Path(text)
     if not (path / "files").is_dir():
-        raise UserError(f"not a deid ledger (no files/ folder): {text}")
+        beside = Path(f"{text.rstrip('/')}.ledger")
+        hint = f"; the ledger of that output is {beside}" if (beside / "files").is_dir() else ""
+        raise UserError(f"not a deid ledger (no files/ folder): {text}{hint}")
     return path
 
 

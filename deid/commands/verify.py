@@ -7,9 +7,11 @@ its partition finishes, then a summary. Exit 0 clean, 1 on any finding, 2 on usa
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
-from deid.commands.arguments import positive_int
+from deid.commands.arguments import positive_int, scheduler_address
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=positive_int, metavar="N", help="local worker processes")
-    where.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler, tcp://host:8786")
+    where.add_argument(
+        "--scheduler",
+        type=scheduler_address,
+        metavar="ADDRESS",
+        help="dask scheduler, tcp://host:8786",
+    )
     parser.add_argument(
         "--partition-size", type=positive_int, default=500, metavar="N", help="files per task"
     )
@@ -50,6 +57,11 @@ def _verify(args: argparse.Namespace) -> int:
     from deid.verification.run import verify_run
 
     ledger = args.ledger or f"{args.out.rstrip('/')}.ledger"
+    note = _pair_note(args.out, ledger)
+    if args.scheduler:
+        from deid.pipeline.scheduler import check_scheduler
+
+        check_scheduler(args.scheduler)
 
     def show(finding) -> None:
         print(finding.line(), flush=True)
@@ -66,4 +78,23 @@ def _verify(args: argparse.Namespace) -> int:
     )
     for line in report.summary_lines():
         print(f"deid verify: {line}", file=sys.stderr)
+    if note and not report.clean:  # last, where it is read: it explains the findings
+        print(f"deid verify: note: {note}", file=sys.stderr)
     return 0 if report.clean else 1
+
+
+def _pair_note(out: str, ledger: str) -> str | None:
+    """A note when the ledger was written for another output that still exists: then every
+    file is reported missing or orphaned, and this line names the likely mistake. Only a
+    note, because verifying a copy of an output and its ledger is legitimate."""
+    from deid.pipeline.ledger import read_run_json
+
+    if not (Path(ledger) / "files").is_dir():
+        return None  # verify_run says "no ledger at ..."
+    recorded = (read_run_json(Path(ledger)) or {}).get("out")
+    if recorded and os.path.isdir(recorded) and os.path.realpath(recorded) != os.path.realpath(out):
+        return (
+            f"the ledger {ledger} was written for the output {recorded}, not {out}; "
+            "if this is not a copy of it, give the right --ledger"
+        )
+    return None

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from deid import __version__
-from deid.errors import UserError
+from deid.errors import KeyMissingError, UserError
 from deid.pipeline import ledger as ledger_mod
 from deid.pipeline.inputs import collect_inputs
 from deid.pipeline.keys import resolve_key
@@ -59,20 +59,77 @@ def _inside(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
 
 
+#: What a ledger folder may already hold: its own files (``key`` alone after a run that
+#: stopped before its first partition) and their temp names.
+LEDGER_ENTRIES = frozenset({"run.json", "files", "uids", "key", "lock"})
+
+
+def _is_ledger(folder: Path) -> bool:
+    return (folder / "run.json").is_file() and (folder / "files").is_dir()
+
+
+def _is_output_of_a_run(folder: Path) -> bool:
+    """``folder`` has a default ledger beside it (``folder.ledger``) that names it."""
+    run = ledger_mod.read_run_json(Path(f"{folder}.ledger")) or {}
+    recorded = run.get("out")
+    return bool(recorded) and os.path.realpath(recorded) == str(folder)
+
+
+def _check_ledger_folder(ledger: Path) -> None:
+    """An existing ``--ledger`` must be a deid ledger or empty: the run makes it owner-only
+    and writes identities into it, which must never happen to someone's other folder."""
+    if not ledger.is_dir():
+        if ledger.exists():
+            raise UserError(f"the ledger {ledger} exists and is not a folder")
+        return
+    foreign = sorted(
+        entry.name
+        for entry in ledger.iterdir()
+        if entry.name not in LEDGER_ENTRIES and not entry.name.endswith(".tmp")
+    )
+    if foreign:
+        raise UserError(
+            f"the ledger folder {ledger} holds other files ({foreign[0]}, ...); "
+            "give a new or empty --ledger"
+        )
+
+
 def check_locations(inputs: list[str], out: Path, ledger: Path) -> None:
-    """Refuse layouts that would leak or loop: ledger in output, output in an input."""
+    """Refuse layouts that would leak, loop or touch the input.
+
+    The ledger links outputs to identities: never inside the output, and the output never
+    inside a ledger (of this run or of another one, e.g. ``--out old.deid.ledger``).
+    Neither may lie inside an input folder (inputs are never modified) nor hold an input.
+    """
     real_out = Path(os.path.realpath(out))
     real_ledger = Path(os.path.realpath(ledger))
     if _inside(real_ledger, real_out):
         raise UserError(f"the ledger {ledger} must not be inside the output {out}")
     if _inside(real_out, real_ledger):
         raise UserError(f"the output {out} must not be inside the ledger {ledger}")
+    for folder in (real_out, *real_out.parents):
+        if _is_ledger(folder):
+            where = "is" if folder == real_out else f"is inside {folder},"
+            raise UserError(f"the output {out} {where} the ledger of another deid run")
+    for folder in real_ledger.parents:
+        if _is_output_of_a_run(folder):
+            raise UserError(
+                f"the ledger {ledger} must not be inside {folder}, the output of another "
+                "deid run (outputs are shared; the ledger re-identifies them)"
+            )
+    if out.exists() and not out.is_dir():
+        raise UserError(f"the output {out} exists and is not a folder")
     for item in inputs:
         real_in = Path(os.path.realpath(item))
         if real_in.is_dir() and _inside(real_out, real_in):
             raise UserError(f"the output {out} must not be inside the input {item}")
+        if real_in.is_dir() and _inside(real_ledger, real_in):
+            raise UserError(f"the ledger {ledger} must not be inside the input {item}")
         if _inside(real_in, real_out):
             raise UserError(f"the input {item} is inside the output {out}")
+        if _inside(real_in, real_ledger):
+            raise UserError(f"the input {item} is inside the ledger {ledger}")
+    _check_ledger_folder(ledger)
 
 
 def _load_recipe(path: str):
@@ -125,33 +182,37 @@ def _check_ledger_identity(
         )
 
 
+def _resolve_run_key(ledger: Path, key_file: str | None, key_source: str):
+    """The run's key. A ledger that already holds a run never gets a fresh key: the rerun
+    would be refused for its other fingerprint anyway, and the stray key file would then
+    be picked up silently by every later run that forgets the key again."""
+    previous = ledger_mod.read_run_json(ledger)
+    try:
+        return resolve_key(ledger, key_file, key_source, create=previous is None)
+    except KeyMissingError:
+        if previous is None:
+            raise
+        source = previous.get("key_source") or "an unknown source"
+        raise UserError(
+            f"the ledger {ledger} was written with the key from {source} (fingerprint "
+            f"{previous.get('key_fingerprint')}); give that key again (--key-file or $DEID_KEY)"
+        ) from None
+    except OSError as error:
+        raise UserError(f"cannot create the key in {ledger}: {error.strerror}") from None
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def _client(options: RunOptions, n_parts: int):
     """A Client on the given scheduler, or on a LocalCluster of 1-thread worker processes."""
-    from distributed import Client, LocalCluster
+    from deid.pipeline.scheduler import local_client, remote_client
 
     if options.scheduler:
-        try:
-            return Client(options.scheduler, timeout="30s"), None
-        except (OSError, TimeoutError) as error:
-            raise UserError(f"cannot reach scheduler {options.scheduler}: {error}") from None
+        return remote_client(options.scheduler), None
     # More workers than partitions would only cost start-up time.
-    workers = max(1, min(options.workers or os.cpu_count() or 1, n_parts))
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        # The scheduler's HTTP server (health, metrics) starts even without a dashboard:
-        # a random local port, so concurrent runs never fight over 8787.
-        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-        silence_logs=40,
-    )
-    return Client(cluster), cluster
+    return local_client(max(1, min(options.workers or os.cpu_count() or 1, n_parts)))
 
 
 @dataclass
@@ -178,6 +239,10 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
     out = Path(os.path.abspath(options.out))
     ledger = Path(os.path.abspath(options.ledger or f"{out}.ledger"))
     check_locations(options.inputs, out, ledger)
+    if options.scheduler:  # before the key or any folder is created
+        from deid.pipeline.scheduler import check_scheduler
+
+        check_scheduler(options.scheduler)
     paths = collect_inputs(options.inputs, options.manifest, prune=(out, ledger))
     size = options.partition_size
     n_parts = partition_count(len(paths), size)
@@ -201,10 +266,7 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
 
     from deid.rewrite.keys import KeyRing
 
-    try:
-        key = resolve_key(ledger, options.key_file, getattr(recipe, "key_source", "ledger"))
-    except OSError as error:
-        raise UserError(f"cannot create the key in {ledger}: {error.strerror}") from None
+    key = _resolve_run_key(ledger, options.key_file, getattr(recipe, "key_source", "ledger"))
     keys = KeyRing(key.secret)
     _check_ledger_identity(ledger, recipe, keys.fingerprint(), digest)
     if key.created:
@@ -263,7 +325,13 @@ def _run_locked(options, paths, size, salt, recipe, keys, run_info, stream) -> R
         verify=options.verify,
         file_timeout=options.file_timeout,
     )
-    failures = _execute(options, paths, size, salt, setup, stream)
+    try:
+        failures = _execute(options, paths, size, salt, setup, stream)
+    except KeyboardInterrupt:
+        # Finished partitions are in the ledger; say so where ``deid report`` looks.
+        run_info.update(state="interrupted", finished=_now())
+        ledger_mod.write_run_json(ledger, run_info)
+        raise
 
     counts = ledger_mod.count_ledger(ledger)
     seconds = time.monotonic() - started
@@ -343,6 +411,11 @@ def _execute(
             submit_next()
         finish = client.submit(finish_run, shared, partition_count(len(paths), size), pure=False)
         finish.result()
+    except KeyboardInterrupt:
+        from deid.pipeline.scheduler import quiet_shutdown
+
+        quiet_shutdown()
+        raise
     finally:
         progress.close()
         client.close()

@@ -57,23 +57,47 @@ def walk_files(root: str, prune: Iterable[str] = ()) -> Iterator[str]:
 def read_manifest(path: str) -> list[str]:
     """Paths from a manifest: Parquet with a ``path`` column, else text, one path a line."""
     manifest = Path(path)
+    if manifest.is_dir():
+        raise UserError(f"manifest {path} is a folder; give it as an INPUT instead")
     if not manifest.is_file():
         raise UserError(f"manifest not found: {path}")
-    with manifest.open("rb") as handle:
-        magic = handle.read(4)
+    try:
+        with manifest.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as error:
+        raise UserError(f"cannot read manifest {path}: {error.strerror}") from None
     if magic == b"PAR1":
-        import pyarrow.parquet as pq
-
-        try:
-            table = pq.read_table(manifest, columns=["path"])
-        except (KeyError, ValueError, OSError) as error:
-            raise UserError(f"manifest {path}: needs a 'path' column ({error})") from None
-        return [p for p in table.column("path").to_pylist() if p]
+        return _parquet_paths(manifest, path)
     try:
         with manifest.open(encoding="utf-8") as handle:
             return [line.rstrip("\r\n") for line in handle if line.strip()]
     except UnicodeDecodeError:
         raise UserError(f"manifest {path}: neither Parquet nor UTF-8 text") from None
+
+
+def _parquet_paths(manifest: Path, given: str) -> list[str]:
+    """The non-empty values of the ``path`` column (strings); anything else is one line."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(manifest).names
+    except (pa.ArrowException, OSError, ValueError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UserError(f"manifest {given}: unreadable Parquet ({reason})") from None
+    if "path" not in names:
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        raise UserError(
+            f"manifest {given}: needs a 'path' column (it has: {shown or 'no columns'})"
+        )
+    try:
+        column = pq.read_table(manifest, columns=["path"]).column("path")
+    except (pa.ArrowException, OSError, ValueError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UserError(f"manifest {given}: unreadable Parquet ({reason})") from None
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        raise UserError(f"manifest {given}: the 'path' column holds {column.type}, not text")
+    return [p for p in column.to_pylist() if p and p.strip()]
 
 
 def collect_inputs(

@@ -41,10 +41,28 @@ def _write_csv(path: Path, rows: pa.Table, old: str, new: str) -> int:
     return rows.num_rows
 
 
+def _refuse_inside_output(ledger: Path, out_dir: Path) -> None:
+    """The tables re-identify every output: never write them into the output that is
+    shared (``--out OUT/mappings`` is an easy slip), where they would leave with it."""
+    from deid.pipeline.ledger import read_run_json
+
+    recorded = (read_run_json(ledger) or {}).get("out")
+    if not recorded:
+        return
+    shared = Path(os.path.realpath(recorded))
+    target = Path(os.path.realpath(out_dir))
+    if target == shared or shared in target.parents:
+        raise UserError(
+            f"{out_dir} is inside the run's output {recorded}: the mappings re-identify it; "
+            "write them somewhere private"
+        )
+
+
 def export_mappings(ledger: Path, out_dir: Path) -> dict[str, int]:
     """Write ``uid_mapping.csv`` and ``patid_mapping.csv`` (header ``id_old,id_new``)."""
     if not (ledger / "files").is_dir():
         raise UserError(f"not a deid ledger: {ledger}")
+    _refuse_inside_output(ledger, out_dir)
     out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     uids = _unique_pairs(ledger, "uids", "uid_old", "uid_new")
     patients = _unique_pairs(ledger, "files", "patient_id_in", "patient_pseudonym")

@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 #: A UID is safe as a path component only in its own alphabet (no "/", "..", spaces).
 _UID_COMPONENT = re.compile(r"[0-9]+(\.[0-9]+)*")
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|b'[^']*'")
 TEMP_SUFFIX = ".deid-tmp"
 DUPLICATE_REASON = "duplicate: another input has the same SOP Instance UID (or identical content)"
 
@@ -64,7 +63,9 @@ class WorkContext:
 def describe_error(error: BaseException) -> str:
     """``Class: message`` on one line, quoted values blanked, at most 200 characters."""
     message = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-    message = _QUOTED.sub("'…'", " ".join(message.split()))
+    from deid.rewrite.errors import value_free
+
+    message = value_free(message)
     kind = type(error)
     name = kind.__name__
     if name[:1].islower() and kind.__module__ != "builtins":
@@ -242,7 +243,20 @@ class Prepared:
 
 
 def prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None:
-    """Everything but the write; returns None when the record is final (excluded)."""
+    """Everything but the write; returns None when the record is final (excluded).
+
+    Library warnings are silenced here, not only in the batch child: pydicom's quote the
+    values they complain about ("Invalid value for VR UI: '...'"), and ``prepare`` also runs
+    in the client process (the duplicate resolver), whose stderr is the user's terminal.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _prepare(path, ctx, record)
+
+
+def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None:
     data, kind = read_input(path)
     from deid.rewrite.engine import deidentify
     from deid.rewrite.writer import encode_part10

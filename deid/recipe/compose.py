@@ -130,7 +130,21 @@ def compose(top: RecipeDocument, top_diagnostics: list[Diagnostic], name: str) -
         recipe = _build(result, name)
         if not result.diagnostics:
             result.recipe = recipe
+    result.diagnostics = in_reading_order(result.diagnostics)
     return result
+
+
+def in_reading_order(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """File by file (in order of first mention), then by line and column.
+
+    The checks run in passes (the document's own keys, then its ``extends`` chain, then
+    the composed recipe), so the raw order jumps back up a file; an author fixes top to
+    bottom, and ``deid run`` names the first problem only.
+    """
+    files: dict[str, int] = {}
+    for diagnostic in diagnostics:
+        files.setdefault(diagnostic.path, len(files))
+    return sorted(diagnostics, key=lambda d: (files[d.path], d.line, d.column))
 
 
 def _error(result: Composition, doc: RecipeDocument, where: Located, message: str) -> None:

@@ -48,7 +48,16 @@ place, and returns what the ledger needs. How it works and why:
   element. No creator, group lengths, and the reserved (gggg,0001-000F)/(gggg,0100-0FFF)
   ranges: removed. No rule: removed. ``C`` (the table's Retain Safe Private cell) keeps
   exactly the keys in ``recipe.safe_private`` (Table E.3.10-1: creator + element, never
-  the group alone). A creator element whose whole block was removed goes too.
+  the group alone). Those kept "safe" values are still Cleaned of this dataset's identity
+  (text) or emptied (PN): the table vouches for what a vendor meant to store, not for
+  what a site typed into it. A creator element whose whole block was removed goes too.
+* **Residual guard.** Values kept without a rule naming them (no rule, the VR safety
+  net's K, the safe private table) and compressed Pixel Data (JPEG COM/APPn segments) are
+  searched for the removed Patient ID and whole Patient's Name
+  (:mod:`deid.rewrite.residual`): text is cleaned, a name emptied, bytes removed, and a
+  code or the pixel data quarantines the file.
+* **Reasons.** Every :class:`QuarantineError` leaving :func:`deidentify` is scrubbed of
+  quoted values and of this dataset's identifying values (:func:`scrub_reason`).
 * **Repeating groups.** 60xx: rules by ``(0x6000, element)``; when Overlay Data goes the
   whole overlay group goes (an overlay without its data is invalid); Clean Graphics ``C``
   on Overlay Data keeps it only when the pixel step scans overlays
@@ -91,10 +100,11 @@ from pydicom.uid import UID_dictionary
 from deid.recipe.model import Recipe, Rule
 from deid.rewrite import dicomdir, iod
 from deid.rewrite.dates import shift_da, shift_dt
-from deid.rewrite.errors import QuarantineError
+from deid.rewrite.errors import QuarantineError, value_free
 from deid.rewrite.keys import KeyRing
 from deid.rewrite.marking import mark
 from deid.rewrite.privates import private_creators, private_rule
+from deid.rewrite.residual import ResidualGuard
 from deid.rewrite.textclean import Identifiers, TextCleaner, gather_identifiers
 from deid.rewrite.vr import (
     BINARY_VRS,
@@ -112,6 +122,7 @@ if TYPE_CHECKING:
 PATIENT_NAME = 0x00100010
 PATIENT_ID = 0x00100020
 OVERLAY_DATA = 0x3000
+PIXEL_DATA = 0x7FE00010
 #: Coded values (SH/LO/UC) that the VR safety net would Clean as free text: they come from
 #: coding schemes, not people, and emptying one breaks the code (Type 1 in code macros).
 CODED_TAGS = frozenset(
@@ -163,7 +174,13 @@ def _text(value: Any) -> str:
 class _Run:
     """State of one ``deidentify`` call: the recipe, keys and per-anchor caches."""
 
-    def __init__(self, dataset: Dataset, recipe: Recipe, keys: KeyRing) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        recipe: Recipe,
+        keys: KeyRing,
+        identifiers: Identifiers | None = None,
+    ) -> None:
         self.recipe = recipe
         self.keys = keys
         self.uid_map: dict[str, str] = {}
@@ -175,9 +192,14 @@ class _Run:
             "PatientSpeciesDescription" in dataset or "PatientSpeciesCodeSequence" in dataset
         )
         self.scan_overlays = recipe.pixels.enabled and recipe.pixels.overlays == "scan"
-        self.identifiers: Identifiers = gather_identifiers(dataset, recipe, element_vr)
+        if identifiers is None:
+            identifiers = gather_identifiers(dataset, recipe, element_vr)
+        self.identifiers: Identifiers = identifiers
+        self.guard = ResidualGuard(dataset, recipe, element_vr)
         #: Text elements to Clean once every name of the dataset is known: (ds, tag, vr).
         self.pending_text: list[tuple[Dataset, int, str]] = []
+        #: Undecoded safe private values to check the same way: (ds, tag).
+        self.pending_bytes: list[tuple[Dataset, int]] = []
         self._offsets: dict[str, int] = {}
         self._pseudonyms: dict[str, str] = {}
         self.anchors: dict[int, str] = {}
@@ -301,6 +323,96 @@ def _clean(ds: Dataset, tag: int, vr: str, anchor: str, run: _Run, stack: list) 
     return True
 
 
+#: The option whose per-key K rules keep Table E.3.10-1's "safe" private attributes.
+SAFE_PRIVATE_OPTION = "retain-safe-private"
+
+
+def is_safe_private_keep(rule: Rule) -> bool:
+    """A K that comes from Retain Safe Private's table (not from a recipe's own rule)."""
+    return (
+        rule.action == "K"
+        and rule.origin.layer == "option"
+        and rule.origin.name == SAFE_PRIVATE_OPTION
+    )
+
+
+def _keep_safe_private(ds: Dataset, tag: int, vr: str, anchor: str, run: _Run, stack: list) -> bool:
+    """Retain Safe Private (``C`` on a key of Table E.3.10-1): the value is kept, but the
+    table vouches for what a vendor *meant* to store, not for what a site typed into it.
+    So free text is cleaned like any Clean text (the patient's name or ID typed into a
+    "safe" sequence-name field must not survive), a person name is emptied, and undecoded
+    bytes (UN) are checked against the same identifiers once they are all known."""
+    if vr == "SQ":
+        return _push_items(ds, tag, anchor, run, stack)
+    if vr in TEXT_VRS:
+        run.pending_text.append((ds, tag, vr))
+    elif vr == "PN":
+        _set(ds, tag, vr, "")
+    elif vr == "UN":
+        run.pending_bytes.append((ds, tag))
+    else:
+        return _guard(ds, tag, vr, run)
+    return True
+
+
+#: Kept values the residual guard reads: text, codes, names, AE titles, URIs, undecoded
+#: bytes. Not numbers, dates or UIDs (a short numeric ID would "match" inside them).
+_GUARDED_VRS = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR", "UN"})
+
+
+def _guard(ds: Dataset, tag: int, vr: str, run: _Run) -> bool:
+    """A kept element holding the removed Patient ID or Name (:mod:`deid.rewrite.residual`):
+    free text is cleaned, a name emptied, bytes removed, anything else quarantines the file.
+    True if the element is still there."""
+    if vr not in _GUARDED_VRS or not run.guard or not run.guard.holds_identity(ds, tag):
+        return True
+    if vr in TEXT_VRS:
+        run.pending_text.append((ds, tag, vr))
+        return True
+    if vr == "PN":
+        _set(ds, tag, vr, "")
+        return True
+    if vr == "UN":
+        del ds[tag]
+        return False
+    raise QuarantineError(
+        f"the patient ID or name is in kept attribute ({tag >> 16:04X},{tag & 0xFFFF:04X})"
+        f" {vr}, which cannot be cleaned"
+    )
+
+
+def _check_encapsulated(dataset: Dataset, run: _Run) -> None:
+    """Quarantine a file whose compressed Pixel Data carries the patient's ID or name
+    (JPEG COM / APPn segments): the pixel bytes are kept as they are, and ``deid verify``
+    does not scan bulk pixel data."""
+    if not run.guard:
+        return
+    raw = dataset.get_item(PIXEL_DATA, keep_deferred=True)
+    value = getattr(raw, "value", None)
+    if not isinstance(value, (bytes, bytearray)):
+        return
+    try:
+        encapsulated = transfer_syntax_of(dataset).is_encapsulated
+    except Exception:
+        encapsulated = value[:4] == b"\xfe\xff\x00\xe0"  # an Item tag: fragments
+    if encapsulated and run.guard.in_bulk(bytes(value)):
+        raise QuarantineError(
+            "the patient ID or name is in the compressed pixel data"
+            " (e.g. a JPEG comment or application segment)"
+        )
+
+
+def _check_bytes(ds: Dataset, tag: int, cleaner: TextCleaner) -> None:
+    """Remove an undecoded value whose text (read as Latin-1) holds an identifying value."""
+    try:
+        value = ds.get_item(tag).value
+        text = bytes(value).decode("latin-1") if value else ""
+    except Exception:  # cannot be read: cannot be shown to be clean
+        text = None
+    if (text is None or (text and cleaner.clean(text) != text)) and tag in ds:
+        del ds[tag]
+
+
 def _clean_text(ds: Dataset, tag: int, vr: str, cleaner: TextCleaner) -> None:
     """Clean one text element: its values without the dataset's identifying values."""
     try:
@@ -344,7 +456,10 @@ def _apply(ds: Dataset, tag: int, vr: str, rule: Rule, anchor: str, run: _Run, s
     if action in COMPOUND or (action == "X" and (tag in iod.TYPES or tag in iod.NESTED_TYPES)):
         action = iod.resolve(action, tag, run.sop_class, run.is_animal, ds is not run.root)
     if action == "K":
-        return _push_items(ds, tag, anchor, run, stack) if vr == "SQ" else True
+        if vr == "SQ":
+            return _push_items(ds, tag, anchor, run, stack)
+        # a row that names the attribute keeps it verbatim; the VR safety net's K does not
+        return _guard(ds, tag, vr, run) if rule.origin.layer == "safety-net" else True
     if action == "X":
         del ds[tag]
         return False
@@ -439,10 +554,10 @@ def _rewrite_dataset(ds: Dataset, anchor: str, run: _Run, stack: list) -> None:
             if rule is None:
                 del ds[tag]
                 continue
-            if rule.action != "C":
+            if rule.action != "C" and not is_safe_private_keep(rule):
                 kept = _apply(ds, tag, vr, rule, anchor, run, stack)
             else:
-                kept = _push_items(ds, tag, anchor, run, stack) if vr == "SQ" else True
+                kept = _keep_safe_private(ds, tag, vr, anchor, run, stack)
             if kept:
                 kept_blocks.add((group, block))
             continue
@@ -461,6 +576,8 @@ def _rewrite_dataset(ds: Dataset, anchor: str, run: _Run, stack: list) -> None:
         if rule is None:
             if vr == "SQ":
                 _push_items(ds, tag, anchor, run, stack)
+            else:
+                _guard(ds, tag, vr, run)
             continue
         if vr == "PN" and rule.action != "K" and ds is not run.root:
             # a name met in a nested item is removed from every text of the dataset
@@ -497,18 +614,45 @@ def _clean_pixels(dataset: Dataset, recipe: Recipe) -> PixelOutcome | None:
     except QuarantineError:
         raise
     except Exception as exc:  # a pixel failure must quarantine the file, not stop the batch
-        message = " ".join(str(exc).split())[:160]
+        message = value_free(str(exc))[:160]
         raise QuarantineError(f"pixel cleaning failed: {type(exc).__name__}: {message}") from exc
     if outcome is not None and outcome.quarantine_reason:
         raise QuarantineError(outcome.quarantine_reason)
     return outcome
 
 
+def scrub_reason(reason: str, identifiers: Identifiers | None) -> str:
+    """A quarantine reason without quoted values and without this dataset's identifying
+    values: reasons go to the ledger and to logs, and some quote what they choked on (a
+    pixel step naming an odd Photometric Interpretation, a library message)."""
+    reason = value_free(reason)
+    if identifiers is not None:
+        with contextlib.suppress(Exception):
+            cleaner = identifiers.cleaner()
+            if cleaner:
+                reason = cleaner.clean(reason)
+    return reason or "quarantined by the engine"
+
+
 def deidentify(dataset: Dataset, recipe: Recipe, keys: KeyRing) -> Deidentified:
     """De-identify ``dataset`` in place by ``recipe``; see the module docstring.
 
-    Raises :class:`QuarantineError` when the file must not be written.
+    Raises :class:`QuarantineError` when the file must not be written; its reason never
+    holds a value of the dataset (:func:`scrub_reason`).
     """
+    try:  # before anything changes: the reasons of a quarantine are scrubbed with these
+        identifiers: Identifiers | None = gather_identifiers(dataset, recipe, element_vr)
+    except Exception:
+        identifiers = None
+    try:
+        return _deidentify(dataset, recipe, keys, identifiers)
+    except QuarantineError as error:
+        raise QuarantineError(scrub_reason(error.reason, identifiers)) from error
+
+
+def _deidentify(
+    dataset: Dataset, recipe: Recipe, keys: KeyRing, identifiers: Identifiers | None
+) -> Deidentified:
     meta = getattr(dataset, "file_meta", None)
     try:
         sop_in = _text(dataset.get("SOPInstanceUID", "")) or _text(
@@ -532,7 +676,7 @@ def deidentify(dataset: Dataset, recipe: Recipe, keys: KeyRing) -> Deidentified:
         result.pixel = _clean_pixels(dataset, recipe)
 
     try:
-        run = _Run(dataset, recipe, keys)
+        run = _Run(dataset, recipe, keys, identifiers)
         if dicomdir.is_dicomdir(dataset):
             run.anchors = dicomdir.record_anchors(dataset, anchor)
             dicomdir.scrub_header(dataset)
@@ -542,15 +686,19 @@ def deidentify(dataset: Dataset, recipe: Recipe, keys: KeyRing) -> Deidentified:
         while stack:
             ds, ds_anchor = stack.pop()
             _rewrite_dataset(ds, ds_anchor, run, stack)
-        if run.pending_text:
+        if run.pending_text or run.pending_bytes:
             cleaner = run.identifiers.cleaner()
             if cleaner:
                 for ds, tag, vr in run.pending_text:
                     _clean_text(ds, tag, vr, cleaner)
+                for ds, tag in run.pending_bytes:
+                    _check_bytes(ds, tag, cleaner)
     except QuarantineError:
         raise
     except Exception as exc:
         raise QuarantineError(f"cannot rewrite dataset: {type(exc).__name__}") from exc
+
+    _check_encapsulated(dataset, run)
 
     try:
         if meta is not None and "MediaStorageSOPInstanceUID" in meta:

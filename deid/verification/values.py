@@ -29,7 +29,9 @@ The filter rule (documented here because it decides what verify can miss):
    and text contained in the de-identification marking: deid, its version, the recipe's
    name and digest, the method codes and their meanings).
 3. Kept elsewhere, so not a leak: a value equal to or contained in (case-insensitively) a
-   value the recipe keeps verbatim (K, or no rule) anywhere in the same dataset. A value
+   value the recipe keeps verbatim (K, or no rule) anywhere in the same dataset, except the
+   patient's own names and IDs (kinds patient-name, patient-id), which are searched
+   whatever kept value holds them. A value
    the recipe *cleans* (C) may survive unchanged, so values equal to or contained in it are
    skipped too, except identity (names, IDs, dates, addresses, institutions, UIDs, device
    names): cleaning must take those out of the text, so they are still searched.
@@ -60,6 +62,8 @@ from deid.verification.walk import SKIP, value_bytes, value_strings, walk
 MIN_LENGTH = 4
 MIN_IDEOGRAPHIC_LENGTH = 2
 MIN_NUMBER_DIGITS = 6
+#: The option whose per-key K rules keep Table E.3.10-1 (mirrors the engine).
+SAFE_OPTION = "retain-safe-private"
 
 #: Codes after which the original value is gone from the output.
 REMOVING_ACTIONS = frozenset(
@@ -133,6 +137,11 @@ IDENTITY_KINDS = frozenset(
     {"patient-name", "patient-id", "person-name", "accession", "date", "address", "phone",
      "institution", "uid", "id", "device"}
 )  # fmt: skip
+
+#: The patient's own name and IDs are searched even when a kept value holds them: the
+#: recipe keeps an attribute for what it should mean (a device name, a sequence name), not
+#: for a patient ID typed into it, so finding one there is a leak (see rule 3).
+PATIENT_KINDS = frozenset({"patient-name", "patient-id"})
 
 #: When one value is found under several kinds, the earliest kind in this list names it.
 KIND_PRIORITY = (
@@ -266,6 +275,12 @@ def _read_creator(level: Dataset, creator_tag: int) -> str | None:
     return value.strip(" \x00")
 
 
+def _safe_private_keep(rule: Rule) -> bool:
+    """A K from Retain Safe Private's table: the engine keeps the value but cleans identity
+    out of it (see ``deid.rewrite.engine.is_safe_private_keep``), so it is not verbatim."""
+    return rule.action == "K" and rule.origin.layer == "option" and rule.origin.name == SAFE_OPTION
+
+
 def _fate(rule: Rule | None, vr: str, recipe: Recipe) -> str:
     """ "kept" (verbatim), "cleaned" (may survive as is), "gone" or "recurse" (sequences)."""
     if vr == "SQ":
@@ -306,6 +321,16 @@ def _expand(kind: str, vr: str, text: str) -> list[str]:
     if vr in ("DA", "DT") or kind == "date":
         return [text, *date_spellings(text)]
     return [text]
+
+
+def _whole_forms(text: str) -> set[str]:
+    """A patient name or ID as a whole (each component group, spaced and unspaced): the
+    forms searched even inside kept values. Single components are not: "Name" of
+    "Last Name^First Name" is in many a code meaning."""
+    forms = set()
+    for group in text.split("="):
+        forms.update({group, group.replace("^", " ").strip(), group.replace("^", "")})
+    return {f.strip(" \x00").casefold() for f in forms if _NAME_SPLIT.search(f.strip())}
 
 
 def _min_length(text: str) -> int:
@@ -417,7 +442,11 @@ def gather(original: Dataset, recipe: Recipe) -> IdentifyingSet:
                 fate = "gone"
             else:
                 key = PrivateKey(group, creator, elem_no & 0xFF)
-                fate = _fate(recipe.rule_for_private(key, vr), vr, recipe)
+                rule = recipe.rule_for_private(key, vr)
+                if rule is not None and _safe_private_keep(rule):
+                    # the engine cleans "safe" private text of identity: not verbatim
+                    rule = Rule("C", rule.origin, rule.value)
+                fate = _fate(rule, vr, recipe)
         else:
             fate = _fate(recipe.rule_for(tag, vr), vr, recipe)
         if vr == "SQ":
@@ -444,12 +473,15 @@ def gather(original: Dataset, recipe: Recipe) -> IdentifyingSet:
     excluded = _replace_values(recipe)
     chosen: dict[str, Needle] = {}
     for kind, vr, text in gone:
+        whole = {text.casefold(), *_whole_forms(text)} if kind in PATIENT_KINDS else set()
         for candidate in _expand(kind, vr, text):
             candidate = candidate.strip(" \x00")
             if not _acceptable(vr, candidate):
                 continue
             folded = candidate.casefold()
-            if folded in excluded or folded in verbatim:
+            if folded in excluded:
+                continue
+            if folded in verbatim and folded not in whole:
                 continue
             if kind not in IDENTITY_KINDS and folded in cleaned:
                 continue

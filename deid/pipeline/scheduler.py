@@ -1,0 +1,144 @@
+"""Reaching a Dask cluster: check a ``--scheduler`` address, start a local one that Ctrl-C
+stops cleanly.
+
+Why a module of its own: ``deid run`` and ``deid verify`` both take ``--scheduler`` and both
+may start a ``LocalCluster``. A mistyped address used to surface as a ``distributed``
+traceback, and a closed port as a 30 s wait that had already created the ledger and its key;
+both are usage errors that should be one line, before anything is written. And a Ctrl-C at
+a terminal reaches the whole process group: every Dask worker process printed its own
+``KeyboardInterrupt`` traceback, and a per-file child interrupted mid-file could be
+recorded as quarantined ("killed by SIGINT") in a partition that then counted as done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+
+from deid.errors import UserError
+
+#: How long a TCP connection to the scheduler may take before the address counts as dead.
+PROBE_TIMEOUT = 5.0
+
+
+def parse_scheduler(address: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` of a Dask address; a malformed one is a :class:`UserError`.
+
+    ``port`` is None for schemes without one (``inproc://``). Dask's own parser decides, so
+    whatever ``Client(address)`` accepts is accepted here.
+    """
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import backends
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme not in backends:
+            raise ValueError(f"unknown scheme {scheme!r}")
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            host, port = parse_host_port(location)
+            return scheme, host, int(port)
+    except (ValueError, TypeError) as error:
+        raise UserError(
+            f"--scheduler {address}: not a scheduler address ({error}); "
+            "write tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786"
+        ) from None
+    return scheme, location, None
+
+
+def check_scheduler(address: str, timeout: float = PROBE_TIMEOUT) -> None:
+    """Fail fast (one line, exit 2) when nothing listens at ``address``.
+
+    A plain TCP connect: a refused port answers at once, where ``Client`` would retry for
+    its whole timeout. A scheduler that accepts the connection is then left to ``Client``.
+    """
+    _scheme, host, port = parse_scheduler(address)
+    if port is None:
+        return
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        if isinstance(error, TimeoutError):
+            reason = f"no answer within {timeout:g} s"
+        raise UserError(f"cannot reach scheduler {address}: {reason}") from None
+
+
+@contextlib.contextmanager
+def sigint_ignored_in_children() -> Iterator[None]:
+    """While inside, SIGINT is ignored, so the processes started here inherit "ignore".
+
+    An ignored disposition survives ``fork``/``exec`` (a Python handler does not) and Python
+    then installs no KeyboardInterrupt handler, so the worker processes of a
+    ``LocalCluster`` built inside, and the per-file children they start, leave a terminal's
+    Ctrl-C to this process alone, which then closes the cluster. The cost: a Ctrl-C during
+    the second or two of start-up is dropped. (Blocking it instead does not hold it back:
+    native threads, e.g. OpenBLAS's, take the signal and drop it just the same, and a mask
+    is not passed on to the spawned workers.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler if handler is not None else signal.SIG_DFL)
+
+
+def local_client(n_workers: int, **cluster_kwargs):
+    """``(Client, LocalCluster)`` of ``n_workers`` one-thread processes on 127.0.0.1.
+
+    Workers ignore SIGINT (see :func:`sigint_ignored_in_children`); the scheduler's
+    HTTP server takes a random local port so concurrent runs never fight over 8787.
+    """
+    from distributed import Client, LocalCluster
+
+    options = {
+        "n_workers": n_workers,
+        "threads_per_worker": 1,
+        "processes": True,
+        "host": "127.0.0.1",
+        "dashboard_address": None,
+        "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"},
+        "silence_logs": 40,
+    }
+    options.update(cluster_kwargs)
+    cluster = client = None
+    try:
+        with sigint_ignored_in_children():
+            cluster = LocalCluster(**options)
+            client = Client(cluster)
+    except BaseException:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+        raise
+    return client, cluster
+
+
+def remote_client(address: str, timeout: str = "30s"):
+    """A Client on a running scheduler, after :func:`check_scheduler` said it listens."""
+    from distributed import Client
+
+    check_scheduler(address)
+    try:
+        return Client(address, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise UserError(f"cannot reach scheduler {address}: {error}") from None
+
+
+def quiet_shutdown() -> None:
+    """Silence Dask's in-process loggers before closing a cluster the user interrupted.
+
+    The scheduler runs in this process; torn down mid-operation (a scatter, a task in
+    flight) it logs errors and "Task exception was never retrieved" tracebacks that say
+    nothing to the user, who asked for the stop and gets one line about it.
+    """
+    for name in ("distributed", "asyncio", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
