@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         metavar="IN",
         help="input file or folder of the run (repeat for several; default: the run's "
-        "inputs as its run.json recorded them)",
+        "inputs the ledger recorded in inputs.json)",
     )
     parser.add_argument("--out", required=True, metavar="OUT", help="the run's output folder")
     parser.add_argument("--ledger", metavar="LEDGER", help="the run's ledger (default OUT.ledger)")

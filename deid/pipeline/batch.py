@@ -61,7 +61,7 @@ def _inside(child: Path, parent: Path) -> bool:
 
 #: What a ledger folder may already hold: its own files (``key`` alone after a run that
 #: stopped before its first partition) and their temp names.
-LEDGER_ENTRIES = frozenset({"run.json", "files", "uids", "key", "lock"})
+LEDGER_ENTRIES = frozenset({"run.json", "inputs.json", "files", "uids", "key", "lock"})
 
 
 def _is_ledger(folder: Path) -> bool:
@@ -291,8 +291,6 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
         "out": str(out),
         "ledger": str(ledger),
         "options": {
-            "inputs": [os.path.abspath(i) for i in options.inputs],
-            "manifest": options.manifest and os.path.abspath(options.manifest),
             "workers": options.workers,
             "scheduler": options.scheduler,
             "verify": options.verify,
@@ -315,6 +313,11 @@ def _run_locked(options, paths, size, salt, recipe, keys, run_info, stream) -> R
     n_parts = run_info["partitions"]
     started = time.monotonic()
     ledger_mod.write_run_json(ledger, run_info)
+    ledger_mod.write_inputs_json(
+        ledger,
+        [os.path.abspath(i) for i in options.inputs],
+        options.manifest and os.path.abspath(options.manifest),
+    )
 
     setup = RunSetup(
         recipe_pickle=pickle.dumps(recipe),

@@ -32,6 +32,10 @@ from deid.pipeline.records import FILES_SCHEMA, STATUSES, UIDS_SCHEMA, FileRecor
 
 HASH_KEY = b"deid.partition_hash"
 RUN_JSON = "run.json"
+#: The input roots and manifest the user named: kept apart from run.json, which is the part
+#: of the ledger meant to be shown (recipe, counts, key fingerprint), since folder names in
+#: exports often carry patient names.
+INPUTS_JSON = "inputs.json"
 TABLES = ("files", "uids")
 
 
@@ -180,6 +184,19 @@ def read_run_json(ledger: Path) -> dict | None:
 
 def write_run_json(ledger: Path, data: dict) -> None:
     write_json_atomic(data, ledger / RUN_JSON)
+
+
+def write_inputs_json(ledger: Path, inputs: list[str], manifest: str | None) -> None:
+    write_json_atomic({"inputs": inputs, "manifest": manifest}, ledger / INPUTS_JSON)
+
+
+def read_inputs_json(ledger: Path) -> tuple[list[str], str | None]:
+    """The run's input roots and manifest; ([], None) when the ledger has none recorded."""
+    try:
+        data = json.loads((ledger / INPUTS_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return [], None
+    return list(data.get("inputs") or []), data.get("manifest")
 
 
 # -- summaries -------------------------------------------------------------------------------

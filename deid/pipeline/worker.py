@@ -76,7 +76,10 @@ def describe_error(error: BaseException) -> str:
 
 def read_input(path: str) -> tuple[bytes, str]:
     """The file's bytes and its kind ("part10" or "raw"); :class:`SkipFile` if not DICOM."""
-    st = os.stat(path)  # follows symlinks: a dangling one raises FileNotFoundError
+    try:
+        st = os.stat(path)  # follows symlinks
+    except FileNotFoundError:
+        raise SkipFile("input not found: missing, vanished or a dangling link") from None
     if not stat.S_ISREG(st.st_mode):
         kind = "FIFO" if stat.S_ISFIFO(st.st_mode) else "special file"
         raise SkipFile(f"not a regular file: {kind}")

@@ -199,12 +199,11 @@ def recipe_from_ledger(ledger: Path) -> Recipe:
 
 
 def _run_inputs(ledger: Path) -> tuple[list[str], str | None]:
-    from deid.pipeline.ledger import read_run_json
+    from deid.pipeline.ledger import read_inputs_json
 
-    options = (read_run_json(ledger) or {}).get("options") or {}
-    inputs, manifest = list(options.get("inputs") or []), options.get("manifest")
+    inputs, manifest = read_inputs_json(ledger)
     if not inputs and not manifest:
-        raise UserError(f"{ledger}/run.json names no inputs; give --input")
+        raise UserError(f"{ledger}/inputs.json names no inputs; give --input")
     return inputs, manifest
 
 
@@ -278,23 +277,15 @@ def _run_distributed(
     on_finding: Callable | None,
 ) -> None:
     """Submit partitions a few at a time (bounded memory), merge results as they finish."""
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import as_completed
+
+    from deid.pipeline.scheduler import local_client, quiet_shutdown, remote_client
 
     cluster = None
     if scheduler:
-        try:
-            client = Client(scheduler, timeout="30s")
-        except (OSError, TimeoutError) as error:
-            raise UserError(f"cannot reach scheduler {scheduler}: {error}") from None
+        client = remote_client(scheduler)
     else:
-        cluster = LocalCluster(
-            n_workers=n_workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=40,
-        )
-        client = Client(cluster)
+        client, cluster = local_client(n_workers)
     try:
         shared = client.scatter(setup, broadcast=True)
         pending = as_completed([client.submit(verify_ledger, shared, pure=False)])
@@ -311,6 +302,9 @@ def _run_distributed(
             _merge(report, future.result(), on_finding)
             future.release()
             submit_next()
+    except KeyboardInterrupt:
+        quiet_shutdown()
+        raise
     finally:
         client.close()
         if cluster is not None:

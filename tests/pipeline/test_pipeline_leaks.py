@@ -182,7 +182,8 @@ def test_planted_identity_reaches_no_output_log_or_public_ledger(
         if path.is_file():
             _assert_clean(f"output {path.name}", path.read_bytes())
     info = json.loads((ledger / "run.json").read_text())
-    info["options"].pop("inputs")  # the input roots the user typed (here: neutral)
+    assert "inputs" not in info["options"]  # the input roots live in inputs.json
+    assert json.loads((ledger / "inputs.json").read_text())["inputs"]
     _assert_clean("run.json", json.dumps(info, ensure_ascii=False))
     assert run_cli("verify", "--out", out, "--ledger", ledger) == 0
     assert run_cli("report", ledger) in (0, 1)

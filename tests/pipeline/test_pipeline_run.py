@@ -124,7 +124,7 @@ def test_bad_inputs_are_quarantined_and_the_batch_completes(tmp_path, key_file, 
     assert rows["IM0000"]["status"] == rows["IM0001"]["status"] == "written"
     assert rows["empty"]["reason"] == "not DICOM: empty file"
     assert rows["notes.txt"]["reason"].startswith("not DICOM")
-    assert rows["dangling"]["reason"] == "FileNotFoundError: No such file or directory"
+    assert rows["dangling"]["reason"] == "input not found: missing, vanished or a dangling link"
     assert rows["fifo"]["reason"] == "not a regular file: FIFO"
     assert rows["truncated"]["status"] == "quarantined" and rows["truncated"]["reason"]
     for row in rows.values():
