@@ -38,6 +38,16 @@ class Frames:
         return int(self.stored.shape[0])
 
 
+#: Every Photometric Interpretation PS3.3 C.7.6.3.1.2 defines (current and retired).
+STANDARD_PHOTOMETRICS = frozenset(
+    {
+        "MONOCHROME1", "MONOCHROME2", "PALETTE COLOR", "RGB", "HSV", "ARGB", "CMYK",
+        "YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_422", "YBR_PARTIAL_420", "YBR_ICT",
+        "YBR_RCT", "XYB",
+    }
+)  # fmt: skip
+
+
 class UnsupportedPixels(Exception):
     """Pixel data this module cannot clean; the message is the quarantine reason."""
 
@@ -50,9 +60,10 @@ def load_frames(ds: pydicom.Dataset) -> Frames:
     """
     photometric = str(ds.get("PhotometricInterpretation", "")).strip().upper()
     if photometric not in SUPPORTED:
-        raise UnsupportedPixels(
-            f"Photometric Interpretation {photometric or '(none)'} not supported"
-        )
+        # Name the value only when it is one of the standard's terms: a reason reaches the
+        # ledger and the terminal, and a hostile file may hold a name in any element.
+        shown = photometric if photometric in STANDARD_PHOTOMETRICS else "(not a standard term)"
+        raise UnsupportedPixels(f"Photometric Interpretation {shown} not supported")
     if int(ds.get("BitsAllocated", 0) or 0) not in (1, 8, 16):
         raise UnsupportedPixels(f"Bits Allocated {ds.get('BitsAllocated')} not supported")
     try:
