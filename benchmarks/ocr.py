@@ -71,7 +71,6 @@ class Sample:
     planted: list[PlantedText]
     kind: str
     frames: int
-    fill: object = None
     meta: dict = field(default_factory=dict)
 
 

@@ -59,8 +59,6 @@ PIXEL_OPTION_TEXT = {
     ),
 }
 
-PRIVATE_ROW_TAG = "(gggg,eeee) where gggg is odd"
-
 
 @dataclass(frozen=True)
 class MethodCode:

@@ -37,3 +37,16 @@ def scheduler_address(text: str) -> str:
         message = str(error).removeprefix(f"--scheduler {text}: ")
         raise argparse.ArgumentTypeError(message) from None
     return text
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--workers N`` or ``--scheduler ADDRESS`` (not both): where ``deid run`` and
+    ``deid verify`` compute, declared once so the two commands cannot drift apart."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=positive_int, metavar="N", help="local worker processes")
+    where.add_argument(
+        "--scheduler",
+        type=scheduler_address,
+        metavar="ADDRESS",
+        help="dask scheduler, tcp://host:8786",
+    )

@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Run text detection with the recipe's pixel settings on FILE and write a PNG "
             "of one frame with red rectangles around what would be blacked out. Nothing "
-            "is modified; the text read is never printed."
+            "is modified; the text read is never printed, but the PNG shows the frame "
+            "uncleaned: treat it like the input."
         ),
     )
     preview.add_argument("file", metavar="FILE", help="a DICOM file")
@@ -43,7 +44,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def run_preview(args: argparse.Namespace) -> int:
     import pydicom
 
-    from deid.pixels.preview import render_preview, write_png
+    from deid.pixels.preview import FrameOutOfRange, render_preview, write_png
     from deid.pixels.render import UnsupportedPixels
     from deid.recipe import load_recipe
 
@@ -59,8 +60,10 @@ def run_preview(args: argparse.Namespace) -> int:
         image, found = render_preview(ds, settings, args.frame)
     except UnsupportedPixels as error:
         raise UserError(f"{args.file}: {error}") from None
-    except IndexError as error:
+    except FrameOutOfRange as error:
         raise UserError(f"--frame: {error}") from None
+    except Exception as error:  # as in the pipeline: the type only, never a library message
+        raise UserError(f"{args.file}: text detection failed ({type(error).__name__})") from None
     try:
         write_png(image, Path(args.out))
     except OSError as error:

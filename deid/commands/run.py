@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from deid.commands.arguments import positive_float, positive_int, scheduler_address
+from deid.commands.arguments import add_cluster_arguments, positive_float, positive_int
 from deid.errors import UserError
+from deid.pipeline.plan import DEFAULT_PARTITION_SIZE
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,20 +27,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--out", required=True, metavar="DIR", help="output folder")
     run.add_argument("--ledger", metavar="DIR", help="ledger folder (default OUT.ledger)")
     run.add_argument("--key-file", metavar="FILE", help="secret key (else $DEID_KEY or ledger)")
-    where = run.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=positive_int, metavar="N", help="local worker processes")
-    where.add_argument(
-        "--scheduler",
-        type=scheduler_address,
-        metavar="ADDRESS",
-        help="dask scheduler, tcp://host:8786",
-    )
+    add_cluster_arguments(run)
     run.add_argument("--manifest", metavar="FILE", help="paths: text (one a line) or Parquet")
     run.add_argument(
         "--verify", action="store_true", help="re-scan each output; a leak quarantines"
     )
     run.add_argument(
-        "--partition-size", type=positive_int, default=500, metavar="N", help="files per partition"
+        "--partition-size",
+        type=positive_int,
+        default=DEFAULT_PARTITION_SIZE,
+        metavar="N",
+        help="files per partition",
     )
     run.add_argument(
         "--file-timeout",

@@ -11,7 +11,8 @@ import os
 import sys
 from pathlib import Path
 
-from deid.commands.arguments import positive_int, scheduler_address
+from deid.commands.arguments import add_cluster_arguments, positive_int
+from deid.pipeline.plan import DEFAULT_PARTITION_SIZE
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,16 +40,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--recipe", metavar="R", help="recipe (default: the one named in the ledger's run.json)"
     )
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=positive_int, metavar="N", help="local worker processes")
-    where.add_argument(
-        "--scheduler",
-        type=scheduler_address,
-        metavar="ADDRESS",
-        help="dask scheduler, tcp://host:8786",
-    )
+    add_cluster_arguments(parser)
     parser.add_argument(
-        "--partition-size", type=positive_int, default=500, metavar="N", help="files per task"
+        "--partition-size",
+        type=positive_int,
+        default=DEFAULT_PARTITION_SIZE,
+        metavar="N",
+        help="files per task",
     )
     parser.set_defaults(func=_verify)
 

@@ -205,16 +205,6 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _client(options: RunOptions, n_parts: int):
-    """A Client on the given scheduler, or on a LocalCluster of 1-thread worker processes."""
-    from deid.pipeline.scheduler import local_client, remote_client
-
-    if options.scheduler:
-        return remote_client(options.scheduler), None
-    # More workers than partitions would only cost start-up time.
-    return local_client(max(1, min(options.workers or os.cpu_count() or 1, n_parts)))
-
-
 @dataclass
 class RunResult:
     exit_code: int
@@ -364,13 +354,19 @@ def _execute(
     from distributed import as_completed
 
     from deid.pipeline.duplicates import finish_run
+    from deid.pipeline.scheduler import dask_client
 
-    client, cluster = _client(options, partition_count(len(paths), size))
-    progress = RunProgress(len(paths), stream, options.progress)
+    n_parts = partition_count(len(paths), size)
+    # More local workers than partitions would only cost start-up time.
+    n_local = max(1, min(options.workers or os.cpu_count() or 1, n_parts))
     failures: list[int] = []
-    try:
+    with (
+        dask_client(options.scheduler, n_local) as client,
+        RunProgress(len(paths), stream, options.progress) as progress,
+    ):
         client.subscribe_topic(
-            PROGRESS_TOPIC, lambda event: progress.add(event[1]["files"], event[1]["quarantined"])
+            PROGRESS_TOPIC,
+            lambda event: progress.add(event[1]["files"], event[1]["quarantined"]),
         )
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
         in_flight_limit = 2 * n_workers + 2
@@ -405,25 +401,14 @@ def _execute(
             except Exception as error:
                 index = _index_of(future.key)
                 failures.append(index)
-                if len(failures) <= 3:  # one broken install fails them all: say it once or so
+                if len(failures) <= 3:  # one broken install fails them all: say it once
                     print(f"deid: partition {index} failed: {error}", file=stream)
             else:
                 totals.update(result["status"])
                 progress.set_done(sum(totals.values()), totals.get("quarantined", 0))
             future.release()
             submit_next()
-        finish = client.submit(finish_run, shared, partition_count(len(paths), size), pure=False)
-        finish.result()
-    except KeyboardInterrupt:
-        from deid.pipeline.scheduler import quiet_shutdown
-
-        quiet_shutdown()
-        raise
-    finally:
-        progress.close()
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        client.submit(finish_run, shared, n_parts, pure=False).result()
     return failures
 
 

@@ -66,10 +66,14 @@ def resolve(ledger: Path, out_dir: Path, ctx: WorkContext) -> dict[str, int]:
         winner, losers = members[0], members[1:]
         if winner["status"] != "written":
             record = new_record(winner["input_path"], ctx)
-            prepared = prepare(winner["input_path"], ctx, record)
+            try:
+                prepared = prepare(winner["input_path"], ctx, record)
+            except Exception:  # gone or changed since its partition ran (see below)
+                prepared = None
             if prepared is None or record.output_path != name:
-                # The winner no longer yields this name (its input changed since): leave the
-                # name with whoever holds it and let a rerun redo the partition.
+                # The winner no longer yields this name (its input changed or vanished
+                # since): leave the name with whoever holds it, as before this pass; one
+                # such input must not fail the end of the whole run.
                 continue
             replace_atomic(out_dir / name, prepared.output)
             rewritten += 1

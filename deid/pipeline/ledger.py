@@ -111,8 +111,28 @@ def partition_complete(ledger: Path, index: int, partition_hash: str) -> bool:
     return all(part_hash(part_path(ledger, t, index)) == partition_hash for t in ("uids", "files"))
 
 
+def ledger_text(text: str) -> str:
+    """``text`` as the ledger stores it: valid UTF-8, which Parquet strings must be.
+
+    A file name that is not UTF-8 comes from ``os`` with its odd bytes as lone surrogates
+    (``\\udcff``); written as is, it failed the whole partition's ledger write on every
+    rerun, so one bad name stopped 500 files. Such characters are written as backslash
+    escapes instead; every valid string is returned unchanged. Whoever looks a path up in
+    the ledger (verify) converts it the same way.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def files_table(records: list[FileRecord]) -> pa.Table:
-    return pa.Table.from_pylist([r.row() for r in records], schema=FILES_SCHEMA)
+    rows = [
+        {k: ledger_text(v) if isinstance(v, str) else v for k, v in r.row().items()}
+        for r in records
+    ]
+    return pa.Table.from_pylist(rows, schema=FILES_SCHEMA)
 
 
 def uids_table(records: list[FileRecord]) -> pa.Table:

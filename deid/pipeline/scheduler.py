@@ -142,3 +142,27 @@ def quiet_shutdown() -> None:
     """
     for name in ("distributed", "asyncio", "tornado"):
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str | None, n_workers: int) -> Iterator:
+    """A Client on ``scheduler``, or on a :func:`local_client` cluster of ``n_workers``.
+
+    What ``deid run`` and ``deid verify`` both need around their submissions: the client
+    and its local cluster are closed however the block ends, and a Ctrl-C inside it closes
+    them quietly (:func:`quiet_shutdown`) before the interrupt goes on to the command.
+    """
+    cluster = None
+    if scheduler:
+        client = remote_client(scheduler)
+    else:
+        client, cluster = local_client(n_workers)
+    try:
+        yield client
+    except KeyboardInterrupt:
+        quiet_shutdown()
+        raise
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

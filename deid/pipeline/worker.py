@@ -172,32 +172,44 @@ def output_relpath(ds: Dataset, keys: Any, content: bytes) -> str:
     return f"{study}/{series}/{name}.dcm"
 
 
-def write_unique(path: Path, data: bytes) -> bool:
-    """Write ``data`` at ``path`` atomically unless another file is there.
-
-    True when ``path`` now holds exactly ``data`` (written now, or by an earlier attempt of
-    the same input); False when it holds other bytes (a duplicate SOP Instance UID).
-    """
+def _write_temp(path: Path, data: bytes) -> Path:
+    """``data`` in a fresh temp file beside ``path`` (same folder, so a link or rename is
+    atomic); the name ends in :data:`TEMP_SUFFIX` so a killed writer's leftover is swept.
+    The caller links or renames it and removes it in any case."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        try:
-            os.link(tmp, path)
-            return True
-        except FileExistsError:
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def write_unique(path: Path, data: bytes) -> bool:
+    """Write ``data`` at ``path`` atomically unless another file is there.
+
+    True when ``path`` now holds exactly ``data`` (written now, or by an earlier attempt of
+    the same input); False when it holds other bytes (a duplicate SOP Instance UID).
+    """
+    tmp = _write_temp(path, data)
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return _same_bytes(path, data)
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+            raise
+        # File systems without hard links: check-then-rename (a narrow race, but the
+        # duplicate resolver re-checks every contested name at the end of the run).
+        if path.exists():
             return _same_bytes(path, data)
-        except OSError as error:
-            if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
-                raise
-            # File systems without hard links: check-then-rename (a narrow race, but the
-            # duplicate resolver re-checks every contested name at the end of the run).
-            if path.exists():
-                return _same_bytes(path, data)
-            os.replace(tmp, path)
-            return True
+        os.replace(tmp, path)
+        return True
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -205,12 +217,8 @@ def write_unique(path: Path, data: bytes) -> bool:
 
 def replace_atomic(path: Path, data: bytes) -> None:
     """Overwrite ``path`` atomically: only the duplicate resolver does this, deliberately."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    tmp = _write_temp(path, data)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -291,20 +299,13 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
     record.patient_pseudonym = result.patient_pseudonym or ""
     record.date_offset_days = result.date_offset_days
     record.uid_pairs = sorted(result.uid_map.items())
-    meta = getattr(out_ds, "file_meta", None)
-    record.transfer_syntax_out = str(
-        getattr(result, "transfer_syntax_out", "")
-        or (meta.get("TransferSyntaxUID", "") if meta is not None else "")
-        or ""
-    )
+    record.transfer_syntax_out = result.transfer_syntax_out or transfer_syntax_of(out_ds)
     pixel = result.pixel
     if pixel is not None:
-        boxes = [list(b) for b in getattr(pixel, "boxes", [])]
+        boxes = [list(b) for b in pixel.boxes]
         record.pixel_boxes = json.dumps(boxes)
         record.pixel_regions_scrubbed = len(boxes)
-        record.transfer_syntax_out = (
-            getattr(pixel, "transfer_syntax_out", "") or record.transfer_syntax_out
-        )
+        record.transfer_syntax_out = pixel.transfer_syntax_out or record.transfer_syntax_out
     if identifying is not None:
         from deid.verify import check_gathered
 

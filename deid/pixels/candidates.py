@@ -39,10 +39,25 @@ class Candidate:
     blobs: int
 
 
+def background_level(crop: np.ndarray) -> int:
+    """The most common level (histogram peak, lightly smoothed): a flat background's value.
+
+    The median is not used: bold text can cover half a tight line box.
+    """
+    hist = np.bincount(crop.reshape(-1), minlength=256).astype(np.float32)
+    smooth = np.convolve(hist, np.ones(5, dtype=np.float32), mode="same")
+    return int(np.argmax(smooth))
+
+
+def _gradient(gray: np.ndarray) -> np.ndarray:
+    """Morphological gradient (3x3): stroke edges of either polarity."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+    return cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, kernel)
+
+
 def _blobs(gray: np.ndarray) -> np.ndarray:
     """Glyph-like connected components as rows (x, y, w, h, area)."""
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
-    gradient = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, kernel)
+    gradient = _gradient(gray)
     otsu, _ = cv2.threshold(gradient, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     level = max(MIN_GRADIENT, min(int(otsu), 90))
     _, mask = cv2.threshold(gradient, level, 255, cv2.THRESH_BINARY)
@@ -126,10 +141,8 @@ def extend_line(gray: np.ndarray, cand: Candidate) -> Candidate:
     top, bottom = max(0, cand.y - 2), min(rows, cand.y + cand.h + 2)
     band = gray[top:bottom]
     line_band = gray[cand.y : cand.y + cand.h]
-    hist = np.bincount(line_band[:, cand.x : cand.x + cand.w].reshape(-1), minlength=256)
-    background = int(np.argmax(np.convolve(hist, np.ones(5), mode="same")))
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
-    edges = cv2.morphologyEx(band, cv2.MORPH_GRADIENT, kernel) > max(MIN_GRADIENT, 40)
+    background = background_level(line_band[:, cand.x : cand.x + cand.w])
+    edges = _gradient(band) > max(MIN_GRADIENT, 40)
     glyph = edges[cand.y - top : cand.y - top + cand.h].any(axis=0)
     on_background = np.abs(np.median(line_band, axis=0) - background) <= 24
     gap_limit = max(3, int(0.9 * cand.glyph_height))

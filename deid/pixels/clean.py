@@ -2,7 +2,9 @@
 
 Order of decisions (each one is a single reason in the outcome):
 
-1. No Pixel Data, or the recipe's Clean Pixel Data is off: unchanged.
+0. Clean Pixel Data on with ``overlays: scan``: every file's overlay planes are scanned
+   first, whatever follows (the engine keeps Overlay Data on that setting alone).
+1. No Pixel Data, or the recipe's Clean Pixel Data is off: pixels unchanged.
 2. No ``clean_when`` condition matches (an empty ``clean_when`` matches every file): the
    file is only *checked*: its header, not its pixels. Burned In Annotation = YES then
    means quarantine unless ``burned_in_unmatched == "keep"``.
@@ -18,14 +20,15 @@ from __future__ import annotations
 
 import pydicom
 
-from deid.pixels.codec import CannotRewrite, transfer_syntax, write_frames
+from deid.pixels.codec import CannotRewrite, write_frames
 from deid.pixels.detect import detect_text
 from deid.pixels.ocr import OcrCache
 from deid.pixels.outcome import Box, PixelOutcome
 from deid.pixels.overlays import scan_overlays
-from deid.pixels.regions import fixed_boxes, ultrasound_image_mask
+from deid.pixels.regions import fixed_boxes, pad_box, ultrasound_image_mask
 from deid.pixels.render import Frames, UnsupportedPixels, fill_value, load_frames, to_gray8
 from deid.recipe.model import PixelSettings
+from deid.rewrite.writer import transfer_syntax_of
 
 UNMATCHED_REASON = "Burned In Annotation = YES but no pixel cleaning rule matches"
 NOT_FOUND_REASON = "Burned In Annotation = YES but no burned-in text was found to remove"
@@ -57,14 +60,12 @@ def find_boxes(
         gray = to_gray8(ds, frames)
         area = ultrasound_image_mask(ds, rows, columns)
         raw.extend((f.frame, *f.box) for f in detect_text(gray, settings.allow_tokens, area, cache))
-    boxes: list[Box] = []
-    margin = max(0, int(settings.margin))
-    for f, x, y, w, h in raw:
-        x0, y0 = max(0, x - margin), max(0, y - margin)
-        x1, y1 = min(columns, x + w + margin), min(rows, y + h + margin)
-        if x1 > x0 and y1 > y0:
-            boxes.append((f, x0, y0, x1 - x0, y1 - y0))
-    return sorted(set(boxes))
+    boxes: set[Box] = set()
+    for f, *box in raw:
+        padded = pad_box(box, settings, rows, columns)
+        if padded is not None:
+            boxes.add((f, *padded))
+    return sorted(boxes)
 
 
 def fill_boxes(frames: Frames, boxes: list[Box], value: int | tuple[int, int, int]) -> None:
@@ -75,6 +76,12 @@ def fill_boxes(frames: Frames, boxes: list[Box], value: int | tuple[int, int, in
         frames.stored[f, y : y + h, x : x + w] = value
 
 
+def _detection_failed(error: Exception) -> str:
+    """The quarantine reason for a crash in detection: the type only, never a message
+    (library messages can quote what they choked on)."""
+    return f"text detection failed ({type(error).__name__})"
+
+
 def clean_pixels(
     ds: pydicom.Dataset, settings: PixelSettings, cache: OcrCache | None = None
 ) -> PixelOutcome:
@@ -83,13 +90,30 @@ def clean_pixels(
     Called on the original dataset, before header rewriting. Never raises for bad pixel
     data: problems come back as ``quarantine_reason``.
     """
-    ts_in = str(transfer_syntax(ds))
-    if "PixelData" not in ds or not settings.enabled:
+    ts_in = str(transfer_syntax_of(ds))
+    if not settings.enabled:
         return PixelOutcome(False, [], ts_in, checked_only="PixelData" in ds)
+    # The engine keeps Overlay Data whenever the recipe scans overlays, so every file's
+    # overlays are scanned here: with or without Pixel Data, selected or only checked.
+    overlay_boxes: list[Box] = []
+    if settings.overlays == "scan":
+        try:
+            overlay_boxes = scan_overlays(ds, settings, cache)
+        except Exception as error:  # detection failure must not stop a batch, nor pass a file
+            return PixelOutcome(False, [], ts_in, quarantine_reason=_detection_failed(error))
+    if "PixelData" not in ds:
+        return PixelOutcome(False, [], ts_in, overlay_boxes=overlay_boxes)
     burned = declares_burned_in(ds)
     if not selected_for_cleaning(ds, settings):
         reason = UNMATCHED_REASON if burned and settings.burned_in_unmatched != "keep" else None
-        return PixelOutcome(False, [], ts_in, quarantine_reason=reason, checked_only=True)
+        return PixelOutcome(
+            False,
+            [],
+            ts_in,
+            quarantine_reason=reason,
+            checked_only=True,
+            overlay_boxes=overlay_boxes,
+        )
     try:
         frames = load_frames(ds)
     except UnsupportedPixels as error:
@@ -97,12 +121,7 @@ def clean_pixels(
     try:
         boxes = find_boxes(ds, frames, settings, cache)
     except Exception as error:  # detection failure must not stop a batch, nor pass a file
-        return PixelOutcome(
-            False, [], ts_in, quarantine_reason=f"text detection failed ({type(error).__name__})"
-        )
-    overlay_boxes: list[Box] = []
-    if settings.overlays == "scan":
-        overlay_boxes = scan_overlays(ds, settings, cache)
+        return PixelOutcome(False, [], ts_in, quarantine_reason=_detection_failed(error))
     if not boxes:
         reason = NOT_FOUND_REASON if burned and not overlay_boxes else None
         return PixelOutcome(False, [], ts_in, quarantine_reason=reason, overlay_boxes=overlay_boxes)

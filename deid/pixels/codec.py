@@ -27,18 +27,13 @@ from pydicom.uid import (
     RLELossless,
 )
 
+from deid.rewrite.writer import transfer_syntax_of
+
 #: Syntaxes written back as they came: native ones directly, encapsulated ones re-encoded.
 NATIVE_KEPT = (ExplicitVRLittleEndian, ImplicitVRLittleEndian, DeflatedExplicitVRLittleEndian)
 REENCODED = (RLELossless, JPEGLSLossless, JPEG2000Lossless)
 #: Syntaxes that are lossy by definition (Lossy Image Compression must say 01).
 ALWAYS_LOSSY = (JPEGBaseline8Bit, JPEGExtended12Bit)
-
-
-def transfer_syntax(ds: pydicom.Dataset) -> UID:
-    """The dataset's transfer syntax, Implicit VR Little Endian when it declares none."""
-    meta = getattr(ds, "file_meta", None)
-    uid = meta.get("TransferSyntaxUID") if meta is not None else None
-    return UID(str(uid)) if uid else ImplicitVRLittleEndian
 
 
 class CannotRewrite(Exception):
@@ -55,7 +50,7 @@ def write_frames(
     reversible colour transform again (``stored`` is its RGB decoding), as IODs such as
     US expect.
     """
-    original = transfer_syntax(ds)
+    original = transfer_syntax_of(ds)
     if original == ExplicitVRBigEndian:
         # Rewriting little endian would need every OW value (palettes, overlays) swapped
         # by hand; pydicom does not do it. The syntax is retired: quarantine, do not guess.
@@ -65,15 +60,12 @@ def write_frames(
     had_frames = "NumberOfFrames" in ds
     frames_value = ds.get("NumberOfFrames")
     arr = stored[0] if stored.shape[0] == 1 else stored
+    # Written natively first; a re-encoded syntax is applied at the end.
+    ds.file_meta.TransferSyntaxUID = original if original in NATIVE_KEPT else ExplicitVRLittleEndian
     if int(ds.get("BitsAllocated", 8)) == 1:
         # Bit-packed data (segmentations): set_pixel_data cannot write it; pack it again.
-        ds.file_meta.TransferSyntaxUID = (
-            original if original in NATIVE_KEPT else ExplicitVRLittleEndian
-        )
         ds.PixelData = pack_bits(np.ascontiguousarray(arr).reshape(-1))
         return str(ds.file_meta.TransferSyntaxUID)
-    if original not in NATIVE_KEPT:
-        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     bits_stored = int(ds.get("BitsStored", arr.dtype.itemsize * 8))
     ds.set_pixel_data(
         np.ascontiguousarray(arr), photometric, bits_stored, generate_instance_uid=False

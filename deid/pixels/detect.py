@@ -13,9 +13,7 @@ import numpy as np
 
 from deid.pixels.candidates import Candidate, extend_line, find_candidates
 from deid.pixels.ocr import Crop, OcrCache, confirm, prepare_crop
-from deid.pixels.regions import mostly_outside
-
-Rect = tuple[int, int, int, int]
+from deid.pixels.regions import Rect, mostly_outside
 
 
 @dataclass(frozen=True)

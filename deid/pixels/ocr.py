@@ -22,6 +22,8 @@ import cv2
 import numpy as np
 import pytesseract
 
+from deid.pixels.candidates import background_level
+
 # Tesseract's OpenMP threads fight Dask workers for cores; one thread per call is fastest
 # on a busy machine. Only a default: a user's explicit setting wins.
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -156,16 +158,6 @@ def is_crisp(crop: np.ndarray) -> bool:
     # Bold text can outnumber its background: then the "background" found is the strokes,
     # so accept thin structure on either side of the split.
     return thin_strokes(ink) or thin_strokes(~ink)
-
-
-def background_level(crop: np.ndarray) -> int:
-    """The most common level (histogram peak, lightly smoothed): a flat background's value.
-
-    The median is not used: bold text can cover half a tight line box.
-    """
-    hist = np.bincount(crop.reshape(-1), minlength=256).astype(np.float32)
-    smooth = np.convolve(hist, np.ones(5, dtype=np.float32), mode="same")
-    return int(np.argmax(smooth))
 
 
 def thin_strokes(ink: np.ndarray) -> bool:

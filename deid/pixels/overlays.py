@@ -15,6 +15,7 @@ from pydicom.pixels import pack_bits
 from deid.pixels.detect import detect_text
 from deid.pixels.ocr import OcrCache
 from deid.pixels.outcome import Box
+from deid.pixels.regions import pad_box
 from deid.recipe.model import PixelSettings
 
 
@@ -28,15 +29,16 @@ def scan_overlays(
 ) -> list[Box]:
     """Clear text in every overlay plane; boxes are (group, x, y, w, h) with the margin.
 
-    An overlay that cannot be unpacked is dropped whole: when in doubt, remove.
+    An overlay that cannot be unpacked is dropped whole (its group): when in doubt, remove.
     """
     cleared: list[Box] = []
-    margin = max(0, int(settings.margin))
     for group in overlay_groups(ds):
         try:
             bits = np.asarray(ds.overlay_array(group), dtype=np.uint8)
         except Exception:
-            del ds[(group, 0x3000)]
+            # The whole group goes: an overlay without its data is not a valid overlay.
+            for elem in ds.group_dataset(group):
+                del ds[elem.tag]
             cleared.append((group, 0, 0, 0, 0))
             continue
         planes = bits if bits.ndim == 3 else bits[np.newaxis]
@@ -46,11 +48,12 @@ def scan_overlays(
             continue
         rows, columns = planes.shape[1:]
         for hit in found:
-            x, y, w, h = hit.box
-            x0, y0 = max(0, x - margin), max(0, y - margin)
-            x1, y1 = min(columns, x + w + margin), min(rows, y + h + margin)
-            planes[hit.frame, y0:y1, x0:x1] = 0
-            cleared.append((group, x0, y0, x1 - x0, y1 - y0))
+            padded = pad_box(hit.box, settings, rows, columns)
+            if padded is None:
+                continue
+            x, y, w, h = padded
+            planes[hit.frame, y : y + h, x : x + w] = 0
+            cleared.append((group, x, y, w, h))
         packed = pack_bits(planes.reshape(-1))
         ds[(group, 0x3000)].value = packed
     return cleared

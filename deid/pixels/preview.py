@@ -1,7 +1,8 @@
 """Review aid: draw what Clean Pixel Data would remove, without removing anything.
 
-The PNG shows boxes only; the text that was read is never printed or stored, so a
-preview can be shared with someone who checks the settings but may not see identities.
+The text that was read is never printed or stored; the counts printed carry no value of
+the file. The PNG itself, though, is the frame as it is *before* cleaning, burned-in
+text included: it is as sensitive as the input and must be handled like it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from deid.recipe.model import PixelSettings
 RED_BGR = (0, 0, 255)
 
 
+class FrameOutOfRange(IndexError):
+    """The requested frame is not in the file; the message names the frame count."""
+
+
 @dataclass
 class Preview:
     """What a preview found: every box (all frames), and whether the file is selected."""
@@ -38,7 +43,7 @@ def render_preview(
     """A BGR image of ``frame`` with red rectangles, and the boxes of every frame."""
     frames = load_frames(ds)
     if not 0 <= frame < frames.count:
-        raise IndexError(f"frame {frame} out of range (the file has {frames.count})")
+        raise FrameOutOfRange(f"frame {frame} out of range (the file has {frames.count})")
     boxes = find_boxes(ds, frames, settings)
     rgb = to_rgb8(ds, frames)[frame]
     image = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)

@@ -9,12 +9,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pydicom
 
-from deid.recipe.model import PixelRegionRule
+from deid.recipe.model import PixelRegionRule, PixelSettings
 
 Rect = tuple[int, int, int, int]
 
@@ -58,3 +58,15 @@ def mostly_outside(mask: np.ndarray | None, box: Rect) -> bool:
     x, y, w, h = box
     inside = mask[y : y + h, x : x + w]
     return inside.size > 0 and float(inside.mean()) < 0.5
+
+
+def pad_box(box: Sequence[int], settings: PixelSettings, rows: int, columns: int) -> Rect | None:
+    """``box`` grown by the recipe's margin and clipped to the image; None when nothing
+    of it lies on the image. Frames and overlay planes are filled through this one rule."""
+    x, y, w, h = box
+    margin = max(0, int(settings.margin))
+    x0, y0 = max(0, x - margin), max(0, y - margin)
+    x1, y1 = min(columns, x + w + margin), min(rows, y + h + margin)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return x0, y0, x1 - x0, y1 - y0

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydicom.datadict import dictionary_VR, keyword_dict, keyword_for_tag
 
-from deid.recipe.model import ANY_ELEMENT, ANY_GROUP, PrivateKey
+from deid.recipe.model import ANY_ELEMENT, ANY_GROUP, PrivateKey, Rule, RuleLayer
 
 _HEX4 = r"[0-9A-Fa-f]{4}"
 _TAG_RE = re.compile(rf"^\(\s*({_HEX4})\s*,\s*({_HEX4})\s*\)$")
@@ -173,3 +173,19 @@ def parse_creator(text: str) -> AttributeRef:
 
 def format_tag(tag: int) -> str:
     return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def place_rule(layer: RuleLayer, ref: AttributeRef, rule: Rule) -> None:
+    """Store ``rule`` in the part of ``layer`` that :class:`Recipe` consults for ``ref``.
+
+    One function for recipes and profiles alike, so a rule lands where lookup finds it."""
+    if ref.kind == "tag":
+        layer.tags[ref.tag] = rule  # type: ignore[index]
+    elif ref.kind == "repeating":
+        layer.repeating[ref.repeating] = rule  # type: ignore[index]
+    elif ref.kind == "private":
+        layer.private[ref.private] = rule  # type: ignore[index]
+    elif ref.kind == "block":
+        layer.private_creators[ref.block] = rule  # type: ignore[index]
+    elif ref.kind == "private-default":
+        layer.private_default = rule

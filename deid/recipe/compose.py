@@ -29,7 +29,6 @@ from deid.recipe.model import (
     UidPolicy,
 )
 from deid.recipe.profiles import (
-    ProfileFile,
     display_path,
     load_profile_file,
     option_layer,
@@ -66,12 +65,17 @@ def resolve_extends(spec: str, base_dir: Path) -> Path | None:
         candidate = base_dir / candidate
     if candidate.is_file():
         return candidate
-    if "/" not in spec and "\\" not in spec:
-        stem = spec[:-5] if spec.endswith(".yaml") else spec[:-4] if spec.endswith(".yml") else spec
-        builtin = recipes_dir() / f"{stem}.yaml"
-        if builtin.is_file():
-            return builtin
-    return None
+    return builtin_path(spec)
+
+
+def builtin_path(spec: str) -> Path | None:
+    """The shipped recipe a bare name (``research``, ``research.yaml``) means, else None."""
+    if "/" in spec or "\\" in spec:
+        return None
+    stem = spec.removesuffix(".yaml").removesuffix(".yml")
+    if stem not in BUILTIN_RECIPES:
+        return None
+    return recipes_dir() / f"{stem}.yaml"
 
 
 def read_document(path: Path) -> tuple[RecipeDocument, list[Diagnostic]]:
@@ -331,8 +335,3 @@ def safety_net_layer(date_mode: str) -> RuleLayer:
             action = "K"
         layer.vr[vr] = Rule(action, SAFETY_NET)
     return layer
-
-
-def load_profile(name: str) -> ProfileFile:
-    """Re-exported for explain: a profile or option file by name."""
-    return load_profile_file(name)

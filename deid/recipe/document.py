@@ -19,10 +19,10 @@ from pydicom.valuerep import VR as PYDICOM_VR
 from pydicom.valuerep import validate_value
 
 from deid.recipe.attributes import (
-    AttributeRef,
     AttributeSyntaxError,
     parse_attribute,
     parse_creator,
+    place_rule,
     suggest,
 )
 from deid.recipe.model import (
@@ -299,7 +299,12 @@ def _key(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node) -> Non
                 "that holds the key (e.g. DEID_KEY), not the key",
             )
         elif name and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            c.error(fields["name"][1], f'"{name}" is not an environment variable name')
+            # Not echoed: what was written where a name belongs may be the key itself.
+            c.error(
+                fields["name"][1],
+                "key name is not an environment variable name (letters, digits and _, "
+                "not starting with a digit)",
+            )
         elif name:
             doc.key_source = Located(f"env:{name}", *pos(val))
     elif source == "file":
@@ -540,20 +545,7 @@ def _attributes(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node)
         seen[ref.identity] = (str(text), pos(key)[0])
         rule = _action(c, rule_node, ref.vrs, ref.label)
         if rule is not None:
-            _place(doc.layer, ref, rule)
-
-
-def _place(layer: RuleLayer, ref: AttributeRef, rule: Rule) -> None:
-    if ref.kind == "tag":
-        layer.tags[ref.tag] = rule  # type: ignore[index]
-    elif ref.kind == "repeating":
-        layer.repeating[ref.repeating] = rule  # type: ignore[index]
-    elif ref.kind == "private":
-        layer.private[ref.private] = rule  # type: ignore[index]
-    elif ref.kind == "block":
-        layer.private_creators[ref.block] = rule  # type: ignore[index]
-    elif ref.kind == "private-default":
-        layer.private_default = rule
+            place_rule(doc.layer, ref, rule)
 
 
 def _private_creators(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node) -> None:
@@ -576,7 +568,7 @@ def _private_creators(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml
         if rule.action in ("U", "pseudonym", "replace"):
             c.error(rule_node, f"action {rule.action} cannot apply to a whole private block")
             continue
-        _place(doc.layer, ref, rule)
+        place_rule(doc.layer, ref, rule)
 
 
 def _vr(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node) -> None:
@@ -627,7 +619,33 @@ def _text_patterns(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.No
                 fields["regex"][1], f'text pattern "{name}" matches empty text; it would do nothing'
             )
             continue
+        where = fields["replacement"][1] if "replacement" in fields else item
+        if not _literal_replacement(c, where, name, compiled, replacement):
+            continue
         doc.text_patterns.append(TextPattern(name, compiled, replacement, c.origin(item)))
+
+
+def _literal_replacement(
+    c: _Checker, node: yaml.Node, name: str, compiled: re.Pattern[str], replacement: str
+) -> bool:
+    """Whether ``replacement`` is plain text as ``re.sub`` reads it.
+
+    The engine substitutes with ``re.sub``, whose template expands ``\\1`` and ``\\g<0>``:
+    a group reference would write the matched identifier back, and a bad escape would fail
+    every file at run time instead of here."""
+    try:
+        compiled.sub(replacement, "")
+    except (re.error, IndexError) as error:
+        c.error(node, f'invalid replacement for text pattern "{name}": {error}')
+        return False
+    if re.search(r"\\(?:g<|\d)", replacement):
+        c.error(
+            node,
+            f'the replacement for text pattern "{name}" refers to a group of the match, which '
+            "would put the matched text back; write plain text",
+        )
+        return False
+    return True
 
 
 def _condition(c: _Checker, node: yaml.Node, what: str) -> Condition | None:
@@ -658,7 +676,7 @@ def _condition(c: _Checker, node: yaml.Node, what: str) -> Condition | None:
                     c.error(accepted, f"the values for {keyword} are an empty list")
                 ok = False
                 continue
-            mapping[keyword] = [v for v in values]
+            mapping[keyword] = values
         else:
             single = c.text(accepted, f"the value for {keyword}")
             if single is None:

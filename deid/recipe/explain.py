@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deid.recipe.attributes import AttributeRef, format_tag, parse_attribute
-from deid.recipe.model import ANY_ELEMENT, ANY_GROUP, Origin, Recipe, Rule, RuleLayer
+from deid.recipe.model import ANY_GROUP, Origin, Recipe, Rule, RuleLayer
 from deid.recipe.profiles import load_profile_file
 
 
@@ -55,17 +55,14 @@ def _layer_rules(layer: RuleLayer, ref: AttributeRef, vr: str) -> Decision | Non
             return Decision(rule, "tag")
         group = ref.tag >> 16  # type: ignore[operator]
         if 0x5000 <= group <= 0x50FF or 0x6000 <= group <= 0x60FF:
-            key = (group & 0xFF00, ref.tag & 0xFFFF)  # type: ignore[operator]
-            rule = layer.repeating.get(key) or layer.repeating.get((key[0], ANY_ELEMENT))
+            rule = layer.repeating_rule((group & 0xFF00, ref.tag & 0xFFFF))  # type: ignore[operator]
             if rule:
                 return Decision(rule, "repeating")
         if vr and vr in layer.vr:
             return Decision(layer.vr[vr], f"vr {vr}")
         return None
     if ref.kind == "repeating":
-        rule = layer.repeating.get(ref.repeating) or layer.repeating.get(  # type: ignore[arg-type]
-            (ref.repeating[0], ANY_ELEMENT)  # type: ignore[index]
-        )
+        rule = layer.repeating_rule(ref.repeating)  # type: ignore[arg-type]
         if rule:
             return Decision(rule, "repeating")
         if vr and vr in layer.vr:
@@ -76,16 +73,12 @@ def _layer_rules(layer: RuleLayer, ref: AttributeRef, vr: str) -> Decision | Non
         assert key is not None
         if key in layer.private:
             return Decision(layer.private[key], "private")
-        block = layer.private_creators.get((key.group, key.creator)) or layer.private_creators.get(
-            (ANY_GROUP, key.creator)
-        )
+        block = layer.block_rule(key.group, key.creator)
         if block:
             return Decision(block, "private block")
     if ref.kind == "block":
         assert ref.block is not None
-        block = layer.private_creators.get(ref.block) or layer.private_creators.get(
-            (ANY_GROUP, ref.block[1])
-        )
+        block = layer.block_rule(*ref.block)
         if block:
             return Decision(block, "private block")
     if layer.private_default is not None and ref.kind in ("private", "block", "private-default"):
@@ -107,9 +100,11 @@ def trace(recipe: Recipe, ref: AttributeRef, vr: str = "") -> list[Decision]:
 def explain_attribute(recipe: Recipe, text: str) -> dict[str, Any]:
     """The decision and its trace for one attribute named as a recipe would name it."""
     ref = parse_attribute(text)
-    row = _table_rows().get(ref.label.split(" ")[-1]) if ref.kind in ("tag", "repeating") else None
-    if ref.kind == "private-default":
-        row = _table_rows().get(ref.label)
+    row = None
+    if ref.kind in ("tag", "repeating", "private-default"):
+        # A tag's label is "Keyword (gggg,eeee)"; the table row is keyed by the tag alone.
+        table_key = ref.label if ref.kind == "private-default" else ref.label.split(" ")[-1]
+        row = _table_rows().get(table_key)
     decisions = trace(recipe, ref)
     result: dict[str, Any] = {
         "attribute": ref.label,
@@ -158,11 +153,12 @@ def explain_recipe(recipe: Recipe) -> dict[str, Any]:
             }
         )
     extra = []
+    table_tags = {r["tag"] for r in rows}
     for layer in recipe.layers:
         if layer.origin.layer != "recipe":
             continue
         for tag, rule in layer.tags.items():
-            if format_tag(tag) not in {r["tag"] for r in rows}:
+            if format_tag(tag) not in table_tags:
                 extra.append(
                     {"tag": format_tag(tag), "action": rule.action, **origin_dict(rule.origin)}
                 )

@@ -9,12 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from deid.errors import RecipeError
-from deid.recipe.compose import BUILTIN_RECIPES, Composition, compose, read_document
+from deid.recipe.compose import (
+    BUILTIN_RECIPES,
+    Composition,
+    builtin_path,
+    compose,
+    read_document,
+)
 from deid.recipe.document import parse_document
 from deid.recipe.model import Recipe
 from deid.recipe.profiles import display_path
 from deid.recipe.yamlsrc import Diagnostic
-from deid.resources import recipes_dir
 
 
 class RecipeFileMissing(RecipeError):
@@ -38,17 +43,14 @@ def check_file(path: str | Path) -> Composition:
     A bare built-in name (``research``) that is not a file in the working directory means
     the shipped recipe of that name."""
     file = Path(path)
-    text = str(path)
-    if not file.exists() and "/" not in text and "\\" not in text:
-        stem = text[:-5] if text.endswith(".yaml") else text
-        if stem in BUILTIN_RECIPES:  # `deid run research ...` names a shipped recipe
-            file = recipes_dir() / f"{stem}.yaml"
+    if not file.exists():  # `deid run research ...` names a shipped recipe
+        file = builtin_path(str(path)) or file
     if not file.is_file():
         shown = display_path(file)
         reason = "is a directory" if file.is_dir() else "no such file"
         raise RecipeFileMissing(f"{shown}: cannot read recipe: {reason}")
     doc, problems = read_document(file)
-    return compose(doc, problems, _name_of(file))
+    return compose(doc, problems, file.stem)
 
 
 def check_text(text: str, name: str = "<text>", base_dir: Path | None = None) -> Composition:
@@ -69,16 +71,12 @@ def recipe_from_text(text: str, name: str = "<text>", base_dir: Path | None = No
 
 def builtin_recipe(name: str) -> Recipe:
     """One of the recipes deid ships: ``basic``, ``research`` or ``retain-uids``."""
-    stem = name[:-5] if name.endswith(".yaml") else name
-    if stem not in BUILTIN_RECIPES:
+    path = builtin_path(name)
+    if path is None:
         raise RecipeError(
             f'no built-in recipe "{name}"; built-in recipes are {", ".join(BUILTIN_RECIPES)}'
         )
-    return load_recipe(recipes_dir() / f"{stem}.yaml")
-
-
-def _name_of(path: Path) -> str:
-    return path.stem
+    return load_recipe(path)
 
 
 __all__ = [

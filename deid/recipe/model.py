@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -106,6 +106,17 @@ class RuleLayer:
     private_creators: dict[tuple[int, str], Rule] = field(default_factory=dict)
     #: The table's "(gggg,eeee) where gggg is odd" row, or a recipe's rule for all private data.
     private_default: Rule | None = None
+
+    def repeating_rule(self, key: tuple[int, int]) -> Rule | None:
+        """The rule for repeating-group ``key`` (group & 0xFF00, element): exact element
+        first, then the group's any-element row; one place so lookup and explain agree."""
+        return self.repeating.get(key) or self.repeating.get((key[0], ANY_ELEMENT))
+
+    def block_rule(self, group: int, creator: str) -> Rule | None:
+        """The rule for a creator's private block: in this group first, then in any group."""
+        return self.private_creators.get((group, creator)) or self.private_creators.get(
+            (ANY_GROUP, creator)
+        )
 
 
 @dataclass(frozen=True)
@@ -266,9 +277,7 @@ class Recipe:
         for layer in reversed(self.layers):
             rule = layer.tags.get(tag)
             if rule is None and repeating_key is not None:
-                rule = layer.repeating.get(repeating_key) or layer.repeating.get(
-                    (repeating_key[0], ANY_ELEMENT)
-                )
+                rule = layer.repeating_rule(repeating_key)
             if rule is None:
                 rule = layer.vr.get(vr)
             if rule is not None:
@@ -287,11 +296,7 @@ class Recipe:
             pass
         found: Rule | None = None
         for layer in reversed(self.layers):
-            rule = (
-                layer.private.get(key)
-                or layer.private_creators.get((key.group, key.creator))
-                or layer.private_creators.get((ANY_GROUP, key.creator))
-            )
+            rule = layer.private.get(key) or layer.block_rule(key.group, key.creator)
             if rule is None:
                 rule = layer.private_default
             if rule is not None:
@@ -319,8 +324,3 @@ class Recipe:
             if rule.when.matches(dataset):
                 return rule
         return None
-
-
-def iter_layers_top_down(recipe: Recipe) -> Iterable[RuleLayer]:
-    """Layers in the order lookup consults them (highest precedence first)."""
-    return reversed(recipe.layers)

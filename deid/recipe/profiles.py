@@ -15,9 +15,9 @@ from pathlib import Path
 import yaml
 
 from deid.errors import RecipeError
-from deid.recipe.attributes import AttributeSyntaxError, parse_attribute
-from deid.recipe.model import OPTIONS, Origin, PrivateKey, Rule, RuleLayer
-from deid.recipe.yamlsrc import compose, pos
+from deid.recipe.attributes import AttributeSyntaxError, parse_attribute, place_rule
+from deid.recipe.model import Origin, PrivateKey, Rule, RuleLayer
+from deid.recipe.yamlsrc import compose, pos, value
 from deid.resources import profiles_dir
 
 
@@ -93,7 +93,8 @@ def _load(path_text: str, _size: int, _mtime: int, name: str) -> ProfileFile:
         detail = str(problems[0]) if problems else f"{shown}:1:1: not a mapping"
         raise RecipeError(f"{detail} (regenerate with `make profiles`)")
     top = {key.value: val for key, val in node.value}
-    plain = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    header = ("code", "section", "title", "edition")
+    plain = {name: value(top[name]) for name in header if name in top}
     rows = []
     for entry in top.get("attributes", yaml.SequenceNode("", [])).value:
         item = {k.value: v.value for k, v in entry.value}
@@ -130,12 +131,7 @@ def _place(layer: RuleLayer, row: ProfileRow, rule: Rule, shown: str) -> None:
         raise RecipeError(
             f"{shown}:{row.line}:1: {error} (regenerate with `make profiles`)"
         ) from None
-    if ref.kind == "tag":
-        layer.tags[ref.tag] = rule  # type: ignore[index]
-    elif ref.kind == "repeating":
-        layer.repeating[ref.repeating] = rule  # type: ignore[index]
-    elif ref.kind == "private-default":
-        layer.private_default = rule
+    place_rule(layer, ref, rule)
 
 
 def profile_layer(profile: ProfileFile) -> RuleLayer:
@@ -160,7 +156,3 @@ def option_layer(option: ProfileFile) -> tuple[RuleLayer, frozenset[PrivateKey]]
         origin = Origin("option", option.name, option.display, safe.line, 3)
         layer.private[safe.key] = Rule("K", origin)
     return layer, frozenset(s.key for s in option.safe_private)
-
-
-def known_options() -> tuple[str, ...]:
-    return tuple(OPTIONS)

@@ -87,8 +87,17 @@ def pos(node: yaml.Node) -> tuple[int, int]:
 
 
 def value(node: yaml.Node) -> Any:
-    """The plain Python value of a node (scalars typed as YAML says)."""
-    return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+    """The plain Python value of a node (scalars typed as YAML says).
+
+    A scalar PyYAML cannot construct (an unknown tag like ``!foo x``, YAML 1.1's ``=``,
+    ``!!int abc``) is its text as written, so the checker reports it as a value of the wrong
+    kind, with its position, instead of failing with a traceback."""
+    try:
+        return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+    except Exception:  # ValueError, KeyError, ...: all mean "not typed"
+        if isinstance(node, yaml.ScalarNode):
+            return node.value
+        raise
 
 
 def kind(node: yaml.Node) -> str:

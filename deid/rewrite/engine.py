@@ -27,12 +27,13 @@ place, and returns what the ledger needs. How it works and why:
                without this dataset's identifying values and the recipe's text
                patterns (:mod:`deid.rewrite.textclean`), except coded values (Code
                Value, Coding Scheme Designator ...: :data:`CODED_TAGS`), which come
-               from coding schemes and would break if a name matched a code; a value
-               that was nothing but identifying becomes the VR's dummy; PN: Patient's
+               from coding schemes and would break if a name matched a code (kept,
+               under the residual guard like any kept code); a value that was
+               nothing but identifying becomes the VR's dummy; PN: Patient's
                Name becomes the pseudonym (or empty), any other name empty; AE:
                ``DEID``; AS: kept, but ages over 89 years become ``090Y`` (the HIPAA
                Safe Harbor cap); UI: keyed UID; SQ: recurse; CS, numbers, AT: kept
-               (coded values and measurements); UR: emptied; OB/OW/UN and other
+               (coded values and measurements; CS guarded); UR: emptied; OB/OW/UN and other
                binary: removed (binary cannot be cleaned)
   compound     resolved by :mod:`deid.rewrite.iod` (X/Z/U* keeps the references)
   replace      the rule's value
@@ -52,10 +53,10 @@ place, and returns what the ledger needs. How it works and why:
   (text) or emptied (PN): the table vouches for what a vendor meant to store, not for
   what a site typed into it. A creator element whose whole block was removed goes too.
 * **Residual guard.** Values kept without a rule naming them (no rule, the VR safety
-  net's K, the safe private table) and compressed Pixel Data (JPEG COM/APPn segments) are
-  searched for the removed Patient ID and whole Patient's Name
-  (:mod:`deid.rewrite.residual`): text is cleaned, a name emptied, bytes removed, and a
-  code or the pixel data quarantines the file.
+  net's K, the safe private table, codes that Clean keeps) and compressed Pixel Data
+  (JPEG COM/APPn segments) are searched for the removed Patient ID and whole Patient's
+  Name (:mod:`deid.rewrite.residual`): text is cleaned, a name emptied, bytes removed,
+  and a code or the pixel data quarantines the file.
 * **Reasons.** Every :class:`QuarantineError` leaving :func:`deidentify` is scrubbed of
   quoted values and of this dataset's identifying values (:func:`scrub_reason`).
 * **Repeating groups.** 60xx: rules by ``(0x6000, element)``; when Overlay Data goes the
@@ -109,12 +110,18 @@ from deid.rewrite.textclean import Identifiers, TextCleaner, gather_identifiers
 from deid.rewrite.vr import (
     BINARY_VRS,
     DUMMY_AE,
+    NUMBER_VRS,
     TEXT_VRS,
     dummy_value,
     element_vr,
     empty_value,
 )
-from deid.rewrite.writer import convert_big_endian, output_transfer_syntax, transfer_syntax_of
+from deid.rewrite.writer import (
+    convert_big_endian,
+    header_uid,
+    output_transfer_syntax,
+    transfer_syntax_of,
+)
 
 if TYPE_CHECKING:
     from deid.pixels.outcome import PixelOutcome
@@ -250,7 +257,7 @@ def _values(value: Any) -> list[Any]:
 #: bytes, skipping pydicom's conversion and validation (most of a rewrite's cost).
 _ASCII_VRS = frozenset({"UI", "DA", "DT", "TM", "AS"})
 #: Clean keeps coded strings and numbers: they carry codes and measurements, not people.
-_KEPT_BY_CLEAN = frozenset({"CS", "DS", "IS", "AT", "US", "SS", "UL", "SL", "UV", "SV", "FL", "FD"})
+_KEPT_BY_CLEAN = frozenset({"CS", "DS", "IS"}) | NUMBER_VRS
 
 
 def _strings(ds: Dataset, tag: int, vr: str) -> list[str]:
@@ -292,7 +299,9 @@ def _clean(ds: Dataset, tag: int, vr: str, anchor: str, run: _Run, stack: list) 
     if vr in BINARY_VRS:
         del ds[tag]
         return False
-    if vr in _KEPT_BY_CLEAN or vr == "TM" or (vr in ("DA", "DT") and run.dates.mode == "keep"):
+    if vr in _KEPT_BY_CLEAN:  # codes and numbers: kept, and guarded like any kept code
+        return _guard(ds, tag, vr, run)
+    if vr == "TM" or (vr in ("DA", "DT") and run.dates.mode == "keep"):
         return True
     if vr == "AE":
         _set(ds, tag, vr, DUMMY_AE)
@@ -315,8 +324,9 @@ def _clean(ds: Dataset, tag: int, vr: str, anchor: str, run: _Run, stack: list) 
     elif vr == "UI":
         _set(ds, tag, vr, [run.uid(v) for v in _strings(ds, tag, vr)])
     elif vr in TEXT_VRS:
-        if tag not in CODED_TAGS:
-            run.pending_text.append((ds, tag, vr))  # cleaned when every name is known
+        if tag in CODED_TAGS:  # a code: kept, and guarded like any kept code
+            return _guard(ds, tag, vr, run)
+        run.pending_text.append((ds, tag, vr))  # cleaned when every name is known
     else:  # a VR we have no cleaning for: nothing leaks if it goes
         del ds[tag]
         return False
@@ -362,11 +372,12 @@ _GUARDED_VRS = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT", 
 
 def _guard(ds: Dataset, tag: int, vr: str, run: _Run) -> bool:
     """A kept element holding the removed Patient ID or Name (:mod:`deid.rewrite.residual`):
-    free text is cleaned, a name emptied, bytes removed, anything else quarantines the file.
-    True if the element is still there."""
+    free text is cleaned, a name emptied, bytes removed, anything else (a code: CS or one
+    of :data:`CODED_TAGS`, a number ...) quarantines the file. True if the element is
+    still there."""
     if vr not in _GUARDED_VRS or not run.guard or not run.guard.holds_identity(ds, tag):
         return True
-    if vr in TEXT_VRS:
+    if vr in TEXT_VRS and tag not in CODED_TAGS:  # a code cleaned would be a broken code
         run.pending_text.append((ds, tag, vr))
         return True
     if vr == "PN":
@@ -506,10 +517,10 @@ def dummy_uid(run: _Run) -> str:
 
 
 def _typed(value: str, vr: str) -> Any:
-    if vr in ("US", "SS", "UL", "SL", "UV", "SV", "AT"):
-        return [int(v) for v in value.split("\\")] if value else None
     if vr in ("FL", "FD"):
         return [float(v) for v in value.split("\\")] if value else None
+    if vr in NUMBER_VRS:
+        return [int(v) for v in value.split("\\")] if value else None
     if vr in BINARY_VRS:
         return value.encode("ascii", "replace")
     return value.split("\\") if "\\" in value else value
@@ -562,12 +573,11 @@ def _rewrite_dataset(ds: Dataset, anchor: str, run: _Run, stack: list) -> None:
                 kept_blocks.add((group, block))
             continue
         vr = element_vr(tag, raw)
+        rule = recipe.rule_for(tag, vr)
         if 0x5000 <= group <= 0x50FF:  # retired curves: never cleanable
-            rule = recipe.rule_for(tag, vr)
             if rule is None or rule.action != "K" or rule.origin.layer == "safety-net":
                 del ds[tag]
             continue
-        rule = recipe.rule_for(tag, vr)
         if 0x6000 <= group <= 0x60FF and elem == OVERLAY_DATA:
             keep = rule is None or rule.action == "K" or (rule.action == "C" and run.scan_overlays)
             if not keep:
@@ -655,13 +665,10 @@ def _deidentify(
 ) -> Deidentified:
     meta = getattr(dataset, "file_meta", None)
     try:
-        sop_in = _text(dataset.get("SOPInstanceUID", "")) or _text(
-            meta.get("MediaStorageSOPInstanceUID", "") if meta is not None else ""
-        )
         result = Deidentified(
             dataset=dataset,
             patient_id_in=_text(dataset.get("PatientID", "")),
-            sop_instance_uid_in=sop_in,
+            sop_instance_uid_in=header_uid(dataset, "SOPInstanceUID", "MediaStorageSOPInstanceUID"),
             series_instance_uid_in=_text(dataset.get("SeriesInstanceUID", "")),
             study_instance_uid_in=_text(dataset.get("StudyInstanceUID", "")),
         )

@@ -12,10 +12,11 @@ Only whole values are looked for, as whole tokens (no letter or digit on either 
 the Patient ID (4 characters or more) and the Patient's Name as a whole, in each component
 group, spaced and unspaced (6 characters or more). Single name components are not: "Name"
 of "Last Name^First Name" is in many a code meaning, and Clean text handles components.
-Which kept values are guarded: those no rule names (no rule, or the VR safety net's K)
-and Retain Safe Private's table keys. A K written for the attribute itself (a profile or
-option row, a recipe's own rule) keeps it verbatim, as asked; ``deid verify`` still reports
-the patient's ID or name found there.
+Which kept values are guarded: those no rule names (no rule, or the VR safety net's K),
+the codes Clean keeps (CS, and Code Value ...: the engine's ``CODED_TAGS``) and Retain
+Safe Private's table keys. A K written for the attribute itself (a profile or option row,
+a recipe's own rule) keeps it verbatim, as asked; ``deid verify`` still reports the
+patient's ID or name found there.
 Encapsulated (compressed) Pixel Data is searched too, for needles of 6 bytes or more: a
 JPEG comment (COM) or application segment (APPn, e.g. Exif) can carry the patient's name
 and no text cleaning reaches inside it, so such a file is quarantined.
@@ -29,6 +30,7 @@ import re
 from typing import Any
 
 from pydicom import Dataset
+from pydicom.multival import MultiValue
 
 PATIENT_NAME = 0x00100010
 PATIENT_ID = 0x00100020
@@ -119,7 +121,7 @@ class ResidualGuard:
             return self._bytes.search(bytes(value)) is not None  # type: ignore[union-attr]
         if isinstance(value, str):
             return self._text.search(value) is not None  # type: ignore[union-attr]
-        if isinstance(value, (list, tuple)) or hasattr(value, "__iter__"):
+        if isinstance(value, (list, tuple, MultiValue)):  # not PersonName: it iterates chars
             try:
                 joined = "\\".join(_text(v) for v in value)
             except Exception:

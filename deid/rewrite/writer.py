@@ -108,18 +108,20 @@ def convert_big_endian(dataset: Dataset) -> bool:
     return True
 
 
-def _meta_uid(dataset: Dataset, keyword: str, meta_keyword: str) -> str:
-    value = dataset.get(keyword)
+def header_uid(dataset: Dataset, keyword: str, meta_keyword: str) -> str:
+    """The dataset's own UID (``keyword``), else its File Meta's (``meta_keyword``): a
+    DICOMDIR, or a body whose UID was removed, has it only in the header."""
+    value = str(dataset.get(keyword) or "").strip(" \x00")
     if not value:
         meta = getattr(dataset, "file_meta", None)
-        value = meta.get(meta_keyword) if meta is not None else None
-    return str(value or "").strip(" \x00")
+        value = str((meta.get(meta_keyword) if meta is not None else None) or "").strip(" \x00")
+    return value
 
 
 def build_file_meta(dataset: Dataset, transfer_syntax: str) -> FileMetaDataset:
     """A new File Meta Information for ``dataset`` (see the module docstring)."""
-    sop_class = _meta_uid(dataset, "SOPClassUID", "MediaStorageSOPClassUID")
-    sop_instance = _meta_uid(dataset, "SOPInstanceUID", "MediaStorageSOPInstanceUID")
+    sop_class = header_uid(dataset, "SOPClassUID", "MediaStorageSOPClassUID")
+    sop_instance = header_uid(dataset, "SOPInstanceUID", "MediaStorageSOPInstanceUID")
     if not sop_class:
         raise QuarantineError("no SOP Class UID: cannot build a Part 10 header")
     if not sop_instance:
@@ -211,6 +213,7 @@ __all__ = [
     "build_file_meta",
     "convert_big_endian",
     "encode_part10",
+    "header_uid",
     "output_transfer_syntax",
     "transfer_syntax_of",
     "write_atomic",

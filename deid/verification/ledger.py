@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from deid.pipeline.ledger import iter_parts, ledger_text
 from deid.verification.findings import Finding
 
 COLUMNS = [
@@ -35,10 +36,8 @@ COLUMNS = [
 
 
 def file_parts(ledger: Path) -> list[Path]:
-    folder = ledger / "files"
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.glob("part-*.parquet") if p.is_file())
+    """The ``files`` parts, as the pipeline names them (one listing rule for both)."""
+    return list(iter_parts(ledger, "files"))
 
 
 @dataclass(frozen=True)
@@ -80,9 +79,11 @@ def ledger_signature(ledger: Path) -> tuple:
 
 
 def rows_for(ledger: Path, paths: list[str]) -> dict[str, list[dict]]:
-    """Ledger rows of the given input paths (a path may have several: that is a finding)."""
+    """Ledger rows of the given input paths (a path may have several: that is a finding),
+    keyed by the path as the ledger spells it (:func:`ledger_text`)."""
     if not paths:
         return {}
+    paths = [ledger_text(p) for p in paths]
     low, high = min(paths), max(paths)
     wanted = pa.array(paths, pa.string())
     rows: dict[str, list[dict]] = {}
@@ -128,30 +129,36 @@ def _first_output(table: pa.Table, key: str) -> dict[str, str]:
     return dict(zip(grouped[key].to_pylist(), grouped["output_path_min"].to_pylist()))
 
 
-def orphan_outputs(ledger: Path, out_dir: Path) -> list[Finding]:
+def orphan_outputs(ledger: Path, out_dir: Path, table: pa.Table | None = None) -> list[Finding]:
     """Files in the output tree that no ledger row names (``orphan-output``).
 
     Leftovers of another run, another key, or a temp file of an interrupted write: nothing
     vouches for what is in them, so they must not be shared as part of this output.
+    ``table``: the ``files`` table when the caller has read it already.
     """
-    named = set(read_files_table(ledger, ["output_path"])["output_path"].to_pylist())
+    if table is None:
+        table = read_files_table(ledger, ["output_path"])
+    named = set(table["output_path"].to_pylist())
     findings = []
     for root, _, names in os.walk(out_dir):
         for name in names:
-            relpath = os.path.relpath(os.path.join(root, name), out_dir)
+            relpath = ledger_text(os.path.relpath(os.path.join(root, name), out_dir))
             if relpath not in named:
                 findings.append(Finding(relpath, "file", "orphan-output"))
     return sorted(findings, key=lambda f: f.output)
 
 
-def ledger_findings(ledger: Path) -> list[Finding]:
+def ledger_findings(ledger: Path, table: pa.Table | None = None) -> list[Finding]:
     """Set-level invariants of the ledger and the UID hierarchy it records.
 
     - every input appears exactly once (``duplicate-record``);
     - one original study -> one new study and back (``study-split`` / ``study-merge``), the
       same for series and instances; findings name an output of the group, never a UID.
+
+    ``table``: the ``files`` table (:data:`COLUMNS`) when the caller has read it already.
     """
-    table = read_files_table(ledger)
+    if table is None:
+        table = read_files_table(ledger)
     findings: list[Finding] = []
     counts = table.group_by("input_path").aggregate([("input_path", "count")])
     for path, n in zip(counts["input_path"].to_pylist(), counts["input_path_count"].to_pylist()):

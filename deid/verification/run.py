@@ -32,6 +32,8 @@ from typing import Any
 from pydicom.dataset import Dataset
 
 from deid.errors import UserError
+from deid.pipeline.ledger import ledger_text
+from deid.pipeline.plan import DEFAULT_PARTITION_SIZE
 from deid.recipe.model import Recipe
 from deid.verification.findings import Finding, VerifyReport
 from deid.verification.ledger import (
@@ -45,8 +47,6 @@ from deid.verification.ledger import (
 from deid.verification.scan import read_output, scan_dataset
 from deid.verification.values import gather
 from deid.verification.walk import walk
-
-DEFAULT_PARTITION_SIZE = 500
 
 #: Reference attributes and the hierarchy level of their target; the nested-only ones are
 #: references only inside a sequence (at the top level they are the file's own identity).
@@ -101,19 +101,22 @@ def _read_original(path: str) -> Dataset:
 def check_written(
     input_path: str, row: dict, out_dir: Path, recipe: Recipe, refs: list[tuple]
 ) -> list[Finding]:
-    """Findings for one written input; appends its references to ``refs`` for later."""
+    """Findings for one written input; appends its references to ``refs`` for later.
+
+    ``input_path`` is the file to read; findings name it as the ledger does (``row``)."""
     relpath = row.get("output_path") or ""
+    name = row["input_path"]
     try:
         output = (out_dir / relpath).read_bytes() if relpath else None
     except OSError:
         output = None
     if output is None:
-        return [Finding(relpath or input_path, "file", "missing-output")]
+        return [Finding(relpath or name, "file", "missing-output")]
     try:
         original = _read_original(input_path)
         ident = gather(original, recipe)
     except Exception:
-        return [Finding(input_path, "input", "unreadable-input")]
+        return [Finding(name, "input", "unreadable-input")]
     out_ds = read_output(output)
     if out_ds is None:
         return [Finding(relpath, "file", "unreadable-output")]
@@ -127,7 +130,7 @@ def check_written(
             meta = getattr(original, "file_meta", None)
             source = str((meta or {}).get("MediaStorageSOPInstanceUID") or "").strip("\x00 ")
         if source != (row.get(f"{level}_instance_uid_in") or ""):
-            findings.append(Finding(input_path, keyword, "ledger-mismatch"))
+            findings.append(Finding(name, keyword, "ledger-mismatch"))
     out_refs = references(out_ds)
     for path, (level, uid_in) in references(original).items():
         if path in out_refs:
@@ -155,9 +158,10 @@ def _verify_partition(paths: list[str], setup: VerifySetup) -> dict:
     checked = 0
     refs: list[tuple] = []
     for path in paths:
-        records = rows.get(path)
+        name = ledger_text(path)
+        records = rows.get(name)
         if not records:
-            findings.append(Finding(path, "ledger", "missing-record"))
+            findings.append(Finding(name, "ledger", "missing-record"))
             continue
         for row in records:
             statuses[row["status"]] += 1
@@ -178,10 +182,11 @@ def _verify_partition(paths: list[str], setup: VerifySetup) -> dict:
 
 
 def verify_ledger(setup: VerifySetup) -> dict:
+    """The set-level task: the whole ``files`` table, read once for every check."""
     ledger = Path(setup.ledger_dir)
-    findings = ledger_findings(ledger) + orphan_outputs(ledger, Path(setup.out_dir))
-    records = read_files_table(ledger, ["status"]).num_rows
-    return {"findings": [(f.output, f.path, f.kind) for f in findings], "records": records}
+    table = read_files_table(ledger)
+    findings = ledger_findings(ledger, table) + orphan_outputs(ledger, Path(setup.out_dir), table)
+    return {"findings": [(f.output, f.path, f.kind) for f in findings], "records": table.num_rows}
 
 
 def recipe_from_ledger(ledger: Path) -> Recipe:
@@ -279,14 +284,9 @@ def _run_distributed(
     """Submit partitions a few at a time (bounded memory), merge results as they finish."""
     from distributed import as_completed
 
-    from deid.pipeline.scheduler import local_client, quiet_shutdown, remote_client
+    from deid.pipeline.scheduler import dask_client
 
-    cluster = None
-    if scheduler:
-        client = remote_client(scheduler)
-    else:
-        client, cluster = local_client(n_workers)
-    try:
+    with dask_client(scheduler, n_workers) as client:
         shared = client.scatter(setup, broadcast=True)
         pending = as_completed([client.submit(verify_ledger, shared, pure=False)])
         chunk_iter = iter(chunks)
@@ -302,10 +302,3 @@ def _run_distributed(
             _merge(report, future.result(), on_finding)
             future.release()
             submit_next()
-    except KeyboardInterrupt:
-        quiet_shutdown()
-        raise
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()

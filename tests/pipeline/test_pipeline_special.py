@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from io import StringIO
 from pathlib import Path
@@ -55,6 +56,24 @@ def test_dicomdirs_and_excluded_files(tmp_path, key_file):
         assert row["output_path"].startswith("no-study/no-series/2.25.")
         assert "DICOMDIR" not in row["output_path"] and "cd" not in row["output_path"]
     assert len(output_files(tmp_path / "out")) == 3  # two DICOMDIRs and the image
+
+
+def test_file_names_that_are_not_utf8(tmp_path, key_file):
+    """A name the OS gives back with surrogates must not fail its partition's ledger write
+    (it did, on every rerun, losing every file of the partition) nor ``deid verify``."""
+    src = tmp_path / "in"
+    src.mkdir()
+    odd = Path(os.fsdecode(bytes(src) + b"/scan-\xff\xfe.dcm"))
+    save(make_image(patient_id="PAT001"), odd)
+    save(make_image(patient_id="PAT002"), src / "plain.dcm")
+    out = tmp_path / "out"
+
+    assert run_cli("run", BASIC, src, "--out", out, "--key-file", key_file, "--workers", 1) == 0
+    rows = {r["input_path"]: r for r in ledger_rows(tmp_path / "out.ledger")}
+    assert set(rows) == {str(src / "plain.dcm"), str(src / "scan-\\udcff\\udcfe.dcm")}
+    assert all(r["status"] == "written" for r in rows.values())
+    assert len(output_files(out)) == 2
+    assert run_cli("verify", "--out", out, "--workers", 1) == 0
 
 
 def test_progress_bar_and_plain_lines():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from pipeline_builders import HEX_KEY, make_image, save
+from pipeline_builders import BASIC, HEX_KEY, make_image, save
 from pydicom.uid import ImplicitVRLittleEndian
 
 from deid.errors import KeyMissingError, UserError
@@ -166,6 +166,17 @@ def test_partition_parts_mark_completion(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob("*.tmp"))
 
 
+def test_ledger_text_keeps_utf8_and_escapes_undecodable_names(tmp_path: Path) -> None:
+    assert ledger_mod.ledger_text("/in/Müller/a.dcm") == "/in/Müller/a.dcm"
+    odd = os.fsdecode(b"/in/\xff.dcm")
+    assert ledger_mod.ledger_text(odd) == "/in/\\udcff.dcm"
+    ledger = tmp_path / "l"
+    ledger_mod.ensure_ledger(ledger)
+    ledger_mod.write_partition(ledger, 0, "h", [FileRecord(input_path=odd, status="written")])
+    table = pq.read_table(ledger_mod.part_path(ledger, "files", 0))
+    assert table.column("input_path").to_pylist() == ["/in/\\udcff.dcm"]
+
+
 # -- worker helpers ----------------------------------------------------------------------------
 def test_reasons_do_not_echo_values() -> None:
     error = ValueError("Invalid value 'Doe^John' for VR PN in \"secret\"")
@@ -201,3 +212,29 @@ def test_write_unique_never_overwrites(tmp_path: Path) -> None:
     assert not write_unique(target, b"other")
     assert target.read_bytes() == b"first"
     assert sorted(p.name for p in target.parent.iterdir()) == ["x.dcm"]
+
+
+def test_duplicate_resolver_survives_a_vanished_winner(tmp_path: Path) -> None:
+    """The resolver re-reads the winning input; one that is gone since its partition ran
+    must leave the name with its holder, not fail the run's last task."""
+    from deid.pipeline.duplicates import resolve
+    from deid.pipeline.worker import WorkContext
+    from deid.recipe import load_recipe
+    from deid.rewrite.keys import KeyRing
+
+    ledger, out = tmp_path / "l", tmp_path / "out"
+    ledger_mod.ensure_ledger(ledger)
+    name = "1/2/3.dcm"
+    (out / "1" / "2").mkdir(parents=True)
+    (out / name).write_bytes(b"held")
+    rows = [
+        FileRecord(str(tmp_path / "a-gone.dcm"), "duplicate", "dup", name, partition=0),
+        FileRecord(str(tmp_path / "b.dcm"), "written", "", name, partition=0),
+    ]
+    ledger_mod.write_partition(ledger, 0, "h", rows)
+    ctx = WorkContext(load_recipe(BASIC), KeyRing(bytes.fromhex(HEX_KEY)), out)
+
+    assert resolve(ledger, out, ctx) == {"contested": 1, "rewritten": 0, "rows_changed": 0}
+    assert (out / name).read_bytes() == b"held"
+    statuses = pq.read_table(ledger_mod.part_path(ledger, "files", 0)).column("status")
+    assert statuses.to_pylist() == ["duplicate", "written"]

@@ -74,3 +74,31 @@ def test_preview_bad_frame_is_one_line_error(tmp_path, capsys) -> None:
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "frame" in err
     assert not np.any([p.name.endswith(".png") for p in tmp_path.iterdir()])
+
+
+def test_preview_detection_crash_is_one_line_without_its_message(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    import deid.pixels.clean as clean_module
+
+    def crash(*_args, **_kwargs):
+        raise RuntimeError("read NGUYEN^LI here")
+
+    monkeypatch.setattr(clean_module, "detect_text", crash)
+    ds, _ = build("mono8")
+    source = tmp_path / "in.dcm"
+    ds.save_as(source, enforce_file_format=True)
+    code = main(
+        [
+            "pixels",
+            "preview",
+            str(source),
+            "--recipe",
+            _recipe(tmp_path),
+            "--out",
+            str(tmp_path / "p.png"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code != 0 and err.count("\n") == 1
+    assert "RuntimeError" in err and "NGUYEN" not in err

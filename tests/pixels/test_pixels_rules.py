@@ -14,7 +14,7 @@ from deid.pixels import clean_pixels
 from deid.pixels.clean import NOT_FOUND_REASON, UNMATCHED_REASON
 from deid.pixels.ocr import Verdict
 from deid.pixels.render import load_frames
-from deid.pixels.synthetic import make_dataset, plant, smooth_background
+from deid.pixels.synthetic import PlantedText, make_dataset, plant, smooth_background
 from deid.recipe.model import Condition, PixelRegionRule, PixelSettings
 
 ONLY_US = (Condition.from_mapping({"Modality": "US"}),)
@@ -110,9 +110,8 @@ def test_text_outside_ultrasound_regions_goes_without_ocr(monkeypatch) -> None:
     assert np.array_equal(stored[inside.mask], image[inside.mask])
 
 
-def test_overlay_text_is_cleared_when_scanning() -> None:
-    image = (smooth_background((128, 192), seed=7) * 180).astype(np.uint8)
-    ds = make_dataset(image, "MONOCHROME2", 8, burned_in=None)
+def _with_overlay(ds: pydicom.Dataset) -> PlantedText:
+    """Add overlay group 6000 with a name and a graphic block at (150..180, 100..120)."""
     bits = np.zeros((128, 192), dtype=np.uint8)
     planted = plant(bits, 0, "KOWALSKI^PIOTR", "top-left", 1, scale=0.45)
     bits[100:120, 150:180] = 1  # a graphic, not text: stays
@@ -123,6 +122,13 @@ def test_overlay_text_is_cleared_when_scanning() -> None:
     ds.add_new(0x60000100, "US", 1)
     ds.add_new(0x60000102, "US", 0)
     ds.add_new(0x60003000, "OW", pack_bits(bits.reshape(-1)))
+    return planted
+
+
+def test_overlay_text_is_cleared_when_scanning() -> None:
+    image = (smooth_background((128, 192), seed=7) * 180).astype(np.uint8)
+    ds = make_dataset(image, "MONOCHROME2", 8, burned_in=None)
+    planted = _with_overlay(ds)
     pixel_bytes = ds.PixelData
 
     outcome = clean_pixels(ds, PixelSettings(enabled=True, overlays="scan"))
@@ -138,3 +144,28 @@ def test_overlays_left_alone_when_remove(settings: PixelSettings) -> None:
     ds.add_new(0x60003000, "OW", b"\xff" * 16)
     outcome = clean_pixels(ds, settings)  # default overlays="remove": the engine's job
     assert outcome.overlay_boxes == [] and ds[0x60003000].value == b"\xff" * 16
+
+
+def test_overlays_are_scanned_on_files_only_checked_or_without_pixels() -> None:
+    """The engine keeps Overlay Data whenever the recipe scans overlays, so a file that
+    no clean condition selects, or that has no Pixel Data, must still be scanned."""
+    settings = PixelSettings(enabled=True, overlays="scan", clean_when=ONLY_US)
+    image = (smooth_background((128, 192), seed=7) * 180).astype(np.uint8)
+    unselected = make_dataset(image, "MONOCHROME2", 8, burned_in="NO")
+    without_pixels = make_dataset(image, "MONOCHROME2", 8, burned_in=None)
+    del without_pixels.PixelData
+    for ds in (unselected, without_pixels):
+        planted = _with_overlay(ds)
+        outcome = clean_pixels(ds, settings)
+        assert outcome.overlay_boxes and outcome.quarantine_reason is None
+        assert not ds.overlay_array(0x6000)[planted.mask].any()
+    assert clean_pixels(unselected, settings).checked_only
+
+
+def test_unreadable_overlay_goes_with_its_whole_group() -> None:
+    ds, _ = build("mono8")
+    _with_overlay(ds)
+    ds[0x60003000].value = b"\xff" * 16  # far shorter than 128 x 192 bits
+    outcome = clean_pixels(ds, PixelSettings(enabled=True, overlays="scan"))
+    assert (0x6000, 0, 0, 0, 0) in outcome.overlay_boxes
+    assert not [elem for elem in ds if elem.tag.group == 0x6000]

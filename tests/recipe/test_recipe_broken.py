@@ -49,3 +49,9 @@ def test_load_recipe_raises_the_first_error_as_file_line_column(path: Path):
     with pytest.raises(RecipeError) as caught:
         load_recipe(path)
     assert re.match(r"^\S+\.yaml:\d+:\d+: ", str(caught.value))
+
+
+def test_key_name_error_does_not_echo_what_was_written():
+    """Text written where a variable name belongs may be the key: no message repeats it."""
+    diagnostics = check_file(BROKEN / "key_name_not_env.yaml").diagnostics
+    assert diagnostics and not any("hunter2" in str(d) for d in diagnostics)

@@ -84,3 +84,31 @@ def test_explain_cli_bad_attribute_is_one_line(run_deid):
     assert result.stderr.strip().splitlines() == [
         'deid: --attribute: unknown attribute keyword "PatientNam" (did you mean "PatientName"?)'
     ]
+
+
+def test_explain_decides_as_the_engine_lookup_does(root, write):
+    """``explain`` walks layers itself (to show overrides); its decision must be the engine's."""
+    from deid.recipe.attributes import parse_attribute
+    from deid.recipe.explain import trace
+    from deid.recipe.model import PrivateKey
+
+    path = write(
+        "mine.yaml",
+        "deid-recipe: 1\nextends: research\nattributes:\n  (6002,3000): K\n"
+        '  (0029,"ACME",10): K\nprivate-creators:\n  ACME: X\n  (0031,"ACME"): K\n',
+    )
+    recipe = load_recipe(path)
+    for text in ("PatientName", "(6002,3000)", "(6004,3000)", "(5000,0010)", "Manufacturer"):
+        ref = parse_attribute(text)
+        vr = ref.vrs[0] if ref.vrs else ""
+        tag = ref.tag if ref.tag is not None else (ref.repeating[0] << 16) | ref.repeating[1]
+        assert trace(recipe, ref)[0].rule is recipe.rule_for(tag, vr), text
+    for key in (
+        PrivateKey(0x29, "ACME", 0x10),
+        PrivateKey(0x29, "ACME", 0x11),
+        PrivateKey(0x31, "ACME", 0x11),
+        PrivateKey(0x7053, "Philips PET Private Group", 0x00),
+        PrivateKey(0x29, "SIEMENS CSA HEADER", 0x10),
+    ):
+        ref = parse_attribute(str(key))
+        assert trace(recipe, ref)[0].rule is recipe.rule_for_private(key, "LO"), str(key)

@@ -94,3 +94,19 @@ def test_the_readme_example_is_a_valid_recipe():
 def test_empty_sections_are_allowed():
     composition = check_text("deid-recipe: 1\nattributes:\noptions:\n", "r.yaml")
     assert composition.diagnostics == []
+
+
+def test_scalars_yaml_cannot_construct_give_diagnostics():
+    """``=``, unknown tags and mistyped explicit tags are user text, never a traceback."""
+    invalid = (
+        "=\n",
+        "!foo x\n",
+        "deid-recipe: !!timestamp xyz\n",
+        "deid-recipe: 1\npixels: {ocr: !!bool maybe}\n",
+    )
+    for text in invalid:
+        composition = check_text(text, "tagged.yaml")
+        assert composition.recipe is None and composition.diagnostics, text
+    # An unknown tag on free text is just that text: nothing is constructed or imported.
+    harmless = check_text("deid-recipe: 1\ndescription: !!python/name:os.system x\n", "t.yaml")
+    assert harmless.recipe is not None

@@ -100,6 +100,28 @@ def test_the_patient_name_in_a_kept_code_quarantines_the_file(keys) -> None:
     assert "ZQX" not in caught.value.reason.upper()
 
 
+def _with_code_value(value: str):
+    from pydicom.dataset import Dataset
+
+    ds = base_dataset(PatientName=NAME, PatientID=PID)
+    code = Dataset()
+    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = value, "99LOCAL", "Chest"
+    ds.AnatomicRegionSequence = [code]
+    return ds
+
+
+@pytest.mark.parametrize("recipe", ["basic", "research"])
+def test_the_patient_id_in_a_code_value_quarantines_the_file(keys, recipe: str) -> None:
+    """Clean keeps coded values (Code Value, Coding Scheme Designator ...) as they are: a
+    patient ID typed into a local Code Value went out verbatim, unguarded."""
+    with pytest.raises(QuarantineError) as caught:
+        deidentify(_with_code_value(PID), shipped(recipe), keys)
+    assert "(0008,0100)" in caught.value.reason
+    assert "ZQX" not in caught.value.reason.upper()
+    _, out = roundtrip(deidentify(_with_code_value("T-D3000"), shipped(recipe), keys).dataset)
+    assert out.AnatomicRegionSequence[0].CodeValue == "T-D3000"  # a real code is kept
+
+
 def test_a_kept_value_is_left_alone_when_the_recipe_keeps_the_id(keys) -> None:
     from deid.recipe import recipe_from_text
 
@@ -110,6 +132,25 @@ def test_a_kept_value_is_left_alone_when_the_recipe_keeps_the_id(keys) -> None:
     ds.add(RawDataElement(Tag(0x00080064), "CS", 10, PID.encode(), 0, False, True))
     _, out = roundtrip(deidentify(ds, recipe, keys).dataset)
     assert out.ConversionType == PID
+
+
+@pytest.mark.parametrize("value", [NAME, [NAME, "Other^Person"], f"Seen by {PID}"])
+def test_the_guard_finds_the_patient_in_decoded_values(value) -> None:
+    """A decoded Person Name is iterable character by character: joined as a list it
+    read "Z\\q\\x..." and the patient's name in it was never found."""
+    from pydicom.dataset import Dataset
+
+    from deid.rewrite.residual import ResidualGuard
+    from deid.rewrite.vr import element_vr
+
+    guard = ResidualGuard(
+        base_dataset(PatientName=NAME, PatientID=PID), shipped("basic"), element_vr
+    )
+    ds = Dataset()  # decoded values, as the gathering pass leaves top-level ones
+    ds.add_new(0x00091010, "PN" if "^" in str(value) else "LO", value)
+    assert guard.holds_identity(ds, 0x00091010)
+    ds.add_new(0x00091011, "PN", "Someone^Else")
+    assert not guard.holds_identity(ds, 0x00091011)
 
 
 def _us_with_photometric(value: bytes):
