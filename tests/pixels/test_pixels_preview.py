@@ -23,6 +23,12 @@ def _recipe(tmp_path) -> str:
     return str(path)
 
 
+def _preview(tmp_path, source, out, *extra: str) -> int:
+    """``deid pixels preview SOURCE --recipe <test recipe> --out OUT [extra...]``."""
+    args = ["pixels", "preview", str(source), "--recipe", _recipe(tmp_path), "--out", str(out)]
+    return main([*args, *extra])
+
+
 def test_preview_writes_png(tmp_path, capsys) -> None:
     ds, _ = build("mono8", lines=("NGUYEN^LI", "ID 99812345"))
     ds.Modality = "US"
@@ -31,17 +37,7 @@ def test_preview_writes_png(tmp_path, capsys) -> None:
     before = source.read_bytes()
     out = tmp_path / "sub" / "preview.png"
 
-    code = main(
-        [
-            "pixels",
-            "preview",
-            str(source),
-            "--recipe",
-            _recipe(tmp_path),
-            "--out",
-            str(out),
-        ]
-    )
+    code = _preview(tmp_path, source, out)
 
     printed = capsys.readouterr().out
     assert code == 0 and out.is_file()
@@ -58,19 +54,7 @@ def test_preview_bad_frame_is_one_line_error(tmp_path, capsys) -> None:
     ds, _ = build("mono8")
     source = tmp_path / "in.dcm"
     ds.save_as(source, enforce_file_format=True)
-    code = main(
-        [
-            "pixels",
-            "preview",
-            str(source),
-            "--recipe",
-            _recipe(tmp_path),
-            "--out",
-            str(tmp_path / "p.png"),
-            "--frame",
-            "4",
-        ]
-    )
+    code = _preview(tmp_path, source, tmp_path / "p.png", "--frame", "4")
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "frame" in err
     assert not np.any([p.name.endswith(".png") for p in tmp_path.iterdir()])
@@ -88,17 +72,7 @@ def test_preview_detection_crash_is_one_line_without_its_message(
     ds, _ = build("mono8")
     source = tmp_path / "in.dcm"
     ds.save_as(source, enforce_file_format=True)
-    code = main(
-        [
-            "pixels",
-            "preview",
-            str(source),
-            "--recipe",
-            _recipe(tmp_path),
-            "--out",
-            str(tmp_path / "p.png"),
-        ]
-    )
+    code = _preview(tmp_path, source, tmp_path / "p.png")
     err = capsys.readouterr().err
     assert code != 0 and err.count("\n") == 1
     assert "RuntimeError" in err and "NGUYEN" not in err
