@@ -137,9 +137,13 @@ def _measure_cli(result_file: str, args: list[str]) -> int:
 
 def throughput(count: int, size: int, workers: list[int], workdir: Path) -> None:
     inputs = workdir / "in"
-    started = time.perf_counter()
-    build_files(inputs, count, size)
-    print(f"built {count} CT files of {size}x{size} in {time.perf_counter() - started:.1f} s")
+    marker = workdir / f"in.complete-{count}x{size}"  # a kept --workdir is reused as is
+    if not marker.exists():
+        shutil.rmtree(inputs, ignore_errors=True)
+        started = time.perf_counter()
+        build_files(inputs, count, size)
+        marker.touch()
+        print(f"built {count} CT files of {size}x{size} in {time.perf_counter() - started:.1f} s")
     files = sorted(p for p in inputs.rglob("IM*"))
     seconds = floor(files, workdir / "floor")
     floor_rate = count / seconds

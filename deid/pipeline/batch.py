@@ -361,7 +361,7 @@ def _execute(
     n_local = max(1, min(options.workers or os.cpu_count() or 1, n_parts))
     failures: list[int] = []
     with (
-        dask_client(options.scheduler, n_local) as client,
+        dask_client(options.scheduler, n_local, prestart_children=True) as client,
         RunProgress(len(paths), stream, options.progress) as progress,
     ):
         client.subscribe_topic(

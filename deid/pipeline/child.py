@@ -2,10 +2,11 @@
 
 A Dask task runs in a worker *thread*, where neither SIGALRM nor killing is possible, and
 Dask's worker processes are daemonic (no multiprocessing children). So each partition drives
-a plain ``python -m deid.pipeline.child`` subprocess over pipes: the parent sends one path
-at a time and waits for its record with the per-file time limit; a child that overruns or
-dies (segfault, OOM kill) is killed and replaced, and only the file it was working on is
-quarantined. Protocol (pickled tuples over ``multiprocessing.connection`` framing):
+a plain ``python -m deid.pipeline.child`` subprocess over pipes: the parent keeps a couple of
+paths queued ahead (:data:`deid.pipeline.partition.PIPELINE_DEPTH`) and waits for each
+record with the per-file time limit; a child that overruns or dies (segfault, OOM kill) is
+killed and replaced, only the file it was working on is quarantined, and the queued ones go
+to the replacement. Protocol (pickled tuples over ``multiprocessing.connection`` framing):
 
     parent -> child: setup dict, then ("file", path, partition) ... ("stop",)
     child -> parent: ("ready",), then ("done", FileRecord) per file
@@ -53,8 +54,15 @@ def main(process=None) -> int:
     logging.getLogger("pydicom").setLevel(logging.ERROR)
     if process is None:
         from deid.pipeline.worker import process_file as process
+    # The engine's imports come before the setup: a prestarted child does them while its
+    # worker is still starting (see deid.pipeline.supervise), not at the first file.
+    import deid.rewrite.engine
+    import deid.rewrite.writer  # noqa: F401
 
-    ctx = _context(inbound.recv())
+    try:
+        ctx = _context(inbound.recv())
+    except (EOFError, OSError):  # a prestarted child whose worker never needed it
+        return 0
     outbound.send(("ready",))
     while True:
         try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -53,8 +54,14 @@ def _contested(ledger: Path) -> pa.Table:
     return rows.filter(pc.is_in(rows.column("output_path"), names.unique()))
 
 
-def resolve(ledger: Path, out_dir: Path, ctx: WorkContext) -> dict[str, int]:
-    """Make every contested name belong to its smallest input path; returns counts."""
+def resolve(
+    ledger: Path, out_dir: Path, ctx: WorkContext | Callable[[], WorkContext]
+) -> dict[str, int]:
+    """Make every contested name belong to its smallest input path; returns counts.
+
+    ``ctx`` may be a factory: most runs contest no name, and then the recipe is never
+    unpickled (nor the engine imported) in this task.
+    """
     rows = _contested(ledger).to_pylist()
     groups: dict[str, list[dict]] = {}
     for row in rows:
@@ -65,6 +72,8 @@ def resolve(ledger: Path, out_dir: Path, ctx: WorkContext) -> dict[str, int]:
         members.sort(key=lambda r: r["input_path"])
         winner, losers = members[0], members[1:]
         if winner["status"] != "written":
+            if callable(ctx):
+                ctx = ctx()
             record = new_record(winner["input_path"], ctx)
             try:
                 prepared = prepare(winner["input_path"], ctx, record)
@@ -136,14 +145,17 @@ def finish_run(setup, n_partitions: int) -> dict[str, int]:
     """The run's last task (on a worker): duplicates, stale parts, temp files."""
     ledger = Path(setup.ledger_dir)
     out_dir = Path(setup.out_dir)
-    ctx = WorkContext(
-        recipe=pickle.loads(setup.recipe_pickle),
-        keys=setup.keys,
-        out_dir=out_dir,
-        verify=setup.verify,
-    )
+
+    def context() -> WorkContext:
+        return WorkContext(
+            recipe=pickle.loads(setup.recipe_pickle),
+            keys=setup.keys,
+            out_dir=out_dir,
+            verify=setup.verify,
+        )
+
     stale = ledger_mod.remove_stale(ledger, n_partitions)
-    result = resolve(ledger, out_dir, ctx)
+    result = resolve(ledger, out_dir, context)
     result["stale_parts"] = stale
     result["temp_files"] = sweep_temp_files(out_dir)
     return result

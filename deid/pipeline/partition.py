@@ -8,16 +8,10 @@ memory does not grow with the number of files.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +20,10 @@ import pyarrow.parquet as pq
 from deid import __version__
 from deid.pipeline import ledger as ledger_mod
 from deid.pipeline.records import FileRecord
+from deid.pipeline.supervise import Child, ChildFailed, new_child
 
-#: How long a fresh child may take to import everything and say "ready".
-STARTUP_TIMEOUT = 120.0
+__all__ = ["PROGRESS_TOPIC", "ChildFailed", "RunSetup", "run_partition"]
+
 PROGRESS_TOPIC = "deid-progress"
 
 
@@ -63,100 +58,6 @@ class RunSetup:
             self.verify,
             self.child_command,
         )
-
-
-class ChildFailed(RuntimeError):
-    """The child process could not start: an installation problem, not a bad file."""
-
-
-class Child:
-    """One ``python -m deid.pipeline.child`` process and its two pipes."""
-
-    def __init__(self, setup: dict, command: tuple[str, ...] | None = None) -> None:
-        self.alive = True
-        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
-        self.proc = subprocess.Popen(
-            list(command or (sys.executable, "-m", "deid.pipeline.child")),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-            close_fds=True,
-        )
-        self.send = Connection(os.dup(self.proc.stdin.fileno()), readable=False)
-        self.recv = Connection(os.dup(self.proc.stdout.fileno()), writable=False)
-        self.proc.stdin.close()
-        self.proc.stdout.close()
-        try:
-            self.send.send(setup)
-            message = self._receive(STARTUP_TIMEOUT)
-        except (OSError, EOFError):
-            message = None
-        if message != ("ready",):
-            detail = self.stderr_tail()
-            self.kill()
-            raise ChildFailed(f"worker child did not start: {detail or 'no message'}")
-
-    def _receive(self, timeout: float):
-        if not self.recv.poll(timeout):
-            raise TimeoutError
-        return self.recv.recv()
-
-    def process(self, path: str, partition: int, timeout: float) -> FileRecord | str:
-        """The record, or a one-line reason why the child produced none (then it is dead)."""
-        try:
-            self.send.send(("file", path, partition))
-            message = self._receive(timeout)
-            if message[0] == "done":
-                return message[1]
-            reason = "worker child sent an unexpected message"
-        except TimeoutError:
-            reason = f"timeout: no result within {timeout:g} s"
-        except (EOFError, OSError):
-            reason = self._death_reason()
-        self.kill()
-        return reason
-
-    def _death_reason(self) -> str:
-        try:
-            code = self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            return "worker child stopped answering"
-        if code < 0:
-            with contextlib.suppress(ValueError):
-                return f"worker child killed by {signal.Signals(-code).name}"
-        return f"worker child exited with status {code}"
-
-    def stderr_tail(self) -> str:
-        with contextlib.suppress(OSError):
-            self.stderr.seek(0)
-            lines = self.stderr.read().decode("utf-8", "replace").strip().splitlines()
-            return lines[-1][:200] if lines else ""
-        return ""
-
-    def close(self) -> None:
-        self.alive = False
-        with contextlib.suppress(OSError):
-            self.send.send(("stop",))
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        self._release()
-
-    def kill(self) -> None:
-        self.alive = False
-        with contextlib.suppress(OSError):
-            self.proc.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=10)
-        self._release()
-
-    def _release(self) -> None:
-        for conn in (self.send, self.recv):
-            with contextlib.suppress(OSError):
-                conn.close()
-        with contextlib.suppress(OSError):
-            self.stderr.close()
 
 
 def _failed_record(path: str, setup: RunSetup, partition: int, reason: str) -> FileRecord:
@@ -217,20 +118,61 @@ def _child_for(setup: RunSetup) -> Child:
             child.close()
         child = None
     if child is None:
-        child = Child(setup.child_setup(), setup.child_command)
+        child = new_child(setup.child_setup(), setup.child_command)
         _local.child, _local.identity = child, identity
     return child
 
 
-def _process_one(path: str, index: int, setup: RunSetup) -> FileRecord | str:
-    """One file through this thread's child; a child that had quietly exited (idle) before
-    it saw the file is replaced and the file tried once more."""
-    for attempt in (1, 2):
+#: Files sent to a child ahead of the one it works on: it starts the next file the moment
+#: it sends a record, instead of idling for a round trip through this thread (which costs
+#: about a tenth of a small file's time). Two is enough to hide that round trip.
+PIPELINE_DEPTH = 2
+#: A child that quietly exited while idle (:data:`deid.pipeline.child.IDLE_SECONDS`).
+IDLE_EXIT = "worker child exited with status 0"
+
+
+def _process_files(
+    paths: list[str], index: int, setup: RunSetup, progress: _Progress
+) -> list[FileRecord]:
+    """Every path through this thread's child, in order, a few files in flight.
+
+    The time limit is per file: the child works on its files one after another, so the
+    clock for a file starts when the record before it arrives. A child that dies or
+    overruns costs only the file it was working on; the files queued behind it were never
+    started and go to its replacement. A child that had exited while idle before it saw
+    its first file gets that file once more.
+    """
+    records: list[FileRecord] = []
+    waiting = deque(paths)  # not yet sent
+    in_flight: deque[str] = deque()  # sent to the current child, oldest first
+    retried: set[str] = set()
+    dead_on_arrival = 0
+    while waiting or in_flight:
         child = _child_for(setup)
-        outcome = child.process(path, index, setup.file_timeout)
-        if outcome != "worker child exited with status 0" or attempt == 2:
-            return outcome
-    return outcome  # pragma: no cover
+        while waiting and len(in_flight) < PIPELINE_DEPTH:
+            if not child.submit(waiting[0], index):
+                break
+            in_flight.append(waiting.popleft())
+        if not in_flight:  # the child was gone before it got anything: replace it
+            child.kill()
+            dead_on_arrival += 1
+            if dead_on_arrival >= 3:
+                raise ChildFailed(f"worker child dies on start: {child.stderr_tail() or '?'}")
+            continue
+        outcome = child.result(setup.file_timeout)
+        path = in_flight.popleft()
+        if isinstance(outcome, str):
+            waiting.extendleft(reversed(in_flight))
+            in_flight.clear()
+            if outcome == IDLE_EXIT and path not in retried:
+                retried.add(path)
+                waiting.appendleft(path)
+                continue
+            outcome = _failed_record(path, setup, index, outcome)
+        dead_on_arrival = 0
+        records.append(outcome)
+        progress.add(outcome)
+    return records
 
 
 def summarize_records(statuses: list[str]) -> dict:
@@ -246,13 +188,7 @@ def run_partition(index: int, content_hash: str, paths: list[str], setup: RunSet
         return {"index": index, "skipped": True, "status": summarize_records(statuses)}
     started = time.perf_counter()
     progress = _Progress(index)
-    records: list[FileRecord] = []
-    for path in paths:
-        outcome = _process_one(path, index, setup)
-        if isinstance(outcome, str):
-            outcome = _failed_record(path, setup, index, outcome)
-        records.append(outcome)
-        progress.add(outcome)
+    records = _process_files(paths, index, setup, progress)
     progress.flush()
     ledger_mod.write_partition(ledger, index, content_hash, records)
     return {

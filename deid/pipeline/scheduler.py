@@ -145,7 +145,7 @@ def quiet_shutdown() -> None:
 
 
 @contextlib.contextmanager
-def dask_client(scheduler: str | None, n_workers: int) -> Iterator:
+def dask_client(scheduler: str | None, n_workers: int, prestart_children: bool = False) -> Iterator:
     """A Client on ``scheduler``, or on a :func:`local_client` cluster of ``n_workers``.
 
     What ``deid run`` and ``deid verify`` both need around their submissions: the client
@@ -156,7 +156,12 @@ def dask_client(scheduler: str | None, n_workers: int) -> Iterator:
     if scheduler:
         client = remote_client(scheduler)
     else:
-        client, cluster = local_client(n_workers)
+        extra = {}
+        if prestart_children:  # deid run's local workers: see deid.pipeline.supervise
+            from deid.pipeline.supervise import PrestartChild
+
+            extra["plugins"] = (PrestartChild(),)
+        client, cluster = local_client(n_workers, **extra)
     try:
         yield client
     except KeyboardInterrupt:

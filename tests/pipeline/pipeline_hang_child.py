@@ -1,7 +1,9 @@
 """A worker child for tests: the real one, except that some paths hang or crash it.
 
 ``HANG`` in a file name sleeps far past any time limit; ``CRASH`` kills the process with
-SIGSEGV, as a crashing C extension would. Everything else is processed for real.
+SIGSEGV, as a crashing C extension would. ``IDLE`` exits with status 0 the first time
+(as a child whose idle time-out fired just as the file arrived), leaving a marker file
+beside the input so that the retry goes through. Everything else is processed for real.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ def process(path, ctx):
         time.sleep(3600)
     if "CRASH" in name:
         os.kill(os.getpid(), signal.SIGSEGV)
+    marker = f"{path}.seen"
+    if "IDLE" in name and not os.path.exists(marker):
+        open(marker, "w").close()
+        sys.exit(0)
     return process_file(path, ctx)
 
 

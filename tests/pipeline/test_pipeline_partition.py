@@ -100,3 +100,16 @@ def test_a_child_that_cannot_start_fails_the_partition_not_its_files(tmp_path: P
     with pytest.raises(ChildFailed, match="engine import failed"):
         run_partition(0, "hash-x", paths, setup)
     assert not ledger_mod.part_path(Path(setup.ledger_dir), "files", 0).exists()
+
+
+
+def test_a_child_that_exits_idle_as_files_arrive_loses_none(tmp_path: Path) -> None:
+    """A child may exit on its own (idle time-out, status 0) just as files are queued to
+    it: the file it had is tried once more and the one queued behind it is not lost."""
+    names = ["a_IDLE", "b_good", "c_good"]
+    paths = [str(save(make_image(), tmp_path / "in" / n)) for n in names]
+    setup = _setup(tmp_path, timeout=60, command=HANG_CHILD)
+    summary = run_partition(0, "hash-0", paths, setup)
+    assert summary["status"] == {"written": 3}
+    rows = pq.read_table(ledger_mod.part_path(Path(setup.ledger_dir), "files", 0)).to_pylist()
+    assert [Path(r["input_path"]).name for r in rows] == names
