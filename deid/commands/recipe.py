@@ -13,15 +13,10 @@ import os
 import sys
 
 from deid.errors import UserError
-from deid.recipe.attributes import AttributeSyntaxError
-from deid.recipe.explain import (
-    explain_attribute,
-    explain_recipe,
-    render_attribute_text,
-    render_text,
-)
-from deid.recipe.loader import RecipeFileMissing, check_file, load_recipe
-from deid.recipe.schema import recipe_schema
+
+# The recipe modules (and pydicom behind them) are imported by the handlers, not here:
+# every ``deid`` command builds this parser, and ``deid run`` starts its cluster while
+# pydicom is still loading (see deid.pipeline.batch).
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,6 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    from deid.recipe.loader import RecipeFileMissing, check_file
+
     results = []
     usage_errors = []
     for path in args.recipes:
@@ -86,6 +83,15 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> int:
+    from deid.recipe.attributes import AttributeSyntaxError
+    from deid.recipe.explain import (
+        explain_attribute,
+        explain_recipe,
+        render_attribute_text,
+        render_text,
+    )
+    from deid.recipe.loader import load_recipe
+
     recipe = load_recipe(args.recipe)
     if args.attribute:
         try:
@@ -101,6 +107,8 @@ def run_explain(args: argparse.Namespace) -> int:
 
 
 def run_schema(_args: argparse.Namespace) -> int:
+    from deid.recipe.schema import recipe_schema
+
     _emit(json.dumps(recipe_schema(), indent=2))
     return 0
 

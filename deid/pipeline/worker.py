@@ -121,10 +121,11 @@ def check_complete(ds: Dataset, size: int) -> None:
     Only the last element of a data set can be short (everything before it was read in
     full), so looking at it and at the bytes after it is enough.
     """
-    tags = [tag for tag in ds.keys() if tag >> 16 != 0x0002]  # noqa: SIM118 - tags, not elements
-    if not tags:
+    # ints: max() over pydicom tags would compare them in Python
+    last = max((t for t in map(int, ds.keys()) if t >> 16 != 0x0002), default=None)
+    if last is None:
         raise SkipFile("not DICOM: no data set after the file meta information")
-    raw = ds.get_item(max(tags))
+    raw = ds.get_item(last)
     length = getattr(raw, "length", None)
     tell = getattr(raw, "value_tell", None)
     value = getattr(raw, "value", None)

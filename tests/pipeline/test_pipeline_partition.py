@@ -102,7 +102,6 @@ def test_a_child_that_cannot_start_fails_the_partition_not_its_files(tmp_path: P
     assert not ledger_mod.part_path(Path(setup.ledger_dir), "files", 0).exists()
 
 
-
 def test_a_child_that_exits_idle_as_files_arrive_loses_none(tmp_path: Path) -> None:
     """A child may exit on its own (idle time-out, status 0) just as files are queued to
     it: the file it had is tried once more and the one queued behind it is not lost."""
