@@ -120,7 +120,9 @@ def test_a_worker_killed_mid_run_costs_nothing(tmp_path: Path, key_file: Path) -
     )
     try:
         _wait_for_parts(ledger, 2, proc)
-        workers = [pid for pid, cmd in _children(proc.pid) if "spawn_main" in cmd]
+        # Local workers are forked by a forkserver, itself a child of the client.
+        servers = [pid for pid, cmd in _children(proc.pid) if "forkserver" in cmd]
+        workers = [pid for server in servers for pid, _ in _children(server)]
         assert workers, "no Dask worker process found"
         os.kill(workers[0], signal.SIGKILL)
         output, _ = proc.communicate(timeout=300)
