@@ -106,7 +106,13 @@ from deid.rewrite.keys import KeyRing
 from deid.rewrite.marking import mark
 from deid.rewrite.privates import private_creators, private_rule
 from deid.rewrite.residual import ResidualGuard
-from deid.rewrite.textclean import Identifiers, TextCleaner, gather_identifiers
+from deid.rewrite.textclean import (
+    UNSURE,
+    Identifiers,
+    TextCleaner,
+    gather_identifiers,
+    peek_value,
+)
 from deid.rewrite.vr import (
     BINARY_VRS,
     DUMMY_AE,
@@ -118,7 +124,6 @@ from deid.rewrite.vr import (
 )
 from deid.rewrite.writer import (
     convert_big_endian,
-    header_uid,
     output_transfer_syntax,
     transfer_syntax_of,
 )
@@ -128,6 +133,10 @@ if TYPE_CHECKING:
 
 PATIENT_NAME = 0x00100010
 PATIENT_ID = 0x00100020
+SOP_CLASS_UID = 0x00080016
+SOP_INSTANCE_UID = 0x00080018
+STUDY_INSTANCE_UID = 0x0020000D
+SERIES_INSTANCE_UID = 0x0020000E
 OVERLAY_DATA = 0x3000
 PIXEL_DATA = 0x7FE00010
 #: Coded values (SH/LO/UC) that the VR safety net would Clean as free text: they come from
@@ -194,10 +203,9 @@ class _Run:
         self.keep_uids = recipe.uids.mode == "keep"
         self.dates = recipe.dates
         self.prefix = recipe.patient.id_prefix
-        self.sop_class = _text(dataset.get("SOPClassUID", ""))
-        self.is_animal = (
-            "PatientSpeciesDescription" in dataset or "PatientSpeciesCodeSequence" in dataset
-        )
+        self.sop_class = _text(_top_value(dataset, SOP_CLASS_UID, recipe))
+        # Patient Species Description / Code Sequence (tags: a keyword costs a lookup)
+        self.is_animal = 0x00102201 in dataset or 0x00102202 in dataset
         self.scan_overlays = recipe.pixels.enabled and recipe.pixels.overlays == "scan"
         if identifiers is None:
             identifiers = gather_identifiers(dataset, recipe, element_vr)
@@ -529,7 +537,9 @@ def _typed(value: str, vr: str) -> Any:
 def _rewrite_dataset(ds: Dataset, anchor: str, run: _Run, stack: list) -> None:
     """Apply the rules to the elements of one dataset; push its sequence items."""
     recipe = run.recipe
-    tags = [int(t) for t in list(ds.keys())]
+    # pydicom's own tag objects: looking one up by itself skips a Tag() conversion and a
+    # Python-level BaseTag.__eq__ per access. Our own tables are looked up by int.
+    tags = list(ds.keys())
     record_type1: frozenset[int] = frozenset()
     record_type2: frozenset[int] = frozenset()
     if run.anchors and id(ds) in run.anchors:  # a DICOMDIR directory record
@@ -573,7 +583,7 @@ def _rewrite_dataset(ds: Dataset, anchor: str, run: _Run, stack: list) -> None:
                 kept_blocks.add((group, block))
             continue
         vr = element_vr(tag, raw)
-        rule = recipe.rule_for(tag, vr)
+        rule = recipe.rule_for(int(tag), vr)
         if 0x5000 <= group <= 0x50FF:  # retired curves: never cleanable
             if rule is None or rule.action != "K" or rule.origin.layer == "safety-net":
                 del ds[tag]
@@ -644,6 +654,59 @@ def scrub_reason(reason: str, identifiers: Identifiers | None) -> str:
     return reason or "quarantined by the engine"
 
 
+#: Actions that replace or remove a (non-sequence) element whatever its VR: X (or what
+#: :func:`iod.resolve` makes of it), Z, D, U, the compound codes, replace and pseudonym.
+_REWRITING_ACTIONS = frozenset({"X", "Z", "D", "U", "replace", "pseudonym"}) | COMPOUND
+#: VRs that Clean replaces or removes (never keeps as they are): see :func:`_clean`.
+_CLEAN_REWRITES = frozenset({"AE", "UR", "PN", "AS", "UI"}) | BINARY_VRS
+
+
+def _top_level_rewritten(recipe: Recipe):
+    """``rewritten(tag, vr, rule)`` for :func:`gather_identifiers`: True when the walk
+    certainly replaces or removes this top-level element, so reading its value need not
+    convert it. Free text under C is excluded: Clean decodes it anyway (and may keep it)."""
+
+    def rewritten(tag: int, vr: str, rule: Rule) -> bool:
+        if vr == "SQ" or tag in CODED_TAGS:
+            return False
+        action = rule.action
+        if action in _REWRITING_ACTIONS:
+            return True
+        if action != "C":
+            return False
+        if vr in ("DA", "DT"):
+            return recipe.dates.mode != "keep"
+        return vr in _CLEAN_REWRITES
+
+    return rewritten
+
+
+def _top_value(dataset: Dataset, tag: int, recipe: Recipe) -> Any:
+    """``dataset[tag].value`` (None when absent), as ``dataset.get(keyword)`` gives it, but
+    without converting an element the walk replaces anyway (:func:`peek_value`)."""
+    raw = dataset.get_item(tag)
+    if raw is None:
+        return None
+    vr = element_vr(tag, raw)
+    rule = recipe.rule_for(tag, vr)
+    if rule is not None and _top_level_rewritten(recipe)(tag, vr, rule):
+        value = peek_value(dataset, tag, raw)
+        if value is not UNSURE:
+            return value
+    return dataset[tag].value
+
+
+def _sop_instance_uid_in(dataset: Dataset, recipe: Recipe) -> str:
+    """:func:`header_uid` for the SOP Instance UID, reading the body's value by
+    :func:`_top_value`."""
+    value = str(_top_value(dataset, SOP_INSTANCE_UID, recipe) or "").strip(" \x00")
+    if not value:  # a DICOMDIR, or a body without it: the header's
+        meta = getattr(dataset, "file_meta", None)
+        header = meta.get("MediaStorageSOPInstanceUID") if meta is not None else None
+        value = str(header or "").strip(" \x00")
+    return value
+
+
 def deidentify(dataset: Dataset, recipe: Recipe, keys: KeyRing) -> Deidentified:
     """De-identify ``dataset`` in place by ``recipe``; see the module docstring.
 
@@ -651,7 +714,9 @@ def deidentify(dataset: Dataset, recipe: Recipe, keys: KeyRing) -> Deidentified:
     holds a value of the dataset (:func:`scrub_reason`).
     """
     try:  # before anything changes: the reasons of a quarantine are scrubbed with these
-        identifiers: Identifiers | None = gather_identifiers(dataset, recipe, element_vr)
+        identifiers: Identifiers | None = gather_identifiers(
+            dataset, recipe, element_vr, _top_level_rewritten(recipe)
+        )
     except Exception:
         identifiers = None
     try:
@@ -668,9 +733,9 @@ def _deidentify(
         result = Deidentified(
             dataset=dataset,
             patient_id_in=_text(dataset.get("PatientID", "")),
-            sop_instance_uid_in=header_uid(dataset, "SOPInstanceUID", "MediaStorageSOPInstanceUID"),
-            series_instance_uid_in=_text(dataset.get("SeriesInstanceUID", "")),
-            study_instance_uid_in=_text(dataset.get("StudyInstanceUID", "")),
+            sop_instance_uid_in=_sop_instance_uid_in(dataset, recipe),
+            series_instance_uid_in=_text(_top_value(dataset, SERIES_INSTANCE_UID, recipe)),
+            study_instance_uid_in=_text(_top_value(dataset, STUDY_INSTANCE_UID, recipe)),
         )
         anchor = _anchor_of(dataset)
     except QuarantineError:

@@ -27,6 +27,7 @@ element still costs no decoding.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from pydicom import Dataset
@@ -59,6 +60,26 @@ def _bytes_pattern(needles: set[bytes]) -> re.Pattern[bytes]:
     return re.compile(rb"(?<![A-Za-z0-9])(?:" + alternatives + rb")(?![A-Za-z0-9])", re.IGNORECASE)
 
 
+@lru_cache(maxsize=256)
+def _patterns(
+    needles: tuple[str, ...],
+) -> tuple[re.Pattern[str], re.Pattern[bytes], re.Pattern[bytes] | None]:
+    """The text, bytes and bulk patterns for some needles (longest first). Cached: the
+    files of one patient share their needles, and building the patterns cost more than
+    the search."""
+    alternatives = "|".join(re.escape(n) for n in needles)
+    text = re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])", re.IGNORECASE)
+    encoded: set[bytes] = set()
+    for needle in needles:
+        for codec in ("utf-8", "latin-1"):
+            try:
+                encoded.add(needle.encode(codec))
+            except UnicodeEncodeError:
+                continue
+    long_enough = {n for n in encoded if len(n) >= MIN_BULK}
+    return text, _bytes_pattern(encoded), _bytes_pattern(long_enough) if long_enough else None
+
+
 class ResidualGuard:
     """Finds the dataset's removed Patient ID / Patient's Name inside kept values."""
 
@@ -85,18 +106,7 @@ class ResidualGuard:
         self._bytes: re.Pattern[bytes] | None = None
         self._bulk: re.Pattern[bytes] | None = None
         if self.needles:
-            alternatives = "|".join(re.escape(n) for n in self.needles)
-            self._text = re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])", re.IGNORECASE)
-            encoded: set[bytes] = set()
-            for needle in self.needles:
-                for codec in ("utf-8", "latin-1"):
-                    try:
-                        encoded.add(needle.encode(codec))
-                    except UnicodeEncodeError:
-                        continue
-            self._bytes = _bytes_pattern(encoded)
-            long_enough = {n for n in encoded if len(n) >= MIN_BULK}
-            self._bulk = _bytes_pattern(long_enough) if long_enough else None
+            self._text, self._bytes, self._bulk = _patterns(self.needles)
 
     def in_bulk(self, data: bytes) -> bool:
         """True when ``data`` (encapsulated pixel data: JPEG comment and application

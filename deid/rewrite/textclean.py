@@ -32,6 +32,7 @@ import re
 from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 from deid.recipe.model import TextPattern
 from deid.rewrite.dates import parse_da
@@ -272,10 +273,60 @@ class Identifiers:
         )
 
 
-def gather_identifiers(dataset, recipe, element_vr) -> Identifiers:
+#: :func:`peek_value`'s answer when it cannot promise pydicom's value.
+UNSURE = object()
+
+
+def _default_conversion() -> bool:
+    """True when pydicom converts raw elements with its stock hooks (no user callback)."""
+    from pydicom import config
+    from pydicom.hooks import hooks, raw_element_value, raw_element_vr
+
+    return (
+        not config.data_element_callback
+        and not hooks.raw_element_kwargs
+        and hooks.raw_element_vr is raw_element_vr
+        and hooks.raw_element_value is raw_element_value
+    )
+
+
+def peek_value(dataset: Any, tag: int, raw: Any) -> Any:
+    """The value ``dataset[tag].value`` would return, without storing the conversion, or
+    :data:`UNSURE` when that cannot be promised (the caller then converts as usual).
+
+    Why: an element that the engine replaces or removes anyway need not be converted (and
+    kept converted) only to read its identifying value; converting costs ~10 us each.
+    This is pydicom's own value conversion (``convert_value``, the one its stock
+    ``raw_element_value`` hook calls, with the character set ``Dataset.__getitem__``
+    passes) for the plain case: an explicit, concrete, non-sequence VR and bytes in hand.
+    """
+    from pydicom.values import convert_value, converters
+
+    vr = getattr(raw, "VR", None)
+    if (
+        not getattr(raw, "is_raw", False)
+        or type(raw.value) is not bytes
+        or type(vr) is not str
+        or len(vr) != 2
+        or vr in ("UN", "SQ")
+        or vr not in converters
+        or not _default_conversion()
+    ):
+        return UNSURE
+    try:
+        encoding = dataset.original_character_set or dataset._character_set
+        return convert_value(vr, raw, encoding)
+    except Exception:
+        return UNSURE
+
+
+def gather_identifiers(dataset, recipe, element_vr, rewritten=None) -> Identifiers:
     """Collect this dataset's identifying top-level values (see the module docstring).
 
     ``element_vr(tag, raw)`` is the engine's cheap VR lookup, passed in to avoid a cycle.
+    ``rewritten(tag, vr, rule)``, when given, says an element is certainly replaced or
+    removed by the engine: its value is then read without converting the element
+    (:func:`peek_value`), so whether it stays raw cannot change the output.
     """
     from pydicom.sequence import Sequence
 
@@ -289,10 +340,14 @@ def gather_identifiers(dataset, recipe, element_vr) -> Identifiers:
         rule = recipe.rule_for(int(tag), vr)
         if rule is None or rule.action == "K":
             continue
-        try:
-            value = dataset[tag].value
-        except Exception:  # undecodable: nothing to learn from it
-            continue
+        value = UNSURE
+        if rewritten is not None and tag != 0x00080005 and rewritten(int(tag), vr, rule):
+            value = peek_value(dataset, tag, raw)
+        if value is UNSURE:
+            try:
+                value = dataset[tag].value
+            except Exception:  # undecodable: nothing to learn from it
+                continue
         if isinstance(value, Sequence):
             for item in value:
                 for kw in ("PatientID", "IssuerOfPatientID"):
