@@ -225,7 +225,6 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
         raise UserError("--file-timeout must be positive")
     if not options.inputs and not options.manifest:
         raise UserError("give at least one INPUT or --manifest")
-    recipe = _load_recipe(options.recipe)
     out = Path(os.path.abspath(options.out))
     ledger = Path(os.path.abspath(options.ledger or f"{out}.ledger"))
     check_locations(options.inputs, out, ledger)
@@ -234,6 +233,28 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
 
         check_scheduler(options.scheduler)
     paths = collect_inputs(options.inputs, options.manifest, prune=(out, ledger))
+    early = None
+    if not options.dry_run and not options.scheduler:
+        from deid.pipeline.scheduler import EarlyCluster
+
+        # Its workers come up while the recipe (and pydicom) load, not after.
+        early = EarlyCluster(_local_workers(options, len(paths)))
+    try:
+        return _run_prepared(options, paths, out, ledger, early, stream)
+    finally:
+        if early is not None:
+            early.discard()
+
+
+def _local_workers(options: RunOptions, n_files: int) -> int:
+    """More local workers than partitions would only cost start-up time."""
+    n_parts = partition_count(n_files, options.partition_size)
+    return max(1, min(options.workers or os.cpu_count() or 1, n_parts))
+
+
+def _run_prepared(options, paths, out, ledger, early, stream) -> RunResult:
+    """The run once its inputs are known (and its cluster, if local, is starting)."""
+    recipe = _load_recipe(options.recipe)
     size = options.partition_size
     n_parts = partition_count(len(paths), size)
     salt = _salt(recipe, options.verify)
@@ -294,10 +315,12 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
         "state": "running",
     }
     with ledger_mod.exclusive(ledger):
-        return _run_locked(options, paths, size, salt, recipe, keys, run_info, stream)
+        return _run_locked(options, paths, size, salt, recipe, keys, run_info, stream, early)
 
 
-def _run_locked(options, paths, size, salt, recipe, keys, run_info, stream) -> RunResult:
+def _run_locked(
+    options, paths, size, salt, recipe, keys, run_info, stream, early=None
+) -> RunResult:
     """The run proper, while this process holds the ledger's lock."""
     ledger, out = Path(run_info["ledger"]), Path(run_info["out"])
     n_parts = run_info["partitions"]
@@ -319,7 +342,7 @@ def _run_locked(options, paths, size, salt, recipe, keys, run_info, stream) -> R
         file_timeout=options.file_timeout,
     )
     try:
-        failures = _execute(options, paths, size, salt, setup, stream)
+        failures = _execute(options, paths, size, salt, setup, stream, early)
     except KeyboardInterrupt:
         # Finished partitions are in the ledger; say so where ``deid report`` looks.
         run_info.update(state="interrupted", finished=_now())
@@ -347,12 +370,6 @@ def _run_locked(options, paths, size, salt, recipe, keys, run_info, stream) -> R
     return RunResult(code, len(paths), n_parts, seconds, counts.as_dict(), str(ledger))
 
 
-def _local_workers(options: RunOptions, n_files: int) -> int:
-    """More local workers than partitions would only cost start-up time."""
-    n_parts = partition_count(n_files, options.partition_size)
-    return max(1, min(options.workers or os.cpu_count() or 1, n_parts))
-
-
 def _execute(
     options: RunOptions,
     paths: list[str],
@@ -360,6 +377,7 @@ def _execute(
     salt: str,
     setup: RunSetup,
     stream,
+    early=None,
 ) -> list[int]:
     """Submit every partition (a bounded number at a time), then the finishing task."""
     from distributed import as_completed
@@ -371,7 +389,7 @@ def _execute(
     n_local = _local_workers(options, len(paths))
     failures: list[int] = []
     with (
-        dask_client(options.scheduler, n_local, prestart_children=True) as client,
+        dask_client(options.scheduler, n_local, prestart_children=True, early=early) as client,
         RunProgress(len(paths), stream, options.progress) as progress,
     ):
         client.subscribe_topic(

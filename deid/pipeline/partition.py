@@ -124,9 +124,10 @@ def _child_for(setup: RunSetup) -> Child:
 
 
 #: Files sent to a child ahead of the one it works on: it starts the next file the moment
-#: it sends a record, instead of idling for a round trip through this thread (which costs
-#: about a tenth of a small file's time). Two is enough to hide that round trip.
-PIPELINE_DEPTH = 2
+#: it sends a record, instead of idling for a round trip through this thread (about a
+#: tenth of a small file's time), and a worker thread that waits for a core (two children
+#: and their workers on two cores) does not stall its child either.
+PIPELINE_DEPTH = 4
 #: A child that quietly exited while idle (:data:`deid.pipeline.child.IDLE_SECONDS`).
 IDLE_EXIT = "worker child exited with status 0"
 

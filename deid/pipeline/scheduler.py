@@ -162,6 +162,64 @@ def quiet_shutdown() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
+class EarlyCluster:
+    """A local cluster that starts in a thread while the caller goes on preparing.
+
+    Its worker processes take about half a second to come up; ``deid run`` meanwhile loads
+    pydicom and the recipe, walks nothing more and writes its ledger header. SIGINT stays
+    ignored in this process from the start until :meth:`take` or :meth:`discard` (the
+    workers must inherit "ignore", see :func:`sigint_ignored_in_children`, and the thread
+    cannot set it itself), so a Ctrl-C in that second is dropped, as during any start-up.
+    """
+
+    def __init__(self, n_workers: int, prestart_children: bool = True) -> None:
+        self._result: tuple | None = None
+        self._error: BaseException | None = None
+        self._restore = None
+        if threading.current_thread() is threading.main_thread():
+            self._restore = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        extra = {}
+        if prestart_children:  # deid run's local workers: see deid.pipeline.supervise
+            from deid.pipeline.supervise import PrestartChild
+
+            extra["plugins"] = (PrestartChild(),)
+        self._thread = threading.Thread(
+            target=self._start, args=(n_workers, extra), name="deid-cluster-start", daemon=True
+        )
+        self._thread.start()
+
+    def _start(self, n_workers: int, extra: dict) -> None:
+        try:
+            self._result = local_client(n_workers, **extra)
+        except BaseException as error:  # handed to the caller by take()
+            self._error = error
+
+    def _join(self) -> None:
+        self._thread.join()
+        if self._restore is not None:
+            signal.signal(signal.SIGINT, self._restore)
+            self._restore = None
+
+    def take(self) -> tuple:
+        """``(client, cluster)`` once started; the caller closes them from now on."""
+        self._join()
+        if self._error is not None:
+            raise self._error
+        result, self._result = self._result, None
+        return result
+
+    def discard(self) -> None:
+        """Close a cluster nobody took (the run stopped before its first submission)."""
+        self._join()
+        if self._result is not None:
+            client, cluster = self._result
+            self._result = None
+            with contextlib.suppress(Exception):
+                client.close()
+            with contextlib.suppress(Exception):
+                cluster.close()
+
+
 class _SyncCancelNoise(logging.Filter):
     """Drops the traceback ``distributed`` logs when a Ctrl-C lands in its ``sync()`` before
     the awaited future exists (its ``cancel`` callback then reads an unbound name): the
@@ -176,8 +234,10 @@ def dask_client(
     scheduler: str | None,
     n_workers: int,
     prestart_children: bool = False,
+    early: EarlyCluster | None = None,
 ) -> Iterator:
-    """A Client on ``scheduler``, or on a :func:`local_client` cluster of ``n_workers``.
+    """A Client on ``scheduler``, on ``early``'s cluster, or on a new :func:`local_client`
+    cluster of ``n_workers``.
 
     What ``deid run`` and ``deid verify`` both need around their submissions: the client
     and its local cluster are closed however the block ends, and a Ctrl-C inside it closes
@@ -186,6 +246,8 @@ def dask_client(
     cluster = None
     if scheduler:
         client = remote_client(scheduler)
+    elif early is not None:
+        client, cluster = early.take()
     else:
         extra = {}
         if prestart_children:  # deid run's local workers: see deid.pipeline.supervise

@@ -323,3 +323,19 @@ def test_ctrl_c_is_one_line_and_the_rerun_finishes(tmp_path: Path, key_file: Pat
     assert {r["status"] for r in rows} == {"written"}
     assert sorted(out / r["output_path"] for r in rows) == output_files(out)
     assert json.loads((ledger / "run.json").read_text())["state"] == "complete"
+
+
+def test_a_bad_recipe_closes_the_cluster_started_meanwhile(tmp_path, src, key_file, capsys):
+    """The local cluster starts while the recipe loads; a recipe that fails to load must
+    leave no cluster, thread or changed Ctrl-C handling behind, and write nothing."""
+    import threading
+
+    handler = signal.getsignal(signal.SIGINT)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("deid-recipe: 1\nextends: basic\noptions: [retain-everything]\n")
+    out = tmp_path / "o"
+    assert run_cli("run", recipe, src, "--out", out, "--key-file", key_file) == 2
+    assert "retain-everything" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is handler
+    assert not [t for t in threading.enumerate() if t.name == "deid-cluster-start"]
+    assert not out.exists() and not Path(f"{out}.ledger").exists()
