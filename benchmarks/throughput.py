@@ -151,10 +151,12 @@ def throughput(count: int, size: int, workers: list[int], workdir: Path, repeat:
     best: dict[str, float] = {}
     peak: dict[str, float] = {}
     for round_no in range(1, repeat + 1):
+        _settle()
         seconds = floor(files, workdir / "floor")
         shutil.rmtree(workdir / "floor")
         timings = {"floor": seconds}
         for n in workers:
+            _settle()
             out = workdir / f"out{n}"
             data = measured_cli(
                 ["run", str(BASIC), str(inputs), "--out", str(out), "--workers", str(n)],
@@ -174,6 +176,13 @@ def throughput(count: int, size: int, workers: list[int], workdir: Path, repeat:
     print(f"best of {repeat}: " + _rates(count, best, workers))
     peaks = ", ".join(f"{n} worker(s) {peak[str(n)]:.0f} MB" for n in workers)
     print(f"client peak memory: {peaks}")
+
+
+def _settle() -> None:
+    """Let the kernel finish writing back what the last measurement wrote (hundreds of MB):
+    otherwise its flusher threads take CPU from whichever measurement comes next."""
+    os.sync()
+    time.sleep(1.0)
 
 
 def _rates(count: int, seconds: dict[str, float], workers: list[int]) -> str:

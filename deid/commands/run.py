@@ -65,6 +65,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if not args.scheduler and not args.dry_run:
+        from deid.pipeline.scheduler import warm_forkserver
+
+        warm_forkserver()  # first: it boots while the imports below run
     from deid.pipeline.batch import RunOptions, run
 
     options = RunOptions(

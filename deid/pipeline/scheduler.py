@@ -107,6 +107,27 @@ LOCAL_WORKER_CONFIG = {
 }
 
 
+#: What the forkserver imports once, before it forks any worker: Dask, and the modules a
+#: worker needs for its first partition (pyarrow among them).
+FORKSERVER_PRELOAD = ["distributed", "deid.pipeline.partition", "deid.pipeline.duplicates"]
+
+
+def warm_forkserver() -> None:
+    """Start the forkserver local workers are forked from (see :data:`LOCAL_WORKER_CONFIG`)
+    now, so that it imports Dask while this process does the same and loads the recipe:
+    started by the cluster, it cost a third of a second more on the way to the first file.
+
+    Started with SIGINT ignored, which the workers it forks inherit (see
+    :func:`sigint_ignored_in_children`). Returns at once; the server boots on its own.
+    """
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(FORKSERVER_PRELOAD)
+    with sigint_ignored_in_children():
+        forkserver.ensure_running()
+
+
 def local_client(n_workers: int, **cluster_kwargs):
     """``(Client, LocalCluster)`` of ``n_workers`` one-thread processes on 127.0.0.1.
 
