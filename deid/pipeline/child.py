@@ -9,7 +9,7 @@ killed and replaced, only the file it was working on is quarantined, and the que
 to the replacement. Protocol (pickled tuples over ``multiprocessing.connection`` framing):
 
     parent -> child: setup dict, then ("file", path, partition) ... ("stop",)
-    child -> parent: ("ready",), then ("done", FileRecord) per file
+    child -> parent: ("ready",), then ("done", FileRecord.values()) per file
 
 A child serves every partition its worker thread runs (starting Python and importing pydicom
 costs about half a second, too much per partition); it exits when its parent goes away or
@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import select
 import sys
 import warnings
 from multiprocessing.connection import Connection
@@ -64,9 +65,11 @@ def main(process=None) -> int:
     except (EOFError, OSError):  # a prestarted child whose worker never needed it
         return 0
     outbound.send(("ready",))
+    readable = select.poll()  # one for all files: Connection.poll builds one per call
+    readable.register(inbound.fileno(), select.POLLIN)
     while True:
         try:
-            if not inbound.poll(IDLE_SECONDS):
+            if not readable.poll(IDLE_SECONDS * 1000):
                 return 0
             message = inbound.recv()
         except (EOFError, OSError):  # parent gone: stop quietly, outputs are atomic
@@ -76,7 +79,7 @@ def main(process=None) -> int:
         ctx.partition = message[2]
         record = process(message[1], ctx)
         try:
-            outbound.send(("done", record))
+            outbound.send(("done", record.values()))
         except (BrokenPipeError, OSError):
             return 0
 

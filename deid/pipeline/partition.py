@@ -148,8 +148,10 @@ def _process_files(
     in_flight: deque[str] = deque()  # sent to the current child, oldest first
     retried: set[str] = set()
     dead_on_arrival = 0
+    child = None
     while waiting or in_flight:
-        child = _child_for(setup)
+        if child is None or not child.alive:  # not per file: it costs a waitpid
+            child = _child_for(setup)
         while waiting and len(in_flight) < PIPELINE_DEPTH:
             if not child.submit(waiting[0], index):
                 break

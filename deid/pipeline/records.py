@@ -47,13 +47,23 @@ class FileRecord:
     partition: int = -1
     uid_pairs: list[tuple[str, str]] = field(default_factory=list, repr=False)
 
+    def values(self) -> tuple:
+        """Every field in order: what the child sends its parent (a tuple pickles in a
+        fraction of the time the dataclass takes, once per file on both sides)."""
+        return tuple(getattr(self, name) for name in _FIELDS)
+
+    @classmethod
+    def from_values(cls, values: tuple) -> FileRecord:
+        return cls(*values)
+
     def row(self) -> dict:
         """The ledger row: every field but ``uid_pairs`` (a shallow copy; all are scalars,
         so :func:`dataclasses.asdict`'s deep copy only cost time)."""
         return {name: getattr(self, name) for name in _ROW_FIELDS}
 
 
-_ROW_FIELDS = tuple(f.name for f in fields(FileRecord) if f.name != "uid_pairs")
+_FIELDS = tuple(f.name for f in fields(FileRecord))
+_ROW_FIELDS = tuple(name for name in _FIELDS if name != "uid_pairs")
 
 
 @cache

@@ -104,6 +104,7 @@ LOCAL_WORKER_CONFIG = {
     "distributed.worker.profile.enabled": False,
     "distributed.worker.memory.monitor-interval": "1s",
     "distributed.admin.system-monitor.interval": "2s",
+    "distributed.admin.tick.interval": "200ms",  # event-loop health check, 50/s by default
 }
 
 

@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from deid.pipeline.records import FileRecord
+from deid.pipeline.records import FileRecord
 
 #: How long a fresh child may take to import everything and say "ready".
 STARTUP_TIMEOUT = 120.0
@@ -53,6 +52,10 @@ class Child:
         self.recv = Connection(os.dup(self.proc.stdout.fileno()), writable=False)
         self.proc.stdin.close()
         self.proc.stdout.close()
+        # One poll object for the child's life: Connection.poll builds a selector per call,
+        # a cost paid twice per file.
+        self._readable = select.poll()
+        self._readable.register(self.recv.fileno(), select.POLLIN)
 
     def start(self, setup: dict) -> Child:
         """Hand the run's setup over and wait for "ready"; :class:`ChildFailed` if it never
@@ -69,7 +72,7 @@ class Child:
         return self
 
     def _receive(self, timeout: float):
-        if not self.recv.poll(timeout):
+        if not self._readable.poll(timeout * 1000):
             raise TimeoutError
         return self.recv.recv()
 
@@ -88,7 +91,7 @@ class Child:
         try:
             message = self._receive(timeout)
             if message[0] == "done":
-                return message[1]
+                return FileRecord.from_values(message[1])
             reason = "worker child sent an unexpected message"
         except TimeoutError:
             reason = f"timeout: no result within {timeout:g} s"
