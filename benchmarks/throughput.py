@@ -6,7 +6,9 @@
 The first form builds N synthetic single-frame CT files, then measures in rounds: the
 floor (pydicom ``dcmread`` + ``save_as`` of every file, one process), and ``deid run
 recipes/basic.yaml`` with each worker count (a fresh process per run, so the client's peak
-memory, VmHWM from /proc/self/status, belongs to that run alone). Each round prints
+memory, VmHWM from /proc/self/status, belongs to that run alone). With 2 workers it also
+runs the floor loop split over two processes at once: the machine's own 2-process scaling,
+the ceiling for deid's. Each round prints
 files/s, the ratio to the floor and to one worker; the last line takes the best time of
 each measurement over the rounds (interleaved, so a slow spell of a shared machine does
 not fall on one side only). ``deid run`` is timed from its command line to its exit code:
@@ -112,6 +114,24 @@ def floor(files: list[Path], out: Path) -> float:
     return time.perf_counter() - started
 
 
+def floor_in_parallel(inputs: Path, out: Path, processes: int = 2) -> float:
+    """Seconds for the floor loop split over ``processes`` processes running at once: what
+    this machine itself gives two busy processes (shared caches, memory bandwidth, the
+    kernel writing back everything both write), the ceiling for any 2-worker speed-up."""
+    started = time.perf_counter()
+    share = [sys.executable, __file__, "--floor-share", str(inputs), str(out)]
+    procs = [subprocess.Popen([*share, str(k), str(processes)]) for k in range(processes)]
+    for proc in procs:
+        proc.wait()
+    return time.perf_counter() - started
+
+
+def _floor_share(inputs: str, out: str, k: int, processes: int) -> int:
+    files = sorted(Path(inputs).rglob("IM*"))[k::processes]
+    floor(files, Path(out) / str(k))
+    return 0
+
+
 def measured_cli(args: list[str], result_file: Path) -> dict:
     """Run ``deid`` in a fresh process that reports its own wall time and peak memory."""
     started = time.perf_counter()
@@ -155,6 +175,10 @@ def throughput(count: int, size: int, workers: list[int], workdir: Path, repeat:
         seconds = floor(files, workdir / "floor")
         shutil.rmtree(workdir / "floor")
         timings = {"floor": seconds}
+        if 2 in workers:
+            _settle()
+            timings["floor x2"] = floor_in_parallel(inputs, workdir / "floor2")
+            shutil.rmtree(workdir / "floor2")
         for n in workers:
             _settle()
             out = workdir / f"out{n}"
@@ -189,6 +213,9 @@ def _rates(count: int, seconds: dict[str, float], workers: list[int]) -> str:
     """files/s of each measurement, deid's as a ratio to the floor and to one worker."""
     floor_rate = count / seconds["floor"]
     parts = [f"floor {floor_rate:.0f} files/s"]
+    if "floor x2" in seconds:
+        scale = seconds["floor"] / seconds["floor x2"]
+        parts.append(f"floor in 2 processes {scale:.2f}x floor")
     one = seconds.get("1")
     for n in workers:
         rate = count / seconds[str(n)]
@@ -215,6 +242,8 @@ def plan_only(count: int, workdir: Path) -> None:
 
 
 def main() -> int:
+    if len(sys.argv) == 6 and sys.argv[1] == "--floor-share":
+        return _floor_share(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     if len(sys.argv) > 2 and sys.argv[1] == "--measure-cli":
         return _measure_cli(sys.argv[2], sys.argv[4:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
