@@ -122,6 +122,9 @@ def warm_forkserver() -> None:
     :func:`sigint_ignored_in_children`). Returns at once; the server boots on its own.
     """
     import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # e.g. Windows
+        return
     from multiprocessing import forkserver
 
     multiprocessing.get_context("forkserver").set_forkserver_preload(FORKSERVER_PRELOAD)
@@ -135,6 +138,8 @@ def local_client(n_workers: int, **cluster_kwargs):
     Workers ignore SIGINT (see :func:`sigint_ignored_in_children`); the scheduler's
     HTTP server takes a random local port so concurrent runs never fight over 8787.
     """
+    import multiprocessing
+
     import dask
     from distributed import Client, LocalCluster
 
@@ -149,8 +154,11 @@ def local_client(n_workers: int, **cluster_kwargs):
     }
     options.update(cluster_kwargs)
     cluster = client = None
+    config = dict(LOCAL_WORKER_CONFIG)
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # e.g. Windows
+        del config["distributed.worker.multiprocessing-method"]
     try:
-        with sigint_ignored_in_children(), dask.config.set(LOCAL_WORKER_CONFIG):
+        with sigint_ignored_in_children(), dask.config.set(config):
             cluster = LocalCluster(**options)
             client = Client(cluster)
     except BaseException:
