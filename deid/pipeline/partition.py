@@ -160,7 +160,9 @@ def _process_files(
             child.kill()
             dead_on_arrival += 1
             if dead_on_arrival >= 3:
-                raise ChildFailed(f"worker child dies on start: {child.stderr_tail() or '?'}")
+                # Not its stderr: a child that served earlier partitions may have printed
+                # something about a file there, and this message reaches the terminal.
+                raise ChildFailed("worker child keeps dying before it takes a file")
             continue
         outcome = child.result(setup.file_timeout)
         path = in_flight.popleft()

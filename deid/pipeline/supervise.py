@@ -111,7 +111,8 @@ class Child:
         return f"worker child exited with status {code}"
 
     def stderr_tail(self) -> str:
-        with contextlib.suppress(OSError):
+        """The last line the child wrote to stderr ("" once it is released)."""
+        with contextlib.suppress(OSError, ValueError):
             self.stderr.seek(0)
             lines = self.stderr.read().decode("utf-8", "replace").strip().splitlines()
             return lines[-1][:200] if lines else ""

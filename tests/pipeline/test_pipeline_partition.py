@@ -112,3 +112,19 @@ def test_a_child_that_exits_idle_as_files_arrive_loses_none(tmp_path: Path) -> N
     assert summary["status"] == {"written": 3}
     rows = pq.read_table(ledger_mod.part_path(Path(setup.ledger_dir), "files", 0)).to_pylist()
     assert [Path(r["input_path"]).name for r in rows] == names
+
+
+def test_children_that_die_before_any_file_fail_the_partition(tmp_path: Path, monkeypatch) -> None:
+    """A child whose pipe is gone before it takes a file is replaced; when that keeps
+    happening it is an installation problem: the partition fails, no file is quarantined."""
+    import pytest
+
+    from deid.pipeline import partition
+    from deid.pipeline.partition import ChildFailed
+
+    setup = _setup(tmp_path, timeout=60)
+    monkeypatch.setattr(partition.Child, "submit", lambda self, path, index: False)
+    paths = [str(save(make_image(), tmp_path / "in" / "one"))]
+    with pytest.raises(ChildFailed, match="keeps dying before it takes a file"):
+        run_partition(0, "hash-d", paths, setup)
+    assert not ledger_mod.part_path(Path(setup.ledger_dir), "files", 0).exists()
