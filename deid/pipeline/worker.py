@@ -20,7 +20,6 @@ import contextlib
 import errno
 import hashlib
 import io
-import json
 import os
 import re
 import secrets
@@ -299,12 +298,12 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
     record.patient_id_in = result.patient_id_in or ""
     record.patient_pseudonym = result.patient_pseudonym or ""
     record.date_offset_days = result.date_offset_days
-    record.uid_pairs = sorted(result.uid_map.items())
+    record.uid_pairs = uid_pairs_with_kinds(result.uid_map, out_ds)
     record.transfer_syntax_out = result.transfer_syntax_out or transfer_syntax_of(out_ds)
     pixel = result.pixel
     if pixel is not None:
-        boxes = [list(b) for b in pixel.boxes]
-        record.pixel_boxes = json.dumps(boxes)
+        boxes = typed_boxes(pixel.boxes, ctx.recipe, out_ds)
+        record.pixel_boxes = boxes
         record.pixel_regions_scrubbed = len(boxes)
         record.transfer_syntax_out = pixel.transfer_syntax_out or record.transfer_syntax_out
     if identifying is not None:
@@ -317,6 +316,41 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
             record.output_path = ""
             return None
     return Prepared(record, output)
+
+
+def uid_pairs_with_kinds(uid_map: dict, out_ds: Dataset) -> list[tuple[str, str, str]]:
+    """(original, new, kind) for the UID table: what each new UID is in the output (its
+    study, series or instance, its frame of reference) or "other" (a referenced UID)."""
+    roles = {}
+    for keyword, kind in (
+        ("FrameOfReferenceUID", "frame_of_reference"),
+        ("SOPInstanceUID", "instance"),
+        ("SeriesInstanceUID", "series"),
+        ("StudyInstanceUID", "study"),
+    ):
+        value = out_ds.get(keyword)
+        if value:
+            roles[str(value)] = kind
+    return sorted((old, new, roles.get(str(new), "other")) for old, new in uid_map.items())
+
+
+def typed_boxes(boxes, recipe, out_ds: Dataset) -> list[tuple[int, int, int, int, int, str]]:
+    """The pixel step's boxes as the ledger types them, each with its source: "region" when
+    it is a recipe's fixed region (as the step pads and clips it), else "ocr"."""
+    from deid.pixels.regions import pad_box
+
+    settings = recipe.pixels
+    rows, columns = int(out_ds.get("Rows") or 0), int(out_ds.get("Columns") or 0)
+    fixed = set()
+    for rule in getattr(settings, "regions", None) or ():
+        for box in rule.boxes:
+            padded = pad_box(tuple(int(v) for v in box), settings, rows, columns)
+            if padded is not None:
+                fixed.add(tuple(padded))
+    return [
+        (int(f), int(x), int(y), int(w), int(h), "region" if (x, y, w, h) in fixed else "ocr")
+        for f, x, y, w, h in boxes
+    ]
 
 
 def new_record(path: str, ctx: WorkContext) -> FileRecord:

@@ -128,7 +128,7 @@ def test_bad_inputs_are_quarantined_and_the_batch_completes(tmp_path, key_file, 
     assert rows["fifo"]["reason"] == "not a regular file: FIFO"
     assert rows["truncated"]["status"] == "quarantined" and rows["truncated"]["reason"]
     for row in rows.values():
-        assert "\n" not in row["reason"] and "Doe" not in row["reason"]
+        assert "\n" not in (row["reason"] or "") and "Doe" not in (row["reason"] or "")
     written = pydicom.dcmread(tmp_path / "out" / rows["no_preamble"]["output_path"])
     assert written.file_meta.TransferSyntaxUID and written.PatientID != "RAW1"
     assert good.exists()
