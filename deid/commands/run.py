@@ -1,4 +1,5 @@
-"""``deid run``, ``deid report`` and ``deid ledger export-mappings``: the batch commands."""
+"""``deid run`` and ``deid ledger export-mappings``: the batch commands (``deid report`` is
+in :mod:`deid.commands.report`)."""
 
 from __future__ import annotations
 
@@ -49,10 +50,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--dry-run", action="store_true", help="plan and count, process nothing")
     run.set_defaults(func=_run)
 
-    report = subparsers.add_parser("report", help="print the summary of a run from its ledger")
-    report.add_argument("ledger", metavar="LEDGER")
-    report.set_defaults(func=_report)
-
     ledger = subparsers.add_parser("ledger", help="ledger tools")
     ledger_sub = ledger.add_subparsers(dest="ledger_command", metavar="COMMAND")
     export = ledger_sub.add_parser(
@@ -101,14 +98,6 @@ def _ledger_path(text: str) -> Path:
         hint = f"; the ledger of that output is {beside}" if (beside / "files").is_dir() else ""
         raise UserError(f"not a deid ledger (no files/ folder): {text}{hint}")
     return path
-
-
-def _report(args: argparse.Namespace) -> int:
-    from deid.pipeline.summary import report
-
-    text, code = report(_ledger_path(args.ledger))
-    print(text)
-    return code
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ class FileRecord:
     study_instance_uid_in: str = ""
     study_instance_uid_out: str = ""
     sop_class_uid: str = ""
+    modality: str = ""
     patient_id_in: str = ""
     patient_pseudonym: str = ""
     date_offset_days: int | None = None
@@ -114,6 +115,7 @@ def _schemas() -> dict[str, pa.Schema]:
             ("study_instance_uid_in", pa.string()),
             ("study_instance_uid_out", pa.string()),
             ("sop_class_uid", pa.string()),
+            ("modality", pa.string()),
             ("patient_id_in", pa.string()),
             ("patient_pseudonym", pa.string()),
             ("date_offset_days", pa.int32()),

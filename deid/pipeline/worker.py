@@ -275,6 +275,7 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
     ds = parse(data, kind)
     record.transfer_syntax_in = transfer_syntax_of(ds)
     record.sop_class_uid = str(ds.get("SOPClassUID") or "")
+    record.modality = _modality(ds)
     rule = ctx.recipe.excluded_by(ds)
     if rule is not None:
         record.status = "excluded"
@@ -316,6 +317,18 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
             record.output_path = ""
             return None
     return Prepared(record, output)
+
+
+def _modality(ds: Dataset) -> str:
+    """The Modality code for the report's counts: a defined term is short upper-case text;
+    anything else (a site's free text) is not copied into the ledger."""
+    try:
+        value = str(ds.get("Modality") or "").strip()
+    except Exception:  # a malformed element is the engine's business, not the report's
+        return ""
+    return (
+        value if len(value) <= 16 and value.replace("_", "").isalnum() and value.isupper() else ""
+    )
 
 
 def uid_pairs_with_kinds(uid_map: dict, out_ds: Dataset) -> list[tuple[str, str, str]]:
