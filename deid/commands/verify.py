@@ -1,7 +1,8 @@
 """``deid verify``: re-scan a run's output for residual identifiers and broken invariants.
 
 Prints one line per finding (output file, attribute path, kind; never the value) as soon as
-its partition finishes, then a summary. Exit 0 clean, 1 on any finding, 2 on usage errors.
+its partition finishes, then a summary, both on stdout (notes on stderr). Exit 0 clean, 1 on
+any finding, 2 on usage errors.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def _output_argument(args: argparse.Namespace) -> str:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from deid.pipeline.summary import print_out
     from deid.verification.run import verify_run
 
     args.out = _output_argument(args)
@@ -78,7 +80,7 @@ def _verify(args: argparse.Namespace) -> int:
         check_scheduler(args.scheduler)
 
     def show(finding) -> None:
-        print(finding.line(), flush=True)
+        print_out(finding.line())
 
     report = verify_run(
         args.inputs or [],
@@ -90,8 +92,7 @@ def _verify(args: argparse.Namespace) -> int:
         partition_size=args.partition_size,
         on_finding=show,
     )
-    for line in report.summary_lines():
-        print(f"deid verify: {line}", file=sys.stderr)
+    print_out("\n".join(f"deid verify: {line}" for line in report.summary_lines()))
     if note and not report.clean:  # last, where it is read: it explains the findings
         print(f"deid verify: note: {note}", file=sys.stderr)
     return 0 if report.clean else 1
