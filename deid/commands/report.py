@@ -62,9 +62,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write a review page (counts, quarantine table, contact sheet of cleaned images)",
     )
     report.add_argument(
+        "--dicomdir",
+        metavar="DIR",
+        help="copy the written outputs into DIR as a DICOM file-set with a new DICOMDIR "
+        "(input DICOMDIRs are excluded from runs: they would point at nothing)",
+    )
+    report.add_argument(
         "--out",
         metavar="DIR",
-        help="the run's output folder, for --html (default: the one run.json names)",
+        help="the run's output folder, for --html and --dicomdir (default: from run.json)",
     )
     report.set_defaults(func=_report)
 
@@ -83,6 +89,11 @@ def _report(args: argparse.Namespace) -> int:
 
     ledger = ledger_path(args.ledger)
     text, code = report(ledger)
+    if args.dicomdir:
+        written = _write_dicomdir(ledger, Path(args.dicomdir), args.out)
+        print(f"deid: wrote {args.dicomdir}/DICOMDIR over {written} file(s)", file=sys.stderr)
+        if not (args.statuses or args.html):
+            return code
     if args.html:
         from deid.pipeline.review import write_review
 
@@ -130,3 +141,30 @@ def _summary_data(ledger: Path, text: str, code: int, fmt: str) -> None:
         return
     lines = ["status,files", *(f"{s},{counts.status.get(s, 0)}" for s in STATUSES)]
     print_out("\n".join(lines))
+
+
+def _write_dicomdir(ledger: Path, dest: Path, out: str | None) -> int:
+    """The written outputs the ledger names, as a file-set in ``dest`` (never inside the
+    output, where its copies would be files no ledger row names, nor inside the ledger)."""
+    import os
+
+    from deid.pipeline.ledger import read_run_json
+    from deid.pipeline.listing import iter_rows
+    from deid.rewrite.dicomdir import write_fileset
+
+    recorded = out or (read_run_json(ledger) or {}).get("out")
+    if not recorded or not Path(recorded).is_dir():
+        raise UserError(f"the run's output folder {recorded or '?'} is not there; give --out")
+    out_dir = Path(recorded)
+    target = Path(os.path.realpath(dest))
+    for folder, what in ((out_dir, "output"), (ledger, "ledger")):
+        real = Path(os.path.realpath(folder))
+        if target == real or real in target.parents:
+            raise UserError(f"--dicomdir {dest} is inside the run's {what} {folder}")
+    paths = [out_dir / row["output_path"] for row in iter_rows(ledger, ["written"])]
+    try:
+        return write_fileset(paths, dest)
+    except FileExistsError:
+        raise UserError(f"--dicomdir {dest} exists and is not empty") from None
+    except OSError as error:
+        raise UserError(f"cannot write {error.filename or dest}: {error.strerror}") from None

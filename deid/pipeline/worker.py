@@ -44,6 +44,14 @@ TEMP_SUFFIX = ".deid-tmp"
 DUPLICATE_REASON = "duplicate: another input has the same SOP Instance UID (or identical content)"
 
 
+#: Why an input DICOMDIR is not copied: its records name the input's files, and the output's
+#: files are named by their new UIDs, so a rewritten DICOMDIR would point at nothing.
+DICOMDIR_REASON = (
+    "DICOMDIR: the input file-set's index, whose records would point at nothing in the "
+    "output; for a file-set over the output: deid report LEDGER --dicomdir DIR"
+)
+
+
 class SkipFile(Exception):
     """A file that is not processed, with the one-line reason the ledger records."""
 
@@ -269,6 +277,7 @@ def prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None:
 
 def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None:
     data, kind = read_input(path)
+    from deid.rewrite.dicomdir import is_dicomdir
     from deid.rewrite.engine import deidentify
     from deid.rewrite.writer import encode_part10
 
@@ -276,6 +285,9 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
     record.transfer_syntax_in = transfer_syntax_of(ds)
     record.sop_class_uid = str(ds.get("SOPClassUID") or "")
     record.modality = _modality(ds)
+    if is_dicomdir(ds):
+        record.status, record.reason = "excluded", DICOMDIR_REASON
+        return None
     rule = ctx.recipe.excluded_by(ds)
     if rule is not None:
         record.status = "excluded"
