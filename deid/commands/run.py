@@ -7,7 +7,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from deid.commands.arguments import add_cluster_arguments, positive_float, positive_int
+from deid.commands.arguments import (
+    add_cluster_arguments,
+    builtin_recipe_names,
+    positive_float,
+    positive_int,
+)
 from deid.errors import UserError
 from deid.pipeline.plan import DEFAULT_PARTITION_SIZE
 
@@ -23,7 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "1: some quarantined; 2: usage or recipe error; 130: interrupted (rerun to resume)."
         ),
     )
-    run.add_argument("recipe", metavar="RECIPE", help="recipe file (YAML)")
+    run.add_argument(
+        "recipe",
+        metavar="RECIPE",
+        help=f"recipe file (YAML), or a built-in recipe: {', '.join(builtin_recipe_names())}",
+    )
     run.add_argument("inputs", metavar="INPUT", nargs="*", default=[], help="files or folders")
     run.add_argument("--out", required=True, metavar="DIR", help="output folder")
     run.add_argument("--ledger", metavar="DIR", help="ledger folder (default OUT.ledger)")
@@ -38,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=positive_int,
         default=DEFAULT_PARTITION_SIZE,
         metavar="N",
-        help="files per partition",
+        help=f"files per partition (default {DEFAULT_PARTITION_SIZE})",
     )
     run.add_argument(
         "--file-timeout",
