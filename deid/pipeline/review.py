@@ -135,10 +135,12 @@ def thumbnail(path: Path, boxes: list[dict]) -> tuple[bytes, int, int, int]:
     ds = pydicom.dcmread(path)
     frames = int(ds.get("NumberOfFrames") or 1)
     index = min(int(b["frame"]) for b in boxes)
-    pixels = ds.pixel_array
+    from pydicom.pixels import pixel_array
+
+    index = min(index, frames - 1)
+    # one frame decoded, not the whole cine loop of a multi-frame file
+    frame = pixel_array(ds, index=index if frames > 1 else None)
     samples = int(ds.get("SamplesPerPixel") or 1)
-    single = pixels.ndim == (2 if samples == 1 else 3)
-    frame = pixels if single else pixels[min(index, pixels.shape[0] - 1)]
     image = _to_uint8(frame)
     if samples == 1:
         if str(ds.get("PhotometricInterpretation", "")) == "MONOCHROME1":

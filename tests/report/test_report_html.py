@@ -126,3 +126,15 @@ def test_the_page_is_refused_inside_the_output(tmp_path):
     ledger, out = _cleaned_ledger(tmp_path, 1)
     code, _, err = run_cli("report", ledger, "--html", out / "review.html")
     assert code == 2 and "inside the run's output" in err and not (out / "review.html").exists()
+
+
+def test_a_multiframe_thumbnail_is_the_first_cleaned_frame(tmp_path):
+    from deid.pipeline.review import thumbnail
+
+    path = tmp_path / "cine.dcm"
+    image(path, frames=4)
+    boxes = [{"frame": 3, "x": 0, "y": 0, "width": 4, "height": 4},
+             {"frame": 2, "x": 1, "y": 1, "width": 5, "height": 5},
+             {"frame": 2, "x": 9, "y": 9, "width": 5, "height": 5}]  # fmt: skip
+    jpeg, index, frames, shown = thumbnail(path, boxes)
+    assert (index, frames, shown) == (2, 4, 2) and jpeg[:2] == b"\xff\xd8"
