@@ -9,7 +9,7 @@ import pytest
 from report_builders import build_example_run
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def example_run(tmp_path_factory) -> dict[str, Path]:
     """The bundled example export through ``deid run research`` (one worker)."""
     return build_example_run(tmp_path_factory.mktemp("example-run"))

@@ -67,8 +67,8 @@ def test_an_unknown_status_is_a_usage_error(tmp_path):
 
 
 def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
-    records = [FileRecord(f"/in/{i:06d}", "quarantined", reason="not DICOM") for i in range(40000)]
-    ledger = synthetic_ledger(tmp_path, records, partition_size=10000)
+    records = [FileRecord(f"/in/{i:06d}", "quarantined", reason="not DICOM") for i in range(12000)]
+    ledger = synthetic_ledger(tmp_path, records, partition_size=4000)
     for args in (["--quarantined"], ["--quarantined", "--format", "json"], []):
         done = deid_subprocess("report", ledger, *args, shell_tail=" | head -n 1")
         assert done.stdout.count("\n") == 1, args
