@@ -12,7 +12,7 @@ VENV ?= .venv
 VENV_PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends --no-upgrade
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-upgrade
 EXAMPLE_DIR := examples/export
 DEMO_OUT := examples/export.deid
 RUN_IN_VENV := PATH="$(abspath $(VENV))/bin:$$PATH"
