@@ -19,6 +19,7 @@ from deid.errors import UserError
 #: Command modules, in the order ``deid --help`` lists their commands.
 COMMAND_MODULES = (
     "deid.commands.run",
+    "deid.commands.report",
     "deid.commands.recipe",
     "deid.commands.verify",
     "deid.commands.pixels",

@@ -1,4 +1,5 @@
-"""``deid run``, ``deid report`` and ``deid ledger export-mappings``: the batch commands."""
+"""``deid run`` and ``deid ledger export-mappings``: the batch commands (``deid report`` is
+in :mod:`deid.commands.report`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from deid.commands.arguments import add_cluster_arguments, positive_float, positive_int
+from deid.commands.arguments import (
+    add_cluster_arguments,
+    builtin_recipe_names,
+    positive_float,
+    positive_int,
+)
 from deid.errors import UserError
 from deid.pipeline.plan import DEFAULT_PARTITION_SIZE
 
@@ -22,7 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "1: some quarantined; 2: usage or recipe error; 130: interrupted (rerun to resume)."
         ),
     )
-    run.add_argument("recipe", metavar="RECIPE", help="recipe file (YAML)")
+    run.add_argument(
+        "recipe",
+        metavar="RECIPE",
+        help=f"recipe file (YAML), or a built-in recipe: {', '.join(builtin_recipe_names())}",
+    )
     run.add_argument("inputs", metavar="INPUT", nargs="*", default=[], help="files or folders")
     run.add_argument("--out", required=True, metavar="DIR", help="output folder")
     run.add_argument("--ledger", metavar="DIR", help="ledger folder (default OUT.ledger)")
@@ -37,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=positive_int,
         default=DEFAULT_PARTITION_SIZE,
         metavar="N",
-        help="files per partition",
+        help=f"files per partition (default {DEFAULT_PARTITION_SIZE})",
     )
     run.add_argument(
         "--file-timeout",
@@ -48,10 +58,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--dry-run", action="store_true", help="plan and count, process nothing")
     run.set_defaults(func=_run)
-
-    report = subparsers.add_parser("report", help="print the summary of a run from its ledger")
-    report.add_argument("ledger", metavar="LEDGER")
-    report.set_defaults(func=_report)
 
     ledger = subparsers.add_parser("ledger", help="ledger tools")
     ledger_sub = ledger.add_subparsers(dest="ledger_command", metavar="COMMAND")
@@ -101,14 +107,6 @@ def _ledger_path(text: str) -> Path:
         hint = f"; the ledger of that output is {beside}" if (beside / "files").is_dir() else ""
         raise UserError(f"not a deid ledger (no files/ folder): {text}{hint}")
     return path
-
-
-def _report(args: argparse.Namespace) -> int:
-    from deid.pipeline.summary import report
-
-    text, code = report(_ledger_path(args.ledger))
-    print(text)
-    return code
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """``deid verify``: re-scan a run's output for residual identifiers and broken invariants.
 
 Prints one line per finding (output file, attribute path, kind; never the value) as soon as
-its partition finishes, then a summary. Exit 0 clean, 1 on any finding, 2 on usage errors.
+its partition finishes, then a summary, both on stdout (notes on stderr). Exit 0 clean, 1 on
+any finding, 2 on usage errors.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="input file or folder of the run (repeat for several; default: the run's "
         "inputs the ledger recorded in inputs.json)",
     )
-    parser.add_argument("--out", required=True, metavar="OUT", help="the run's output folder")
+    parser.add_argument(
+        "out_positional", nargs="?", metavar="OUT", help="the run's output folder (or --out)"
+    )
+    parser.add_argument("--out", metavar="OUT", help="the same as OUT")
     parser.add_argument("--ledger", metavar="LEDGER", help="the run's ledger (default OUT.ledger)")
     parser.add_argument(
         "--recipe", metavar="R", help="recipe (default: the one named in the ledger's run.json)"
@@ -51,9 +55,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_verify)
 
 
+def _output_argument(args: argparse.Namespace) -> str:
+    """OUT, given as ``deid verify OUT`` (like ``deid report LEDGER``) or ``--out OUT``."""
+    from deid.errors import UserError
+
+    given = [v for v in (args.out_positional, args.out) if v]
+    if not given:
+        raise UserError("verify: give the run's output folder: deid verify OUT")
+    if len(given) == 2 and given[0] != given[1]:
+        raise UserError(f"verify: two output folders given: {given[0]} and --out {given[1]}")
+    return given[0]
+
+
 def _verify(args: argparse.Namespace) -> int:
+    from deid.pipeline.summary import print_out
     from deid.verification.run import verify_run
 
+    args.out = _output_argument(args)
     ledger = args.ledger or f"{args.out.rstrip('/')}.ledger"
     note = _pair_note(args.out, ledger)
     if args.scheduler:
@@ -62,7 +80,7 @@ def _verify(args: argparse.Namespace) -> int:
         check_scheduler(args.scheduler)
 
     def show(finding) -> None:
-        print(finding.line(), flush=True)
+        print_out(finding.line())
 
     report = verify_run(
         args.inputs or [],
@@ -74,8 +92,7 @@ def _verify(args: argparse.Namespace) -> int:
         partition_size=args.partition_size,
         on_finding=show,
     )
-    for line in report.summary_lines():
-        print(f"deid verify: {line}", file=sys.stderr)
+    print_out("\n".join(f"deid verify: {line}" for line in report.summary_lines()))
     if note and not report.clean:  # last, where it is read: it explains the findings
         print(f"deid verify: note: {note}", file=sys.stderr)
     return 0 if report.clean else 1

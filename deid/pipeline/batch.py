@@ -32,7 +32,7 @@ from deid.pipeline.plan import (
     plan_partitions,
 )
 from deid.pipeline.progress import RunProgress
-from deid.pipeline.summary import exit_code, format_summary
+from deid.pipeline.summary import exit_code, format_summary, print_out
 
 DEFAULT_FILE_TIMEOUT = 120.0
 
@@ -342,7 +342,7 @@ def _run_locked(
         file_timeout=options.file_timeout,
     )
     try:
-        failures = _execute(options, paths, size, salt, setup, stream, early)
+        failures = _execute(options, paths, size, salt, setup, stream, early, started)
     except KeyboardInterrupt:
         # Finished partitions are in the ledger; say so where ``deid report`` looks.
         run_info.update(state="interrupted", finished=_now())
@@ -359,7 +359,7 @@ def _run_locked(
         failed_partitions=failures,
     )
     ledger_mod.write_run_json(ledger, run_info)
-    print(format_summary(counts, ledger, seconds), file=stream)
+    print_out(format_summary(counts, ledger, seconds))  # the result: stdout
     code = exit_code(counts)
     if failures:
         print(
@@ -378,6 +378,7 @@ def _execute(
     setup: RunSetup,
     stream,
     early=None,
+    started: float | None = None,
 ) -> list[int]:
     """Submit every partition (a bounded number at a time), then the finishing task."""
     from distributed import as_completed
@@ -390,7 +391,7 @@ def _execute(
     failures: list[int] = []
     with (
         dask_client(options.scheduler, n_local, prestart_children=True, early=early) as client,
-        RunProgress(len(paths), stream, options.progress) as progress,
+        RunProgress(len(paths), stream, options.progress, started=started) as progress,
     ):
         client.subscribe_topic(
             PROGRESS_TOPIC,

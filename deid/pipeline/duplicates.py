@@ -24,7 +24,6 @@ import pyarrow.parquet as pq
 
 from deid.pipeline import ledger as ledger_mod
 from deid.pipeline.worker import (
-    DUPLICATE_REASON,
     TEMP_SUFFIX,
     WorkContext,
     new_record,
@@ -38,20 +37,29 @@ def _contested(ledger: Path) -> pa.Table:
     or held by a provisional duplicate."""
     pieces = []
     for path in ledger_mod.iter_parts(ledger, "files"):
-        table = pq.read_table(path, columns=["input_path", "output_path", "status", "partition"])
+        table = pq.read_table(
+            path, columns=["input_path", "output_path", "status", "reason", "partition"]
+        )
         mask = pc.and_(
             pc.is_in(table.column("status"), pa.array(["written", "duplicate"])),
             pc.not_equal(table.column("output_path"), ""),
         )
         pieces.append(table.filter(mask))
     if not pieces:
-        return pa.table({"input_path": [], "output_path": [], "status": [], "partition": []})
+        return pa.table(
+            {"input_path": [], "output_path": [], "status": [], "reason": [], "partition": []}
+        )
     rows = pa.concat_tables(pieces)
     counts = rows.group_by("output_path").aggregate([("input_path", "count")])
     many = counts.filter(pc.greater(counts.column("input_path_count"), 1)).column("output_path")
     provisional = rows.filter(pc.equal(rows.column("status"), "duplicate")).column("output_path")
     names = pa.concat_arrays([many.combine_chunks(), provisional.combine_chunks()])
     return rows.filter(pc.is_in(rows.column("output_path"), names.unique()))
+
+
+def duplicate_reason(original: str) -> str:
+    """A duplicate's reason names the input whose output it is, so a reader can find it."""
+    return f"duplicate of {original} (same SOP Instance UID or identical content)"
 
 
 def resolve(
@@ -66,7 +74,7 @@ def resolve(
     groups: dict[str, list[dict]] = {}
     for row in rows:
         groups.setdefault(row["output_path"], []).append(row)
-    changes: dict[int, dict[str, tuple[str, str]]] = {}
+    changes: dict[int, dict[str, tuple[str, str | None]]] = {}
     rewritten = 0
     for name, members in sorted(groups.items()):
         members.sort(key=lambda r: r["input_path"])
@@ -86,12 +94,13 @@ def resolve(
                 continue
             replace_atomic(out_dir / name, prepared.output)
             rewritten += 1
-            changes.setdefault(winner["partition"], {})[winner["input_path"]] = ("written", "")
+            changes.setdefault(winner["partition"], {})[winner["input_path"]] = ("written", None)
+        reason = duplicate_reason(winner["input_path"])
         for loser in losers:
-            if loser["status"] != "duplicate":
+            if loser["status"] != "duplicate" or loser["reason"] != reason:
                 changes.setdefault(loser["partition"], {})[loser["input_path"]] = (
                     "duplicate",
-                    DUPLICATE_REASON,
+                    reason,
                 )
     for partition, updates in changes.items():
         _update_part(ledger, partition, updates)
@@ -102,7 +111,7 @@ def resolve(
     }
 
 
-def _update_part(ledger: Path, partition: int, updates: dict[str, tuple[str, str]]) -> None:
+def _update_part(ledger: Path, partition: int, updates: dict[str, tuple[str, str | None]]) -> None:
     path = ledger_mod.part_path(ledger, "files", partition)
     table = pq.read_table(path)
     content_hash = (table.schema.metadata or {}).get(ledger_mod.HASH_KEY, b"").decode()

@@ -28,7 +28,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from deid.pipeline.records import FILES_SCHEMA, STATUSES, UIDS_SCHEMA, FileRecord
+from deid.pipeline.records import FILES_SCHEMA, STATUSES, UID_KINDS, UIDS_SCHEMA, FileRecord
 
 HASH_KEY = b"deid.partition_hash"
 RUN_JSON = "run.json"
@@ -136,9 +136,24 @@ def files_table(records: list[FileRecord]) -> pa.Table:
 
 
 def uids_table(records: list[FileRecord]) -> pa.Table:
-    pairs = sorted({pair for r in records for pair in r.uid_pairs})
+    """One row per (original, new) UID; a UID met in several roles (a study UID is also
+    referenced from other files) keeps its most specific kind (:data:`UID_KINDS` order)."""
+    rank = {kind: i for i, kind in enumerate(UID_KINDS)}
+    kinds: dict[tuple[str, str], str] = {}
+    for record in records:
+        for old, new, *kind in record.uid_pairs:
+            found = kind[0] if kind else "other"
+            known = kinds.get((old, new))
+            if known is None or rank.get(found, 99) < rank.get(known, 99):
+                kinds[(old, new)] = found
+    pairs = sorted(kinds)
     return pa.table(
-        {"uid_old": [p[0] for p in pairs], "uid_new": [p[1] for p in pairs]}, schema=UIDS_SCHEMA
+        {
+            "uid_old": [p[0] for p in pairs],
+            "uid_new": [p[1] for p in pairs],
+            "kind": [kinds[p] for p in pairs],
+        },
+        schema=UIDS_SCHEMA,
     )
 
 

@@ -33,11 +33,13 @@ class FileRecord:
     study_instance_uid_in: str = ""
     study_instance_uid_out: str = ""
     sop_class_uid: str = ""
+    modality: str = ""
     patient_id_in: str = ""
     patient_pseudonym: str = ""
     date_offset_days: int | None = None
-    #: Boxes blacked out, JSON: [[frame, x, y, width, height], ...]; never the text read.
-    pixel_boxes: str = "[]"
+    #: Boxes blacked out: (frame, x, y, width, height, source), source "ocr" or "region";
+    #: never the text read.
+    pixel_boxes: list[tuple[int, int, int, int, int, str]] = field(default_factory=list)
     pixel_regions_scrubbed: int = 0
     transfer_syntax_in: str = ""
     transfer_syntax_out: str = ""
@@ -45,7 +47,9 @@ class FileRecord:
     deid_version: str = ""
     seconds: float = 0.0
     partition: int = -1
-    uid_pairs: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    #: (original, new, kind) of every UID the file's rewrite remapped; kind is one of
+    #: :data:`UID_KINDS`.
+    uid_pairs: list[tuple[str, str, str]] = field(default_factory=list, repr=False)
 
     def values(self) -> tuple:
         """Every field in order: what the child sends its parent (a tuple pickles in a
@@ -57,13 +61,39 @@ class FileRecord:
         return cls(*values)
 
     def row(self) -> dict:
-        """The ledger row: every field but ``uid_pairs`` (a shallow copy; all are scalars,
-        so :func:`dataclasses.asdict`'s deep copy only cost time)."""
-        return {name: getattr(self, name) for name in _ROW_FIELDS}
+        """The ledger row: every field but ``uid_pairs``. Absent values are nulls, never
+        ``''``: the worker fills ``''`` where a file has no value, and a query that asks
+        ``output_path IS NULL`` must find every file that has no output."""
+        row = {name: getattr(self, name) for name in _ROW_FIELDS}
+        for name in _NULLABLE_TEXT:
+            if row[name] == "":
+                row[name] = None
+        row["pixel_boxes"] = [dict(zip(BOX_FIELDS, box)) for box in (self.pixel_boxes or ())]
+        return row
 
 
 _FIELDS = tuple(f.name for f in fields(FileRecord))
 _ROW_FIELDS = tuple(name for name in _FIELDS if name != "uid_pairs")
+_NULLABLE_TEXT = tuple(
+    f.name for f in fields(FileRecord) if f.type == "str" and f.name not in ("input_path", "status")
+)
+#: Members of one ``pixel_boxes`` struct, in order.
+BOX_FIELDS = ("frame", "x", "y", "width", "height", "source")
+#: What a remapped UID was, in the order a UID seen in several roles is classified.
+UID_KINDS = ("study", "series", "instance", "frame_of_reference", "other")
+
+
+def _box_type(pa):
+    return pa.struct(
+        [
+            ("frame", pa.int32()),
+            ("x", pa.int32()),
+            ("y", pa.int32()),
+            ("width", pa.int32()),
+            ("height", pa.int32()),
+            ("source", pa.string()),
+        ]
+    )
 
 
 @cache
@@ -85,10 +115,11 @@ def _schemas() -> dict[str, pa.Schema]:
             ("study_instance_uid_in", pa.string()),
             ("study_instance_uid_out", pa.string()),
             ("sop_class_uid", pa.string()),
+            ("modality", pa.string()),
             ("patient_id_in", pa.string()),
             ("patient_pseudonym", pa.string()),
             ("date_offset_days", pa.int32()),
-            ("pixel_boxes", pa.string()),
+            ("pixel_boxes", pa.list_(_box_type(pa))),
             ("pixel_regions_scrubbed", pa.int32()),
             ("transfer_syntax_in", pa.string()),
             ("transfer_syntax_out", pa.string()),
@@ -99,7 +130,7 @@ def _schemas() -> dict[str, pa.Schema]:
         ]
     )
 
-    uids = pa.schema([("uid_old", pa.string()), ("uid_new", pa.string())])
+    uids = pa.schema([("uid_old", pa.string()), ("uid_new", pa.string()), ("kind", pa.string())])
     return {"FILES_SCHEMA": files, "UIDS_SCHEMA": uids}
 
 

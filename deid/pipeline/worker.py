@@ -20,7 +20,6 @@ import contextlib
 import errno
 import hashlib
 import io
-import json
 import os
 import re
 import secrets
@@ -43,6 +42,14 @@ if TYPE_CHECKING:
 _UID_COMPONENT = re.compile(r"[0-9]+(\.[0-9]+)*")
 TEMP_SUFFIX = ".deid-tmp"
 DUPLICATE_REASON = "duplicate: another input has the same SOP Instance UID (or identical content)"
+
+
+#: Why an input DICOMDIR is not copied: its records name the input's files, and the output's
+#: files are named by their new UIDs, so a rewritten DICOMDIR would point at nothing.
+DICOMDIR_REASON = (
+    "DICOMDIR: the input file-set's index, whose records would point at nothing in the "
+    "output; for a file-set over the output: deid report LEDGER --dicomdir DIR"
+)
 
 
 class SkipFile(Exception):
@@ -270,12 +277,17 @@ def prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None:
 
 def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None:
     data, kind = read_input(path)
+    from deid.rewrite.dicomdir import is_dicomdir
     from deid.rewrite.engine import deidentify
     from deid.rewrite.writer import encode_part10
 
     ds = parse(data, kind)
     record.transfer_syntax_in = transfer_syntax_of(ds)
     record.sop_class_uid = str(ds.get("SOPClassUID") or "")
+    record.modality = _modality(ds)
+    if is_dicomdir(ds):
+        record.status, record.reason = "excluded", DICOMDIR_REASON
+        return None
     rule = ctx.recipe.excluded_by(ds)
     if rule is not None:
         record.status = "excluded"
@@ -299,12 +311,12 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
     record.patient_id_in = result.patient_id_in or ""
     record.patient_pseudonym = result.patient_pseudonym or ""
     record.date_offset_days = result.date_offset_days
-    record.uid_pairs = sorted(result.uid_map.items())
+    record.uid_pairs = uid_pairs_with_kinds(result.uid_map, out_ds)
     record.transfer_syntax_out = result.transfer_syntax_out or transfer_syntax_of(out_ds)
     pixel = result.pixel
     if pixel is not None:
-        boxes = [list(b) for b in pixel.boxes]
-        record.pixel_boxes = json.dumps(boxes)
+        boxes = typed_boxes(pixel.boxes, ctx.recipe, out_ds)
+        record.pixel_boxes = boxes
         record.pixel_regions_scrubbed = len(boxes)
         record.transfer_syntax_out = pixel.transfer_syntax_out or record.transfer_syntax_out
     if identifying is not None:
@@ -317,6 +329,53 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
             record.output_path = ""
             return None
     return Prepared(record, output)
+
+
+def _modality(ds: Dataset) -> str:
+    """The Modality code for the report's counts: a defined term is short upper-case text;
+    anything else (a site's free text) is not copied into the ledger."""
+    try:
+        value = str(ds.get("Modality") or "").strip()
+    except Exception:  # a malformed element is the engine's business, not the report's
+        return ""
+    return (
+        value if len(value) <= 16 and value.replace("_", "").isalnum() and value.isupper() else ""
+    )
+
+
+def uid_pairs_with_kinds(uid_map: dict, out_ds: Dataset) -> list[tuple[str, str, str]]:
+    """(original, new, kind) for the UID table: what each new UID is in the output (its
+    study, series or instance, its frame of reference) or "other" (a referenced UID)."""
+    roles = {}
+    for keyword, kind in (
+        ("FrameOfReferenceUID", "frame_of_reference"),
+        ("SOPInstanceUID", "instance"),
+        ("SeriesInstanceUID", "series"),
+        ("StudyInstanceUID", "study"),
+    ):
+        value = out_ds.get(keyword)
+        if value:
+            roles[str(value)] = kind
+    return sorted((old, new, roles.get(str(new), "other")) for old, new in uid_map.items())
+
+
+def typed_boxes(boxes, recipe, out_ds: Dataset) -> list[tuple[int, int, int, int, int, str]]:
+    """The pixel step's boxes as the ledger types them, each with its source: "region" when
+    it is a recipe's fixed region (as the step pads and clips it), else "ocr"."""
+    from deid.pixels.regions import pad_box
+
+    settings = recipe.pixels
+    rows, columns = int(out_ds.get("Rows") or 0), int(out_ds.get("Columns") or 0)
+    fixed = set()
+    for rule in getattr(settings, "regions", None) or ():
+        for box in rule.boxes:
+            padded = pad_box(tuple(int(v) for v in box), settings, rows, columns)
+            if padded is not None:
+                fixed.add(tuple(padded))
+    return [
+        (int(f), int(x), int(y), int(w), int(h), "region" if (x, y, w, h) in fixed else "ocr")
+        for f, x, y, w, h in boxes
+    ]
 
 
 def new_record(path: str, ctx: WorkContext) -> FileRecord:

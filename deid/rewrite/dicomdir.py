@@ -163,3 +163,85 @@ def rebuild_offsets(dataset: Dataset, encode: Callable[[Dataset], bytes]) -> byt
     if ROOT_LAST in dataset:
         dataset[ROOT_LAST].value = at(last)
     return encode(dataset)
+
+
+# -- a new file-set over the output ----------------------------------------------------------
+#: Type 1 keys of the directory records pydicom's default creators copy from each instance,
+#: and the value a record gets where the de-identified instance has none (a recipe empties
+#: Study ID, dates and times). Only the record carries it; the instances are copied as they are.
+RECORD_FALLBACKS: dict[str, dict[str, object]] = {
+    "PATIENT": {"PatientID": "ANONYMIZED"},
+    "STUDY": {"StudyDate": "19000101", "StudyTime": "000000", "StudyID": "ANONYMIZED"},
+    "SERIES": {"Modality": "OT", "SeriesNumber": 0},
+    "IMAGE": {"InstanceNumber": 0},
+}
+
+
+def _with_fallbacks(creator: Callable, fallbacks: dict[str, object]) -> Callable:
+    def create(ds: Dataset) -> Dataset:
+        missing = [k for k in fallbacks if k not in ds or ds[k].VM == 0]
+        if not missing:
+            return creator(ds)
+        proxy = Dataset()
+        proxy.update(ds)  # a shallow copy: the instance itself is not changed
+        for keyword in missing:
+            if keyword in proxy:  # a new element: the shared one belongs to the instance
+                del proxy[keyword]
+            setattr(proxy, keyword, fallbacks[keyword])
+        return creator(proxy)
+
+    return create
+
+
+def _sr_document_record(creator: Callable) -> Callable:
+    """pydicom copies the whole SR content tree into the record, where its relationship
+    types are not valid and which would double every document's text; the record keeps the
+    header keys only (PS3.3 F.5.28), Verification DateTime where the flag requires it."""
+
+    def create(ds: Dataset) -> Dataset:
+        proxy = Dataset()
+        proxy.update(ds)
+        if "ContentSequence" in proxy:
+            del proxy.ContentSequence
+        record = creator(proxy)
+        if str(ds.get("VerificationFlag", "")) == "VERIFIED" and not ds.get("VerificationDateTime"):
+            record.VerificationDateTime = "19000101000000"
+        return record
+
+    return create
+
+
+def write_fileset(outputs: list, dest) -> int:
+    """Copy ``outputs`` (paths of de-identified files) into ``dest`` as a DICOM file-set:
+    a DICOMDIR whose records point at every file, under File IDs pydicom's ``FileSet``
+    chooses (``PT000000/ST000000/SE000000/IM000000``, valid for media). deid's own output
+    names (``<study UID>/<series UID>/<sop UID>.dcm``) cannot be File IDs (8 characters a
+    component, A-Z 0-9 _), which is why this is a copy and not a DICOMDIR inside the output.
+    Returns the number of instances written."""
+    from pathlib import Path
+
+    from pydicom import fileset
+
+    dest = Path(dest)
+    if dest.exists() and any(dest.iterdir()):
+        raise FileExistsError(f"{dest} is not empty")
+    fs = fileset.FileSet()
+    saved = dict(fileset.DIRECTORY_RECORDERS)
+    try:
+        for kind, fallbacks in RECORD_FALLBACKS.items():
+            fileset.DIRECTORY_RECORDERS[kind] = _with_fallbacks(saved[kind], fallbacks)
+        fileset.DIRECTORY_RECORDERS["SR DOCUMENT"] = _sr_document_record(saved["SR DOCUMENT"])
+        count = 0
+        for path in outputs:
+            ds = dcmread(path)
+            if is_dicomdir(ds):
+                continue
+            fs.add(ds)
+            count += 1
+    finally:
+        fileset.DIRECTORY_RECORDERS.clear()
+        fileset.DIRECTORY_RECORDERS.update(saved)
+    fs.ID = "DEID"
+    dest.mkdir(parents=True, exist_ok=True)
+    fs.write(dest)
+    return count

@@ -209,6 +209,12 @@ def _run_inputs(ledger: Path) -> tuple[list[str], str | None]:
     inputs, manifest = read_inputs_json(ledger)
     if not inputs and not manifest:
         raise UserError(f"{ledger}/inputs.json names no inputs; give --input")
+    for recorded in [*inputs, *([manifest] if manifest else [])]:
+        if not os.path.lexists(recorded):
+            raise UserError(
+                f"the run's input {recorded} (recorded in {ledger}/inputs.json) is not there; "
+                "if it moved, pass its new place with --input"
+            )
     return inputs, manifest
 
 

@@ -82,7 +82,7 @@ def test_verify_quarantines_an_output_that_leaks(tmp_path: Path) -> None:
     leak, ok = rows
     assert leak["status"] == "quarantined" and leak["reason"].startswith("verify: ")
     assert "Leaky" not in leak["reason"] and "Lucy" not in leak["reason"]
-    assert leak["output_path"] == ""
+    assert leak["output_path"] is None
     assert ok["status"] == "written"
     assert len(list((tmp_path / "out").rglob("*.dcm"))) == 1
 

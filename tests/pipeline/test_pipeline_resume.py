@@ -92,10 +92,13 @@ def test_sigkill_then_rerun_completes_exactly_once(tmp_path: Path, key_file: Pat
     assert 3 <= done_before < 34
     from pipeline_helpers import run_cli
 
-    assert run_cli("report", ledger) == 0  # nothing quarantined so far
+    from deid.pipeline.summary import EXIT_INTERRUPTED
+
+    # killed: run.json still says running, but nobody holds the ledger
+    assert run_cli("report", ledger) == EXIT_INTERRUPTED
     report = capsys.readouterr().out
     assert f"incomplete: {len(ledger_rows(ledger))} of 100 planned files" in report
-    assert "run state: running (rerun the same command to finish it)" in report
+    assert "run state: interrupted (" in report and "rerun the same command" in report
 
     second = subprocess.run(
         command, capture_output=True, text=True, env=subprocess_env(), timeout=300

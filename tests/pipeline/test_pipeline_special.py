@@ -13,6 +13,7 @@ from pipeline_helpers import ledger_rows, output_files, run_cli
 from pydicom.data import get_testdata_file
 
 from deid.pipeline.progress import RunProgress
+from deid.pipeline.worker import DICOMDIR_REASON
 
 ENCAPSULATED_PDF = "1.2.840.10008.5.1.4.1.1.104.1"
 
@@ -43,19 +44,13 @@ def test_dicomdirs_and_excluded_files(tmp_path, key_file):
     assert rows["report.dcm"]["reason"].startswith("Encapsulated PDF")
     assert rows["image.dcm"]["status"] == "written"
     dirs = [rows[f"cd{n}/DICOMDIR"] for n in (1, 2, 3)]
-    if any(r["status"] == "quarantined" for r in dirs):
-        assert code == 1  # the engine may refuse a DICOMDIR; then it says why
-        assert all(r["reason"] for r in dirs if r["status"] == "quarantined")
-        return
+    # An input DICOMDIR indexes the input's files; the output's are named by their new UIDs,
+    # so a copy would point at nothing: excluded, with a reason that says how to get one.
     assert code == 0
-    # Byte-identical copies are one file (same keyed content name); the edited one is not.
-    assert sorted(r["status"] for r in dirs[:2]) == ["duplicate", "written"]
-    assert dirs[0]["output_path"] == dirs[1]["output_path"]
-    assert dirs[2]["status"] == "written" and dirs[2]["output_path"] != dirs[0]["output_path"]
     for row in dirs:
-        assert row["output_path"].startswith("no-study/no-series/2.25.")
-        assert "DICOMDIR" not in row["output_path"] and "cd" not in row["output_path"]
-    assert len(output_files(tmp_path / "out")) == 3  # two DICOMDIRs and the image
+        assert row["status"] == "excluded" and row["output_path"] is None
+        assert row["reason"] == DICOMDIR_REASON and "deid report LEDGER --dicomdir" in row["reason"]
+    assert len(output_files(tmp_path / "out")) == 1  # the image
 
 
 def test_file_names_that_are_not_utf8(tmp_path, key_file):

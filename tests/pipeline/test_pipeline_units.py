@@ -160,7 +160,7 @@ def test_partition_parts_mark_completion(tmp_path: Path) -> None:
         .equals(ledger_mod.files_table([record]).schema.remove_metadata())
     )
     uids = pq.read_table(ledger_mod.part_path(ledger, "uids", 0)).to_pylist()
-    assert uids == [{"uid_old": "1.2.3", "uid_new": "2.25.9"}]
+    assert uids == [{"uid_old": "1.2.3", "uid_new": "2.25.9", "kind": "other"}]
     files.write_bytes(b"truncated")  # a torn part (cannot happen with rename, but be safe)
     assert not ledger_mod.partition_complete(ledger, 0, "h")
     assert not list(tmp_path.rglob("*.tmp"))

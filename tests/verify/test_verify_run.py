@@ -84,7 +84,7 @@ def test_clean_run_has_no_findings(run_tree):
 def test_cli_exit_codes(run_tree, tree, capsys):
     args = ["verify", "--input", str(run_tree / "in"), "--out", str(run_tree / "out")]
     assert main([*args, "--workers", "1"]) == 0
-    assert "findings: 0" in capsys.readouterr().err
+    assert "findings: 0" in capsys.readouterr().out  # the summary is the result: stdout
     assert main([*args[:-2], "--out", str(tree / "nowhere"), "--workers", "1"]) == 2
     assert "deid:" in capsys.readouterr().err
     (tree / "in2").mkdir()
@@ -134,7 +134,7 @@ def test_missing_output_and_ledger_mismatch(tree):
 
 def test_inputs_default_to_the_runs(run_tree, capsys):
     assert main(["verify", "--out", str(run_tree / "out"), "--workers", "1"]) == 0
-    assert "inputs: 5, ledger records: 5" in capsys.readouterr().err
+    assert "inputs: 5, ledger records: 5" in capsys.readouterr().out
 
 
 def test_orphan_output(tree):
