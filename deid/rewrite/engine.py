@@ -128,6 +128,7 @@ from deid.rewrite.writer import (
     transfer_syntax_of,
 )
 from deid.text.finder import redact
+from deid.text.scope import is_free_text
 
 if TYPE_CHECKING:
     from deid.pixels.outcome import PixelOutcome
@@ -303,8 +304,13 @@ def _push_items(ds: Dataset, tag: int, anchor: str, run: _Run, stack: list) -> b
     return True
 
 
-def _clean(ds: Dataset, tag: int, vr: str, anchor: str, run: _Run, stack: list) -> bool:
-    """Action C by VR (see the module docstring); True if the element is still there."""
+def _clean(
+    ds: Dataset, tag: int, vr: str, anchor: str, run: _Run, stack: list, free: bool = True
+) -> bool:
+    """Action C by VR (see the module docstring); True if the element is still there.
+
+    ``free``: the value is free text whose unlisted names are searched too
+    (:func:`deid.text.scope.is_free_text`)."""
     if vr == "SQ":
         return _push_items(ds, tag, anchor, run, stack)
     if vr in BINARY_VRS:
@@ -337,7 +343,7 @@ def _clean(ds: Dataset, tag: int, vr: str, anchor: str, run: _Run, stack: list) 
     elif vr in TEXT_VRS:
         if tag in CODED_TAGS:  # a code: kept, and guarded like any kept code
             return _guard(ds, tag, vr, run)
-        run.pending_text.append((ds, tag, vr, True))  # cleaned when every name is known
+        run.pending_text.append((ds, tag, vr, free))  # cleaned when every name is known
     else:  # a VR we have no cleaning for: nothing leaks if it goes
         del ds[tag]
         return False
@@ -509,7 +515,7 @@ def _apply(ds: Dataset, tag: int, vr: str, rule: Rule, anchor: str, run: _Run, s
                 return False
             _set(ds, tag, vr, [run.uid(v) for v in _strings(ds, tag, vr)])
         elif action == "C":
-            return _clean(ds, tag, vr, anchor, run, stack)
+            return _clean(ds, tag, vr, anchor, run, stack, is_free_text(rule, vr))
         elif action == "replace":
             _set(ds, tag, vr, _typed(rule.value or "", vr))
         elif action == "pseudonym":
