@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import re
 import warnings
 import zlib
 from typing import Any
@@ -45,6 +46,7 @@ _ALNUM_BYTES = frozenset(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ
 #: ("series Skuta" / "thlyx part"), when at least this long.
 SPLIT_KINDS = frozenset({"patient-name", "person-name", "patient-id"})
 MIN_SPLIT_NEEDLE = 6
+_WORDS = re.compile(r"[^\W_]+")
 
 
 def _bounded(haystack: str | bytes, start: int, length: int, boundary: str) -> bool:
@@ -109,6 +111,7 @@ class _Haystack:
         self.starts: list[int] = []
         self.paths: list[str] = []
         self.kinds: list[str] = []
+        self._edges: tuple[list[tuple[str, int]], dict[str, int]] | None = None
         self.length = 0
         self.blobs: list[tuple[str, bytes]] = []
         self.text = ""
@@ -136,22 +139,23 @@ class _Haystack:
         ]
 
     def split(self, needle: Needle) -> list[str]:
-        """Paths where the needle runs across the edge of two adjacent values: the end of
-        one and the start of the next, each at least two characters, at word edges."""
+        """Paths where the needle is cut in two values of the file: one ends with its start
+        and another begins with the rest, each a whole word of two characters or more
+        ("series Skuta" / "thlyx part")."""
+        if self._edges is None:
+            self._edges = ([], {})
+            for i, part in enumerate(self.parts):
+                words = _WORDS.findall(part)
+                if words:
+                    self._edges[0].append((words[-1], i))
+                    self._edges[1].setdefault(words[0], i)
+        last_words, first_words = self._edges
         found = []
-        n = len(needle.folded)
-        for i in range(len(self.parts) - 1):
-            left, right = self.parts[i].rstrip(" \x00"), self.parts[i + 1].lstrip(" \x00")
-            for cut in range(2, n - 1):
-                head, tail = needle.folded[:cut], needle.folded[cut:]
-                if (
-                    left.endswith(head)
-                    and right.startswith(tail)
-                    and not _alnum(left[-cut - 1] if len(left) > cut else None)
-                    and not _alnum(right[len(tail)] if len(right) > len(tail) else None)
-                ):
+        for word, i in last_words:
+            if 2 <= len(word) <= len(needle.folded) - 2 and needle.folded.startswith(word):
+                j = first_words.get(needle.folded[len(word) :])
+                if j is not None and j != i:
                     found.append(self.paths[i])
-                    break
         return found
 
 
