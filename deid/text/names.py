@@ -232,6 +232,40 @@ PARTICLES = frozenset(
         "af",
     ]
 )
+#: Function words of languages that capitalise every noun (German): in such text an
+#: unknown capitalised token is a noun more often than a name.
+NOUN_CAPITALISING = frozenset(
+    [
+        "der",
+        "die",
+        "das",
+        "und",
+        "mit",
+        "von",
+        "zur",
+        "zum",
+        "zu",
+        "keine",
+        "kein",
+        "nach",
+        "bei",
+        "gut",
+        "nicht",
+        "ist",
+        "im",
+        "am",
+        "auf",
+        "für",
+        "eine",
+        "einer",
+        "ein",
+        "des",
+        "dem",
+        "den",
+        "wegen",
+        "durch",
+    ]
+)
 _TOKEN = re.compile(r"(?<!\w)[^\W\d_](?:[\w'’-]*[^\W\d_])?\.?")
 _CARET = re.compile(r"(?<![\w^])[^\W\d_][\w'’-]*\^[^\W\d_][\w'’-]*(?:\^[\w'’.-]*){0,3}")
 _COMMA_NAME = re.compile(r"(?<!\w)([^\W\d_][\w'’-]+),\s*([^\W\d_][\w'’-]+)(?!\w)")
@@ -269,15 +303,26 @@ def _namelike(word: str, all_caps_text: bool) -> bool:
 
 
 def _after_cue(word: str) -> bool:
-    """A capitalised token after a role cue: a name unless a word of medicine or language
-    (a listed name that is also a word, "carer Rose", still counts)."""
-    if _medical(word):
+    """A capitalised token after a role cue: a listed name that is no frequent English
+    word ("carer Rose", "spouse Piotr", "by Fischer"), or any token that is no word of
+    medicine or of a language."""
+    if (word.isupper() and len(word) <= 3) or word.casefold() in TITLES:
+        return False  # GP, ED, ICU; a title is a cue of its own
+    if vocab.is_name_part(word):
+        return True
+    return not _medical(word) and not vocab.is_language_word(word)
+
+
+def _part(word: str, all_caps: bool) -> bool:
+    """A neighbour of a found name that belongs to it: an initial, a listed name part, or
+    a token that is a name by what it is."""
+    if _initial(word):
+        return True
+    if (word.isupper() and len(word) <= 3) or word.casefold() in TITLES:
         return False
-    if word.isupper() and len(word) <= 3:
-        return False  # GP, ED, ICU
-    if vocab.is_language_word(word):
-        return bool(vocab.name_role(word)) and not vocab.is_common(word.casefold())
-    return True
+    return vocab.is_name_part(word) or (
+        len(word) >= 2 and not _medical(word) and not vocab.is_language_word(word)
+    )
 
 
 class _Tokens:
@@ -301,7 +346,7 @@ def _grow(tokens: _Tokens, i: int, j: int, all_caps: bool) -> tuple[int, int]:
     while j + 1 < len(items) and _joined(tokens, j + 1):
         word = _bare(items[j + 1][2])
         nxt = items[j + 2][2] if j + 2 < len(items) and _joined(tokens, j + 2) else ""
-        if (_capitalised(word) and (_initial(word) or _namelike(word, all_caps))) or (
+        if (_capitalised(word) and _part(word, all_caps)) or (
             word.casefold() in PARTICLES and nxt and _capitalised(nxt)
         ):
             j += 1
@@ -309,7 +354,7 @@ def _grow(tokens: _Tokens, i: int, j: int, all_caps: bool) -> tuple[int, int]:
             break
     while i > 0 and _joined(tokens, i):
         word = _bare(items[i - 1][2])
-        if (_capitalised(word) and (_initial(word) or _namelike(word, all_caps))) or (
+        if (_capitalised(word) and _part(word, all_caps)) or (
             word.casefold() in PARTICLES and i > 1 and _joined(tokens, i - 1)
         ):
             i -= 1
@@ -345,15 +390,14 @@ def find_names(text: str) -> Iterator[tuple[int, int]]:
         family, given = match.group(1), match.group(2)
         if not (_capitalised(family) and _capitalised(given)):
             continue
-        if any(_medical(w) or vocab.is_language_word(w) for w in (family, given)):
-            continue
-        if (vocab.name_role(family) or vocab.is_rare(family)) and (
-            vocab.name_role(given) or vocab.is_rare(given)
+        if all(
+            vocab.is_name_part(w) or (vocab.is_rare(w) and not _medical(w)) for w in (family, given)
         ):
             yield match.span()
     tokens = _Tokens(text)
     items = tokens.items
     n = len(items)
+    nouns = any(item[2].casefold() in NOUN_CAPITALISING for item in items)
     i = 0
     while i < n:
         kind, k = _cue_at(tokens, i)
@@ -379,12 +423,36 @@ def find_names(text: str) -> Iterator[tuple[int, int]]:
                 i = end + 1
                 continue
         word = _bare(items[i][2])
-        if _capitalised(word) and _namelike(word, all_caps):
+        if _pair(tokens, i):
+            start, end = _grow(tokens, i, i + 1, all_caps)
+            yield items[start][0], _end(items[end])
+            i = end + 1
+            continue
+        if _capitalised(word) and _namelike(word, all_caps or _initial_or_noun(tokens, i, nouns)):
             start, end = _grow(tokens, i, i, all_caps)
             yield items[start][0], _end(items[end])
             i = end + 1
             continue
         i += 1
+
+
+def _pair(tokens: _Tokens, i: int) -> bool:
+    """Tokens i and i+1 are two listed name parts side by side ("Thibault Moreau",
+    "LOPEZ MARIA"), neither a word of medicine."""
+    if i + 1 >= len(tokens.items) or not _joined(tokens, i + 1):
+        return False
+    words = (_bare(tokens.items[i][2]), _bare(tokens.items[i + 1][2]))
+    return all(
+        _capitalised(w) and len(w) >= 2 and vocab.is_name_part(w) and not _medical(w) for w in words
+    )
+
+
+def _initial_or_noun(tokens: _Tokens, i: int, nouns: bool) -> bool:
+    """Capitals say little here: the first token of a sentence, or German text (every
+    noun capitalised): only listed names count, not unknown tokens."""
+    if nouns or i == 0:
+        return True
+    return any(c in ".;:!?" for c in tokens.gap(i))
 
 
 def _end(item: tuple[int, int, str]) -> int:

@@ -64,9 +64,9 @@ _STREET_EN = (
 )
 _ADDRESS = re.compile(
     rf"(?<!\w)\d{{1,5}}[a-zA-Z]?,?\s+(?:[A-Z][\w'.-]*\s+){{1,4}}(?i:{_STREET_EN})\b\.?"
-    r"|(?<!\w)[A-ZÄÖÜ][\wäöüß-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|"
-    r"laan|straat|gracht|plein|singel|kade|vej|gatan|gata|vägen|väg)\s+\d{1,4}[a-z]?\b"
-    r"|(?<!\w)(?:\d{1,4}[a-z]?,?\s+)?(?:rue|avenue|av\.|boulevard|bd|chemin|allée|impasse|"
+    r"|(?<!\w)(?:\d{1,4}[a-z]?,?\s+)?[A-ZÄÖÜ][\wäöüß-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|"
+    r"laan|straat|gracht|plein|singel|kade|vej|gatan|gata|vägen|väg)(?:\s+\d{1,4}[a-z]?\b)?"
+    r"|(?<!\w)(?:\d{1,4}[a-z]?,?\s+)?(?i:rue|avenue|av\.|boulevard|bd|chemin|allée|impasse|"
     r"via|viale|piazza|corso|calle|avenida|avda\.?|paseo|plaza|rua|praça|travessa|ulica|ul\.)"
     r"\s+(?:(?:de|del|la|le|les|des|du|di|da|do|dos|das|della|dei)\s+|d')*"
     r"[A-ZÀ-Ý][\w'-]*(?:\s+[A-ZÀ-Ý][\w'-]*){0,3}(?:,?\s*(?:n\.?\s*)?\d{1,4}[a-z]?\b)?",

@@ -40,6 +40,8 @@ WORD_ZIPF = 3.0
 OWN_LANGUAGE_MARGIN = 1.0
 #: Below this Zipf frequency in every language a token is no word anyone writes.
 RARE_ZIPF = 1.5
+#: A listed name at least this frequent in English text is taken for the English word.
+ENGLISH_WORD_ZIPF = 4.5
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
@@ -82,12 +84,11 @@ def is_language_word(word: str) -> bool:
     """A word of some language (see the module docstring), not a name all of them share.
 
     The median is taken over the languages whose list has the word (the small lists stop
-    at ~30 000 words); a word only one or two lists have is that language's own, unless
-    it is a listed person's name."""
+    at ~30 000 words); a word only one or two lists have is that language's own."""
     values = [v for v in zipfs(word) if v > 0]
     if not values or max(values) < WORD_ZIPF:
         return False
-    if len(values) <= 2 and not name_role(word):
+    if len(values) <= 2:
         return True
     return max(values) - statistics.median(values) >= OWN_LANGUAGE_MARGIN
 
@@ -96,6 +97,13 @@ def is_language_word(word: str) -> bool:
 def is_rare(word: str) -> bool:
     """No language of :data:`LANGUAGES` uses it: a name, a code or a typo."""
     return max(zipfs(word)) < RARE_ZIPF
+
+
+@lru_cache(maxsize=65536)
+def is_name_part(word: str) -> bool:
+    """A listed given name or surname that is no frequent English word (Zipf under
+    :data:`ENGLISH_WORD_ZIPF`: "Fischer", "Piotr", "Rose" are, "Will", "Phone" are not)."""
+    return bool(name_role(word)) and zipfs(word)[0] < ENGLISH_WORD_ZIPF
 
 
 @lru_cache(maxsize=65536)

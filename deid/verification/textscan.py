@@ -6,9 +6,10 @@ well checks nothing): its own, stricter rules, only the vocabulary is shared
 rule for which values are free text (:func:`deid.text.scope.is_free_text`, so the gate
 reads exactly the values the engine had to clean). A finding says the kind, never the value.
 
-Reported kinds: ``text-name`` (a title or a role cue before a capitalised token that is no
-word of medicine or of a language, ``Family^Given``, or a listed given name and surname
-side by side that are no words), ``text-email``, ``text-url``, ``text-phone`` (nine digits
+Reported kinds: ``text-name`` (a title before a capitalised token that is no word of
+medicine; a role cue before a listed name part or a token that is no word of medicine or
+of a language; ``Family^Given``; a listed given name and surname side by side, neither a
+frequent English word nor a word of medicine), ``text-email``, ``text-url``, ``text-phone`` (nine digits
 or more, starting with ``+`` or ``0``), ``text-date`` (a calendar date with a four-digit
 year, or a month name with a year) and ``text-id`` (MRN / NHS / ID / ... and five digits or
 more). Placeholders the engine writes (``[name]`` ...) are skipped.
@@ -62,6 +63,11 @@ def _no_word(token: str) -> bool:
     return not vocab.is_medical(token) and not vocab.is_language_word(token)
 
 
+def _named(token: str) -> bool:
+    """After a role cue: a listed name part, or no word of medicine or of a language."""
+    return vocab.is_name_part(token) or _no_word(token)
+
+
 def _valid(day: int, month: int, year: int) -> bool:
     for d, m in ((day, month), (month, day)):
         try:
@@ -96,15 +102,17 @@ def text_kinds(text: str) -> set[str]:
             kinds.add("text-name")
     for m in _ROLE.finditer(text):
         token = m.group(1)
-        if token[0].isupper() and not (token.isupper() and len(token) <= 3) and _no_word(token):
+        if token[0].isupper() and not (token.isupper() and len(token) <= 3) and _named(token):
             kinds.add("text-name")
     for m in _PAIR.finditer(text):
         given, family = m.group(1), m.group(2)
         if (
             "g" in vocab.name_role(given)
             and "s" in vocab.name_role(family)
-            and _no_word(given)
-            and _no_word(family)
+            and vocab.is_name_part(given)
+            and vocab.is_name_part(family)
+            and not vocab.is_medical(given)
+            and not vocab.is_medical(family)
         ):
             kinds.add("text-name")
     return kinds
