@@ -328,7 +328,7 @@ def run_engine(cases: list[dict]) -> list[str]:
     return out
 
 
-def run_cli(cases: list[dict]) -> tuple[list[str], int]:
+def run_cli(cases: list[dict]) -> tuple[list[str], list[str]]:
     """The slice through ``deid run`` and ``deid verify``: cleaned values and findings."""
     import pydicom
 
@@ -356,7 +356,7 @@ def run_cli(cases: list[dict]) -> tuple[list[str], int]:
             text=True,
         )
         findings = [line for line in verify.stdout.splitlines() if line.count(": ") >= 2]
-        return [values.get(i, "") for i in range(len(cases))], len(findings)
+        return [values.get(i, "") for i in range(len(cases))], findings
 
 
 def report(title: str, cases: list[dict], cleaned: list[str]) -> None:
@@ -402,7 +402,9 @@ def main() -> int:
         slice_ = cases[: args.e2e]
         values, findings = run_cli(slice_)
         report(f"deid run + verify on {len(slice_)} files", slice_, values)
-        print(f"deid verify findings on that output: {findings}")
+        print(f"deid verify findings on that output: {len(findings)}")
+        for line in findings:  # file, attribute path, kind: never a value
+            print(f"  {line.split(': ', 1)[1]}")
     return 0
 
 

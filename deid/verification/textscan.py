@@ -35,6 +35,11 @@ _TITLE = re.compile(
     r"\.?\s+([^\W\d_][\w'-]+)",
     re.IGNORECASE,
 )
+_TITLE_WORD = re.compile(
+    r"Dr|Mr|Mrs|Ms|Miss|Prof|Professor|Doctor|Herr|Frau|Mme|Mlle|Sra|Dra|Dott|Dhr|Mevr|"
+    r"Nurse|Sister",
+    re.IGNORECASE,
+)
 _ROLE = re.compile(
     r"(?<!\w)(?:witnessed by|referred by|reported by|dictated by|signed by|seen by|"
     r"spouse|husband|wife|carer|caregiver|guardian|daughter|son|mother|father|"
@@ -64,7 +69,10 @@ def _no_word(token: str) -> bool:
 
 
 def _named(token: str) -> bool:
-    """After a role cue: a listed name part, or no word of medicine or of a language."""
+    """After a role cue: a listed name part, or no word of medicine or of a language (a
+    title is no name: "reported by Prof. [name]")."""
+    if _TITLE_WORD.fullmatch(token):
+        return False
     return vocab.is_name_part(token) or _no_word(token)
 
 
