@@ -378,6 +378,26 @@ def report(title: str, cases: list[dict], cleaned: list[str]) -> None:
         print(f"{part:9} {category:10} {counts[(part, category)]:>6} {recall:>8} {share:>8}")
 
 
+def report_gate(cases: list[dict], cleaned: list[str]) -> None:
+    """The gate's own finder (deid verify): how many planted values it sees before
+    cleaning (its recall), and how many cleaned values it still flags (false alarms, or
+    the engine's misses)."""
+    from deid.verification.textscan import text_kinds
+
+    seen: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for case, out in zip(cases, cleaned):
+        for key in ((case["part"], case["category"]), (case["part"], "ALL")):
+            row = seen[key]
+            row[0] += bool(case["planted"]) and bool(text_kinds(case["text"]))
+            row[1] += bool(case["planted"])
+            row[2] += bool(text_kinds(out))
+    print("\ngate (deid verify's own finder): planted values seen / flagged after cleaning")
+    print(f"{'part':9} {'category':10} {'seen':>8} {'flagged':>8}")
+    for (part, category), (hit, planted, flagged) in sorted(seen.items()):
+        share = f"{hit / planted:.1%}" if planted else "-"
+        print(f"{part:9} {category:10} {share:>8} {flagged:>8}")
+
+
 def main() -> int:
     warnings.simplefilter("ignore")  # pydicom's length warnings quote the values
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -390,6 +410,7 @@ def main() -> int:
     cleaned = run_engine(cases)
     seconds = time.perf_counter() - started
     report(f"engine (deidentify, research): {len(cases)} values, {seconds:.1f} s", cases, cleaned)
+    report_gate(cases, cleaned)
     if args.show:
         shown = 0
         for case, out in zip(cases, cleaned):

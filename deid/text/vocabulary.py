@@ -5,7 +5,7 @@ each is answered from data that installs with the package (nothing is fetched at
 
 * **Is it a person's name?** Given names and surnames ranked among the 1 000 most common of
   at least one of 105 countries, from the ``names-dataset`` package (derived once into
-  ``deid/text/data/person_names.tsv.gz`` by ``scripts/generate_names.py``: the package itself
+  ``deid/text/data/person_names.tsv.gz`` by ``scripts/generate_vocabulary.py``: the package itself
   loads in ~15 s and ~1.9 GB, far beyond a worker's budget).
 * **Is it a word of a language?** ``wordfreq``'s frequency lists (data inside the wheel):
   English (large list) and German, French, Spanish, Italian, Dutch, Portuguese, Polish,
@@ -17,7 +17,9 @@ each is answered from data that installs with the package (nothing is fetched at
 * **Is it a word of medicine (or of the devices)?** Every word of the code meanings in
   pydicom's DICOM PS3.16 concept dictionary (SNOMED CT, LOINC, DCM: anatomy, findings,
   procedures, drugs and contrast agents named there, eponyms such as Hodgkin), of the
-  standard attribute names (PS3.6) and of the vendors' private creator strings.
+  standard attribute names (PS3.6) and of the vendors' private creator strings; derived
+  once into ``data/medical_words.txt.gz`` by ``scripts/generate_vocabulary.py`` (a test
+  checks it against the pydicom installed).
 
 Everything is loaded on first use, once per process, and cached.
 """
@@ -114,8 +116,15 @@ def is_common(word: str) -> bool:
 
 @cache
 def medical_words() -> frozenset[str]:
-    """Casefolded words of PS3.16 code meanings (less the names among them, see below),
-    PS3.6 attribute names and private creators."""
+    """Casefolded words of medicine, as :func:`derive_medical_words` wrote them into
+    ``data/medical_words.txt.gz`` (reading pydicom's dictionaries costs ~0.5 s a process)."""
+    text = gzip.decompress((_DATA / "medical_words.txt.gz").read_bytes()).decode("utf-8")
+    return frozenset(text.split())
+
+
+def derive_medical_words() -> list[str]:
+    """Words of PS3.16 code meanings (less the names among them, see below), PS3.6
+    attribute names and private creators, from the pydicom installed; sorted."""
     from pydicom._private_dict import private_dictionaries
     from pydicom.datadict import DicomDictionary
     from pydicom.sr._concepts_dict import concepts
@@ -132,7 +141,7 @@ def medical_words() -> frozenset[str]:
         words.update(w.casefold() for w in _WORD.findall(entry[2]))
     for creator in private_dictionaries:
         words.update(w.casefold() for w in _WORD.findall(creator))
-    return frozenset(words)
+    return sorted(words)
 
 
 def is_medical(word: str) -> bool:

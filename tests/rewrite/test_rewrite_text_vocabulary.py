@@ -46,11 +46,16 @@ def test_wordfreq_data_ships_in_the_wheel() -> None:
 
 @pytest.mark.slow
 def test_names_file_matches_names_dataset() -> None:
-    """``scripts/generate_names.py --check``: the derived list is what the package gives."""
+    """``scripts/generate_vocabulary.py --check``: the derived list is what the package gives."""
     result = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "generate_names.py"), "--check"],
+        [sys.executable, str(REPO / "scripts" / "generate_vocabulary.py"), "--check"],
         capture_output=True,
         text=True,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_medical_words_file_matches_pydicom() -> None:
+    """The shipped words of medicine are what the installed pydicom's dictionaries give."""
+    assert sorted(vocab.medical_words()) == vocab.derive_medical_words()

@@ -1,4 +1,6 @@
-"""Write deid/text/data/person_names.tsv.gz: given names and surnames from names-dataset.
+"""Write deid/text/data/: given names and surnames from names-dataset, words of medicine.
+
+``person_names.tsv.gz``:
 
 Why a derived file: names-dataset (PyPI ``names-dataset``, built from 491 million public
 Facebook profiles of 105 countries) loads in ~15 s and ~1.9 GB of memory, far beyond the
@@ -7,8 +9,11 @@ text are the common ones: those ranked among the top ``--rank`` of at least one 
 This script keeps those (about 120 000), casefolded, one per line with ``g`` (given), ``s``
 (surname) or ``gs``; the file loads in a fraction of a second.
 
-    python scripts/generate_names.py            # rewrite the file
-    python scripts/generate_names.py --check    # exit 1 when the committed file differs
+``medical_words.txt.gz``: :func:`deid.text.vocabulary.derive_medical_words` (pydicom's
+PS3.16 code meanings, PS3.6 names, private creators), one word a line.
+
+    python scripts/generate_vocabulary.py            # rewrite the files
+    python scripts/generate_vocabulary.py --check    # exit 1 when a committed file differs
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ import re
 import sys
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "deid" / "text" / "data" / "person_names.tsv.gz"
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "deid" / "text" / "data"
+OUT = DATA / "person_names.tsv.gz"
+MEDICAL = DATA / "medical_words.txt.gz"
 _NAME = re.compile(r"^[^\W\d_][^\W\d_'-]*(?:['-][^\W\d_]+)*$")
 
 
@@ -53,15 +61,29 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rank", type=int, default=1000)
     parser.add_argument("--check", action="store_true")
+    parser.add_argument("--medical-only", action="store_true", help="skip names-dataset")
     args = parser.parse_args()
-    data = build(args.rank)
-    if args.check:
-        same = OUT.is_file() and gzip.decompress(OUT.read_bytes()) == gzip.decompress(data)
-        print("up to date" if same else f"{OUT} differs from names-dataset")
-        return 0 if same else 1
-    OUT.write_bytes(data)
-    print(f"wrote {OUT} ({len(data)} bytes)")
-    return 0
+    outputs = [(MEDICAL, medical())]
+    if not args.medical_only:
+        outputs.insert(0, (OUT, build(args.rank)))
+    differs = 0
+    for path, data in outputs:
+        if args.check:
+            same = path.is_file() and gzip.decompress(path.read_bytes()) == gzip.decompress(data)
+            print(f"{path.name}: " + ("up to date" if same else "differs from its source"))
+            differs += not same
+        else:
+            path.write_bytes(data)
+            print(f"wrote {path} ({len(data)} bytes)")
+    return 1 if differs else 0
+
+
+def medical() -> bytes:
+    sys.path.insert(0, str(REPO))
+    from deid.text.vocabulary import derive_medical_words
+
+    text = "\n".join(derive_medical_words()) + "\n"
+    return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
 
 
 if __name__ == "__main__":
