@@ -442,9 +442,9 @@ def _pair(tokens: _Tokens, i: int) -> bool:
     if i + 1 >= len(tokens.items) or not _joined(tokens, i + 1):
         return False
     words = (_bare(tokens.items[i][2]), _bare(tokens.items[i + 1][2]))
-    return all(
-        _capitalised(w) and len(w) >= 2 and vocab.is_name_part(w) and not _medical(w) for w in words
-    )
+    if not all(_capitalised(w) and len(w) >= 2 for w in words):
+        return False  # cheap tests first: most text never loads the vocabulary
+    return all(vocab.is_name_part(w) and not _medical(w) for w in words)
 
 
 def _initial_or_noun(tokens: _Tokens, i: int, nouns: bool) -> bool:
