@@ -31,7 +31,9 @@ _FINDERS = (
 )
 _FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _PLACEHOLDER = re.compile(r"\[(?:name|date|phone|email|url|address|id)\]")
-_QUICK = re.compile(r"[A-Z\d@^]|www\.", re.IGNORECASE)
+#: A value without a capital, a digit, "@", "^" or a web address holds nothing the
+#: finders look for (names need capitals): it is returned untouched at once.
+_QUICK = re.compile(r"[A-Z\d@^\uff10-\uff19\uff21-\uff3a]|www\.|://")
 _SPACES = re.compile(r"[ \t]{2,}")
 
 

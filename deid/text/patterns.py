@@ -52,7 +52,7 @@ _DATE_NUMERIC = re.compile(
 _DATE_COMPACT = re.compile(
     r"(?<![\d.])(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)"
 )
-_PHONE = re.compile(r"(?<![\w+/.-])(?:\+|00)?\(?\d[\d\s().-]{5,}\d(?![\w/-]|\.\d)")
+_PHONE = re.compile(r"(?<![\w+/.-])(?:\+|00)?\(?\d[\d\s()./-]{5,}\d(?![\w/-]|\.\d)")
 _PHONE_CUE = re.compile(
     r"\b(?:tel|tél|phone|ph|mob|mobile|cell|fax|telefon|teléfono|telefono|telefoon|bleep|"
     r"pager|ext)\b\.?:?\s*$",

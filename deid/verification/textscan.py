@@ -9,10 +9,11 @@ reads exactly the values the engine had to clean). A finding says the kind, neve
 Reported kinds: ``text-name`` (a title before a capitalised token that is no word of
 medicine; a role cue before a listed name part or a token that is no word of medicine or
 of a language; ``Family^Given``; a listed given name and surname side by side, neither a
-frequent English word nor a word of medicine), ``text-email``, ``text-url``, ``text-phone`` (nine digits
-or more, starting with ``+`` or ``0``), ``text-date`` (a calendar date with a four-digit
-year, or a month name with a year) and ``text-id`` (MRN / NHS / ID / ... and five digits or
-more). Placeholders the engine writes (``[name]`` ...) are skipped.
+frequent English word nor a word of medicine), ``text-email``, ``text-url``,
+``text-phone`` (nine digits or more, starting with ``+`` or ``0``), ``text-date`` (a
+calendar date with a four-digit year, or a month name with a year) and ``text-id``
+(MRN / NHS / ID / ... and five digits or more). Placeholders the engine writes
+(``[name]`` ...) are skipped.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pydicom.dataset import Dataset
 
 from deid.rewrite.engine import CODED_TAGS
 from deid.text import vocabulary as vocab
+from deid.text.patterns import MONTHS
 from deid.text.scope import is_free_text
 from deid.verification.findings import Finding
 from deid.verification.walk import value_strings, walk
@@ -55,11 +57,8 @@ _PHONE = re.compile(r"(?<![\w])(?:\+|0)\d[\d ()/.-]{7,}\d(?![\w])")
 _ID = re.compile(r"(?<!\w)(?:MRN|NHS|PID|ID|Hosp(?:ital)? No)\.?\s*[:#]?\s*[A-Z]{0,3}\d{5,}", re.I)
 _NUMERIC_DATE = re.compile(r"(?<![\d.])(\d{1,2})[./-](\d{1,2})[./-]((?:19|20)\d{2})(?![\d])")
 _MONTH_DATE = re.compile(
-    r"(?<!\w)(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|januar|februar|märz|mai|juni|"
-    r"juli|oktober|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|"
-    r"novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|"
-    r"noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|"
-    r"dicembre)[a-z]*\.?\s+(?:\d{1,2}(?:st|nd|rd|th)?,?\s+)?(?:19|20)\d{2}(?!\d)",
+    rf"(?<!\w)(?:{'|'.join(sorted(map(re.escape, MONTHS), key=len, reverse=True))})\.?\s+"
+    r"(?:\d{1,2}(?:st|nd|rd|th)?,?\s+)?(?:19|20)\d{2}(?!\d)",
     re.IGNORECASE,
 )
 
