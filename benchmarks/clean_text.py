@@ -4,8 +4,10 @@ Values are built from templates of the phrasing that reaches DICOM free text (or
 comments, history, consent notes, technologists' comments, SR findings) in English,
 German, French, Spanish, Italian and Dutch, filled with names of many origins, IDs, dates,
 phone numbers, e-mail addresses, URLs and street addresses; plus name-free clinical
-sentences. A **held-out** part (its own templates and its own name origins) was never
-used while the finder was tuned and is reported separately.
+sentences. Two **held-out** parts (their own templates and their own name origins) are
+reported separately: part 1 was never looked at value by value, but its score was seen and
+the finder changed once after it (surname particles after cues); part 2 was written after
+that change and never tuned on.
 
 Every value goes through the engine's real cleaning path: it is planted in an attribute
 that ``recipes/research.yaml`` cleans (PatientComments, AdditionalPatientHistory,
@@ -176,6 +178,49 @@ HELD_OUT_CLINICAL = [
     "Geen afwijkingen ten opzichte van vorig onderzoek",
     "Thyroid nodule, fine needle aspiration planned",
 ]
+#: Held-out part 2, written after part 1's score was seen and the finder changed once
+#: (surname particles after cues, spaced caret components): never tuned on.
+HELD_OUT_2_NAMES = {
+    "hungarian": (["Zsófia", "Bence", "Katalin", "Levente"], ["Nagy", "Kovács", "Tóth", "Szabó"]),
+    "korean": (["Ji-woo", "Min-jun", "Seo-yeon", "Hyun"], ["Kim", "Park", "Choi", "Jeong"]),
+    "brazilian": (
+        ["João", "Mariana", "Thiago", "Beatriz"],
+        ["Oliveira", "Souza", "dos Santos", "Carvalho"],
+    ),
+    "irish": (
+        ["Siobhán", "Cian", "Aoife", "Oisín"],
+        ["O'Sullivan", "Murphy", "Ní Bhriain", "Byrne"],
+    ),
+    "kenyan": (
+        ["Wanjiru", "Otieno", "Achieng", "Kamau"],
+        ["Mwangi", "Odhiambo", "Njoroge", "Wafula"],
+    ),
+    "finnish": (
+        ["Aino", "Juha", "Sanna", "Mikko"],
+        ["Virtanen", "Korhonen", "Mäkinen", "Nieminen"],
+    ),
+}
+HELD_OUT_2_TEMPLATES = [
+    ("cue-en", "Escorted by her partner {name}; interpreter not required"),
+    ("cue-en", "Next of kin: brother {name}, aware of appointment"),
+    ("title-en", "Scan vetted by Dr {family}, proceed without contrast"),
+    ("title-en", "Please send films to Mr {name} at the fracture clinic"),
+    ("cue-pt", "Acompanhada pela filha {name}"),
+    ("title-de", "Befund mit Frau Dr. {family} besprochen"),
+    ("cue-fr", "Information donnée à sa fille {name}"),
+    ("pn", "Performing physician {pn}"),
+    ("id", "Ext. ref {id} from regional PACS"),
+    ("date", "Biopsy on {date}, histology pending"),
+    ("phone", "Patient mobile {phone}, text before arrival"),
+    ("address", "Correspondence address {address}"),
+]
+HELD_OUT_2_CLINICAL = [
+    "Low dose protocol, BMI over forty",
+    "Previous contrast reaction, premedicated with steroids",
+    "Exame de controle, sem alterações",
+    "Aufnahme im Liegen, Patient nicht mobil",
+    "Arterial phase only, renal function reduced",
+]
 STREETS = ["Baker Street", "Larkspur Lane", "Hauptstraße", "rue de la Paix", "Calle Mayor"]
 DATES = [
     "3 March 2021",
@@ -225,19 +270,22 @@ def _fill(template: str, pools: dict, rng: random.Random) -> tuple[str, list[tup
 def build(count: int, seed: int = 7) -> list[dict]:
     rng = random.Random(seed)
     cases = []
+    parts = {
+        "tuned": (TEMPLATES, NAMES, CLINICAL),
+        "held-out": (HELD_OUT_TEMPLATES, HELD_OUT_NAMES, HELD_OUT_CLINICAL),
+        "held-out2": (HELD_OUT_2_TEMPLATES, HELD_OUT_2_NAMES, HELD_OUT_2_CLINICAL),
+    }
     for i in range(count):
-        held = i % 4 == 3
+        part = "held-out" if i % 8 == 3 else "held-out2" if i % 8 == 7 else "tuned"
+        templates, pools, clinical = parts[part]
         if i % 5 == 4:
-            text = rng.choice(HELD_OUT_CLINICAL if held else CLINICAL)
-            cases.append({"part": "held-out" if held else "tuned", "category": "clinical",
-                          "text": text, "planted": []})  # fmt: skip
+            cases.append({"part": part, "category": "clinical", "text": rng.choice(clinical),
+                          "planted": []})  # fmt: skip
             continue
-        templates = HELD_OUT_TEMPLATES if held else TEMPLATES
         category, template = rng.choice(templates)
-        pools = HELD_OUT_NAMES if held else NAMES
         text, planted = _fill(template, pools, rng)
-        cases.append({"part": "held-out" if held else "tuned", "category": category,
-                      "text": text, "planted": planted})  # fmt: skip
+        cases.append({"part": part, "category": category, "text": text,
+                      "planted": planted})  # fmt: skip
     return cases
 
 

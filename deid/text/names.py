@@ -267,7 +267,11 @@ NOUN_CAPITALISING = frozenset(
     ]
 )
 _TOKEN = re.compile(r"(?<!\w)[^\W\d_](?:[\w'’-]*[^\W\d_])?\.?")
-_CARET = re.compile(r"(?<![\w^])[^\W\d_][\w'’-]*\^[^\W\d_][\w'’-]*(?:\^[\w'’.-]*){0,3}")
+_PARTICLE_RUN = r"(?:(?:van|von|de|der|den|del|della|di|da|du|dos|das|do|la|le|ten|ter|al|el)\s+)*"
+_CARET = re.compile(
+    rf"(?<![\w^]){_PARTICLE_RUN}[^\W\d_][\w'’-]*\^[^\W\d_][\w'’-]*(?:\^[\w'’.-]*){{0,3}}",
+    re.IGNORECASE,
+)
 _COMMA_NAME = re.compile(r"(?<!\w)([^\W\d_][\w'’-]+),\s*([^\W\d_][\w'’-]+)(?!\w)")
 _MAX_AFTER_CUE = 3
 
@@ -402,6 +406,9 @@ def find_names(text: str) -> Iterator[tuple[int, int]]:
     while i < n:
         kind, k = _cue_at(tokens, i)
         if kind and k < n and _joined(tokens, k):
+            lead = k  # "Ms de Vries", "spouse van den Berg": the particles belong to the name
+            while k + 1 < n and items[k][2].casefold() in PARTICLES and _joined(tokens, k + 1):
+                k += 1
             first = _bare(items[k][2])
             ok = _capitalised(first) and (kind == "title" or _after_cue(first))
             if ok:
@@ -419,6 +426,7 @@ def find_names(text: str) -> Iterator[tuple[int, int]]:
                 ):
                     j += 1
                 start, end = _grow(tokens, k, j, all_caps)
+                start = min(start, lead)
                 yield items[start][0], _end(items[end])
                 i = end + 1
                 continue
