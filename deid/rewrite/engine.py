@@ -127,6 +127,8 @@ from deid.rewrite.writer import (
     output_transfer_syntax,
     transfer_syntax_of,
 )
+from deid.text.finder import redact
+from deid.text.scope import is_free_text
 
 if TYPE_CHECKING:
     from deid.pixels.outcome import PixelOutcome
@@ -211,8 +213,10 @@ class _Run:
             identifiers = gather_identifiers(dataset, recipe, element_vr)
         self.identifiers: Identifiers = identifiers
         self.guard = ResidualGuard(dataset, recipe, element_vr)
-        #: Text elements to Clean once every name of the dataset is known: (ds, tag, vr).
-        self.pending_text: list[tuple[Dataset, int, str]] = []
+        #: Text elements to Clean once every name of the dataset is known: (ds, tag, vr,
+        #: free), ``free`` when the value is free text Clean keeps (names and identifiers
+        #: the header does not know are searched there too, :mod:`deid.text.finder`).
+        self.pending_text: list[tuple[Dataset, int, str, bool]] = []
         #: Undecoded safe private values to check the same way: (ds, tag).
         self.pending_bytes: list[tuple[Dataset, int]] = []
         self._offsets: dict[str, int] = {}
@@ -300,8 +304,13 @@ def _push_items(ds: Dataset, tag: int, anchor: str, run: _Run, stack: list) -> b
     return True
 
 
-def _clean(ds: Dataset, tag: int, vr: str, anchor: str, run: _Run, stack: list) -> bool:
-    """Action C by VR (see the module docstring); True if the element is still there."""
+def _clean(
+    ds: Dataset, tag: int, vr: str, anchor: str, run: _Run, stack: list, free: bool = True
+) -> bool:
+    """Action C by VR (see the module docstring); True if the element is still there.
+
+    ``free``: the value is free text whose unlisted names are searched too
+    (:func:`deid.text.scope.is_free_text`)."""
     if vr == "SQ":
         return _push_items(ds, tag, anchor, run, stack)
     if vr in BINARY_VRS:
@@ -334,7 +343,7 @@ def _clean(ds: Dataset, tag: int, vr: str, anchor: str, run: _Run, stack: list) 
     elif vr in TEXT_VRS:
         if tag in CODED_TAGS:  # a code: kept, and guarded like any kept code
             return _guard(ds, tag, vr, run)
-        run.pending_text.append((ds, tag, vr))  # cleaned when every name is known
+        run.pending_text.append((ds, tag, vr, free))  # cleaned when every name is known
     else:  # a VR we have no cleaning for: nothing leaks if it goes
         del ds[tag]
         return False
@@ -363,7 +372,7 @@ def _keep_safe_private(ds: Dataset, tag: int, vr: str, anchor: str, run: _Run, s
     if vr == "SQ":
         return _push_items(ds, tag, anchor, run, stack)
     if vr in TEXT_VRS:
-        run.pending_text.append((ds, tag, vr))
+        run.pending_text.append((ds, tag, vr, False))
     elif vr == "PN":
         _set(ds, tag, vr, "")
     elif vr == "UN":
@@ -386,7 +395,7 @@ def _guard(ds: Dataset, tag: int, vr: str, run: _Run) -> bool:
     if vr not in _GUARDED_VRS or not run.guard or not run.guard.holds_identity(ds, tag):
         return True
     if vr in TEXT_VRS and tag not in CODED_TAGS:  # a code cleaned would be a broken code
-        run.pending_text.append((ds, tag, vr))
+        run.pending_text.append((ds, tag, vr, False))
         return True
     if vr == "PN":
         _set(ds, tag, vr, "")
@@ -432,11 +441,15 @@ def _check_bytes(ds: Dataset, tag: int, cleaner: TextCleaner) -> None:
         del ds[tag]
 
 
-def _clean_text(ds: Dataset, tag: int, vr: str, cleaner: TextCleaner) -> None:
-    """Clean one text element: its values without the dataset's identifying values."""
+def _clean_text(ds: Dataset, tag: int, vr: str, cleaner: TextCleaner, free: bool) -> None:
+    """Clean one text element: its values without the dataset's identifying values and,
+    for free text (``free``), without the names and identifiers no header states
+    (:func:`deid.text.finder.redact`: replaced by placeholders such as ``[name]``)."""
     try:
         texts = ["" if v is None else str(v) for v in _values(ds[tag].value)]
         cleaned = [cleaner.clean(t) for t in texts]
+        if free:
+            cleaned = [redact(c) for c in cleaned]
         if cleaned != texts:
             # A value that was nothing but identifying becomes the dummy, so a Type 1
             # label (e.g. Structure Set Label = the Study ID) stays present and valid.
@@ -502,7 +515,7 @@ def _apply(ds: Dataset, tag: int, vr: str, rule: Rule, anchor: str, run: _Run, s
                 return False
             _set(ds, tag, vr, [run.uid(v) for v in _strings(ds, tag, vr)])
         elif action == "C":
-            return _clean(ds, tag, vr, anchor, run, stack)
+            return _clean(ds, tag, vr, anchor, run, stack, is_free_text(rule, vr))
         elif action == "replace":
             _set(ds, tag, vr, _typed(rule.value or "", vr))
         elif action == "pseudonym":
@@ -760,9 +773,10 @@ def _deidentify(
             _rewrite_dataset(ds, ds_anchor, run, stack)
         if run.pending_text or run.pending_bytes:
             cleaner = run.identifiers.cleaner()
+            for ds, tag, vr, free in run.pending_text:
+                if free or cleaner:
+                    _clean_text(ds, tag, vr, cleaner, free)
             if cleaner:
-                for ds, tag, vr in run.pending_text:
-                    _clean_text(ds, tag, vr, cleaner)
                 for ds, tag in run.pending_bytes:
                     _check_bytes(ds, tag, cleaner)
     except QuarantineError:

@@ -19,6 +19,7 @@ removed is not a dangling reference.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import warnings
@@ -35,6 +36,7 @@ from deid.errors import UserError
 from deid.pipeline.ledger import ledger_text
 from deid.pipeline.plan import DEFAULT_PARTITION_SIZE
 from deid.recipe.model import Recipe
+from deid.verification.crossindex import CrossIndex, index_partition, merge
 from deid.verification.findings import Finding, VerifyReport
 from deid.verification.ledger import (
     ledger_findings,
@@ -66,11 +68,18 @@ class VerifySetup:
     recipe_pickle: bytes
     out_dir: str
     ledger_dir: str
+    #: The run's identities (:mod:`deid.verification.crossindex`), as array bytes.
+    cross_index: bytes = b""
 
 
 @lru_cache(maxsize=2)
 def _recipe(recipe_pickle: bytes) -> Recipe:
     return pickle.loads(recipe_pickle)
+
+
+@lru_cache(maxsize=2)
+def _cross(data: bytes) -> CrossIndex:
+    return CrossIndex.from_bytes(data)
 
 
 def references(dataset: Dataset) -> dict[str, tuple[str, str]]:
@@ -99,7 +108,12 @@ def _read_original(path: str) -> Dataset:
 
 
 def check_written(
-    input_path: str, row: dict, out_dir: Path, recipe: Recipe, refs: list[tuple]
+    input_path: str,
+    row: dict,
+    out_dir: Path,
+    recipe: Recipe,
+    refs: list[tuple],
+    cross: CrossIndex | None = None,
 ) -> list[Finding]:
     """Findings for one written input; appends its references to ``refs`` for later.
 
@@ -121,6 +135,8 @@ def check_written(
     if out_ds is None:
         return [Finding(relpath, "file", "unreadable-output")]
     findings = scan_dataset(ident, output, out_ds, relpath)
+    if cross:
+        findings += cross.findings(out_ds, original, recipe, relpath)
     for level, keyword in IDENTITY:  # the ledger must describe the files as they are
         actual = str(out_ds.get(keyword) or "").strip("\x00 ")
         if actual != (row.get(f"{level}_instance_uid_out") or ""):
@@ -151,6 +167,7 @@ def verify_partition(paths: list[str], setup: VerifySetup) -> dict:
 
 def _verify_partition(paths: list[str], setup: VerifySetup) -> dict:
     recipe = _recipe(setup.recipe_pickle)
+    cross = _cross(setup.cross_index)
     out_dir, ledger = Path(setup.out_dir), Path(setup.ledger_dir)
     rows = rows_for(ledger, paths)
     findings: list[Finding] = []
@@ -167,7 +184,7 @@ def _verify_partition(paths: list[str], setup: VerifySetup) -> dict:
             statuses[row["status"]] += 1
             if row["status"] == "written":
                 checked += 1
-                findings.extend(check_written(path, row, out_dir, recipe, refs))
+                findings.extend(check_written(path, row, out_dir, recipe, refs, cross))
     if refs:
         sets = written_uid_sets(str(ledger), ledger_signature(ledger))
         for relpath, attr_path, level, uid_in, uid_out in refs:
@@ -268,9 +285,10 @@ def verify_run(
     paths = collect_inputs(inputs, manifest, prune=(out, ledger))
     setup = VerifySetup(pickle.dumps(recipe), str(out), str(ledger))
     report = VerifyReport(inputs=len(paths))
-    chunks = (paths[i : i + partition_size] for i in range(0, len(paths), partition_size))
+    chunks = [paths[i : i + partition_size] for i in range(0, len(paths), partition_size)]
     n_workers = workers or os.cpu_count() or 1
     if scheduler is None and n_workers == 1:
+        setup = _with_index(setup, [index_partition(c, setup) for c in chunks], report)
         for chunk in chunks:
             _merge(report, verify_partition(chunk, setup), on_finding)
         _merge(report, verify_ledger(setup), on_finding)
@@ -279,8 +297,16 @@ def verify_run(
     return report
 
 
+def _with_index(setup: VerifySetup, parts: list, report: VerifyReport) -> VerifySetup:
+    """``setup`` with the run's cross-input index; a cut index is reported once."""
+    index, cut = merge(parts)
+    if cut:
+        report.add(Finding(setup.ledger_dir, "inputs", "cross-index-full"))
+    return dataclasses.replace(setup, cross_index=index.tobytes())
+
+
 def _run_distributed(
-    chunks: Iterable[list[str]],
+    chunks: list[list[str]],
     setup: VerifySetup,
     report: VerifyReport,
     n_workers: int,
@@ -293,6 +319,11 @@ def _run_distributed(
     from deid.pipeline.scheduler import dask_client
 
     with dask_client(scheduler, n_workers) as client:
+        first = client.scatter(setup, broadcast=True)
+        parts = client.gather(
+            [client.submit(index_partition, c, first, pure=False) for c in chunks]
+        )
+        setup = _with_index(setup, parts, report)
         shared = client.scatter(setup, broadcast=True)
         pending = as_completed([client.submit(verify_ledger, shared, pure=False)])
         chunk_iter = iter(chunks)

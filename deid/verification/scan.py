@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import re
 import warnings
 import zlib
 from typing import Any
@@ -31,7 +32,8 @@ from pydicom.charset import encode_string
 from pydicom.dataset import Dataset
 
 from deid.verification.findings import Finding
-from deid.verification.values import IdentifyingSet, Needle
+from deid.verification.textscan import scan_free_text
+from deid.verification.values import IdentifyingSet, Needle, fold, kind_for
 from deid.verification.walk import BULK_TAGS, elements, value_bytes, value_strings, walk
 
 MIN_BINARY_NEEDLE = 6
@@ -39,19 +41,35 @@ DEFLATED = "1.2.840.10008.1.2.1.99"
 
 _DIGITS = frozenset(b"0123456789")
 _DIGITS_DOTS = frozenset(b"0123456789.")
+_ALNUM_BYTES = frozenset(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+#: Needles of these kinds are also looked for across the edge of two adjacent values
+#: ("series Skuta" / "thlyx part"), when at least this long.
+SPLIT_KINDS = frozenset({"patient-name", "person-name", "patient-id"})
+MIN_SPLIT_NEEDLE = 6
+_WORDS = re.compile(r"[^\W_]+")
 
 
 def _bounded(haystack: str | bytes, start: int, length: int, boundary: str) -> bool:
     """True when a match at ``start`` is a whole token for its boundary rule."""
     if not boundary:
         return True
-    chars: Any = "0123456789" if boundary == "digits" else "0123456789."
-    if isinstance(haystack, bytes):
-        chars = _DIGITS if boundary == "digits" else _DIGITS_DOTS
     before = haystack[start - 1] if start > 0 else None
     end = start + length
     after = haystack[end] if end < len(haystack) else None
+    if boundary == "word":
+        return not _alnum(before) and not _alnum(after)
+    chars: Any = "0123456789" if boundary == "digits" else "0123456789."
+    if isinstance(haystack, bytes):
+        chars = _DIGITS if boundary == "digits" else _DIGITS_DOTS
     return before not in chars and after not in chars
+
+
+def _alnum(char: Any) -> bool:
+    if char is None:
+        return False
+    if isinstance(char, int):
+        return char in _ALNUM_BYTES
+    return char.isalnum()
 
 
 def _find(haystack: str | bytes, needle: str | bytes, boundary: str) -> list[int]:
@@ -66,12 +84,15 @@ def _find(haystack: str | bytes, needle: str | bytes, boundary: str) -> list[int
 
 
 def needle_bytes(needle: Needle, encodings: list[str]) -> set[bytes]:
-    """The needle as it would be stored: the dataset's encodings, UTF-8 and Latin-1, lowered."""
+    """The needle as it would be stored: the dataset's encodings, UTF-8, Latin-1 and UTF-16
+    (both byte orders: a vendor's private OB may hold Windows text), lowered."""
     forms: set[bytes] = set()
     for encode in (
         lambda t: encode_string(t, encodings),
         lambda t: t.encode("utf-8"),
         lambda t: t.encode("latin-1"),
+        lambda t: t.encode("utf-16-le"),
+        lambda t: t.encode("utf-16-be"),
     ):
         try:
             with warnings.catch_warnings():
@@ -89,14 +110,17 @@ class _Haystack:
         self.parts: list[str] = []
         self.starts: list[int] = []
         self.paths: list[str] = []
+        self.kinds: list[str] = []
+        self._edges: tuple[list[tuple[str, int]], dict[str, int]] | None = None
         self.length = 0
         self.blobs: list[tuple[str, bytes]] = []
         self.text = ""
 
-    def add(self, path: str, text: str) -> None:
-        folded = text.casefold()
+    def add(self, path: str, text: str, kind: str = "") -> None:
+        folded = fold(text)
         self.starts.append(self.length)
         self.paths.append(path)
+        self.kinds.append(kind)
         self.parts.append(folded)
         self.length += len(folded) + 1
 
@@ -106,13 +130,42 @@ class _Haystack:
     def path_at(self, offset: int) -> str:
         return self.paths[bisect.bisect_right(self.starts, offset) - 1]
 
+    def whole(self, needle: Needle) -> list[str]:
+        """Paths of the values of the needle's own kind equal to it (rule 5 of values)."""
+        return [
+            self.paths[i]
+            for i, part in enumerate(self.parts)
+            if self.kinds[i] == needle.kind and part.strip(" \x00") == needle.folded
+        ]
+
+    def split(self, needle: Needle) -> list[str]:
+        """Paths where the needle is cut in two values of the file: one ends with its start
+        and another begins with the rest, each a whole word of two characters or more
+        ("series Skuta" / "thlyx part")."""
+        if self._edges is None:
+            self._edges = ([], {})
+            for i, part in enumerate(self.parts):
+                words = _WORDS.findall(part)
+                if words:
+                    self._edges[0].append((words[-1], i))
+                    self._edges[1].setdefault(words[0], i)
+        last_words, first_words = self._edges
+        found = []
+        for word, i in last_words:
+            if 2 <= len(word) <= len(needle.folded) - 2 and needle.folded.startswith(word):
+                j = first_words.get(needle.folded[len(word) :])
+                if j is not None and j != i:
+                    found.append(self.paths[i])
+        return found
+
 
 def _collect(dataset: Dataset, haystack: _Haystack, prefix: str) -> None:
     def visit(path: str, element: Any, level: Dataset, state: Any) -> Any:
         tag = int(element.tag)
         here = prefix or path
+        kind = kind_for(tag, element.VR or "UN", (tag >> 16) % 2 == 1)
         for text in value_strings(element):
-            haystack.add(here, text)
+            haystack.add(here, text, kind)
         if level is dataset and tag in BULK_TAGS:
             return None
         raw = value_bytes(element)
@@ -190,11 +243,24 @@ def scan_dataset(
         if meta is not None:
             _collect(meta, haystack, "file-meta")
     haystack.freeze()
+    if ident.recipe is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for finding in scan_free_text(dataset, ident.recipe, relpath):
+                report(finding.path, finding.kind)
     needles = [n for n in ident.needles if n.folded not in ident.generated]
     if not needles:
-        return []
+        return [Finding(relpath, path, kind) for path, kind in findings]
 
     found: set[str] = set()
+    for needle in [n for n in needles if n.boundary == "whole"]:
+        for path in haystack.whole(needle):
+            report(path, needle.kind)
+    needles = [n for n in needles if n.boundary != "whole"]
+    for needle in needles:
+        if needle.kind in SPLIT_KINDS and len(needle.folded) >= MIN_SPLIT_NEEDLE:
+            for path in haystack.split(needle):
+                report(path, needle.kind)
     encoded = {n.folded: needle_bytes(n, ident.encodings) for n in needles}
     for needle in needles:
         for offset in _find(haystack.text, needle.folded, needle.boundary):

@@ -37,6 +37,15 @@ The filter rule (documented here because it decides what verify can miss):
    names): cleaning must take those out of the text, so they are still searched.
 4. Undecoded bytes (UN, OB) count only when they are printable text.
 
+5. A short value made of a common word (one word of Zipf frequency 3.5 or more in a
+   language of :mod:`deid.text.vocabulary`: "Here", "Central") is looked for
+   as the whole value of attributes of its own kind (an institution "Here" in another
+   Institution Name), not as a substring everywhere ("Manufacturer name here" is no leak);
+   a person's name made of common words ("Rose", "Will") as a whole word.
+
+Text is compared after Unicode NFKC folding and casefolding, so a name typed in full-width
+Latin (ISO 2022 IR 87) is the same name.
+
 Numbers and UIDs (digits and dots only) match as whole tokens in outputs (no digit or dot on
 either side), so an old ID never "matches" inside a new ``2.25.`` UID; other needles match as
 case-insensitive substrings, so a name inside free text is found.
@@ -46,6 +55,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from datetime import date
@@ -57,6 +67,8 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID_dictionary
 
 from deid.recipe.model import PrivateKey, Recipe, Rule
+from deid.rewrite.vr import DUMMIES
+from deid.text import vocabulary
 from deid.verification.walk import SKIP, value_bytes, value_strings, walk
 
 MIN_LENGTH = 4
@@ -167,7 +179,9 @@ class Needle:
     kind: str
     text: str
     folded: str
-    #: "" plain substring; "digits" no digit on either side; "digits-dots" no digit or dot.
+    #: "" plain substring; "digits" no digit on either side; "digits-dots" no digit or dot;
+    #: "word" no letter or digit on either side; "whole" the whole value of an attribute
+    #: of the needle's own kind (a short value made of common words, see rule 5).
     boundary: str
 
 
@@ -180,6 +194,9 @@ class IdentifyingSet:
     #: Casefolded text the engine itself writes for this recipe (the de-identification
     #: marking): a needle contained in it is generated, not leaked.
     generated: str = ""
+    #: The effective recipe, for the gate's own look at the output's free text
+    #: (:mod:`deid.verification.textscan`); None skips that look.
+    recipe: Recipe | None = None
 
     def pairs(self) -> list[tuple[str, str]]:
         return [(n.kind, n.text) for n in self.needles]
@@ -330,7 +347,7 @@ def _whole_forms(text: str) -> set[str]:
     forms = set()
     for group in text.split("="):
         forms.update({group, group.replace("^", " ").strip(), group.replace("^", "")})
-    return {f.strip(" \x00").casefold() for f in forms if _NAME_SPLIT.search(f.strip())}
+    return {fold(f.strip(" \x00")) for f in forms if _NAME_SPLIT.search(f.strip())}
 
 
 def _min_length(text: str) -> int:
@@ -357,7 +374,22 @@ def _significant_digits(number: str) -> int:
     return len(mantissa.replace(".", "").lstrip("0"))
 
 
-def _boundary(text: str) -> str:
+def fold(text: str) -> str:
+    """The form needles and haystacks are compared in: NFKC, then casefolded."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+_COMMON_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _common_words(text: str) -> bool:
+    """One word, common in some language (rule 5)."""
+    return _COMMON_WORD.fullmatch(text) is not None and vocabulary.is_common(text.casefold())
+
+
+def _boundary(text: str, kind: str = "") -> str:
+    if _common_words(text):
+        return "word" if kind in ("patient-name", "person-name") else "whole"
     if _DIGITS.match(text):
         return "digits"
     if _DIGITS_DOTS.match(text):
@@ -367,10 +399,6 @@ def _boundary(text: str) -> str:
 
 def _engine_dummies() -> set[str]:
     """The engine's fixed dummy values (action D): an original equal to one is no leak."""
-    try:
-        from deid.rewrite.vr import DUMMIES
-    except ImportError:  # the engine is optional for gathering
-        return set()
     return {v.casefold() for v in DUMMIES.values() if isinstance(v, str)}
 
 
@@ -461,7 +489,7 @@ def gather(original: Dataset, recipe: Recipe) -> IdentifyingSet:
             gone.extend((kind, vr, t) for t in texts)
         else:
             target = kept_verbatim if fate == "kept" else kept_cleaned
-            target.extend(t.casefold() for t in texts)
+            target.extend(fold(t) for t in texts)
         return None
 
     with warnings.catch_warnings():  # pydicom's warnings quote values
@@ -473,12 +501,12 @@ def gather(original: Dataset, recipe: Recipe) -> IdentifyingSet:
     excluded = _replace_values(recipe)
     chosen: dict[str, Needle] = {}
     for kind, vr, text in gone:
-        whole = {text.casefold(), *_whole_forms(text)} if kind in PATIENT_KINDS else set()
+        whole = {fold(text), *_whole_forms(text)} if kind in PATIENT_KINDS else set()
         for candidate in _expand(kind, vr, text):
             candidate = candidate.strip(" \x00")
             if not _acceptable(vr, candidate):
                 continue
-            folded = candidate.casefold()
+            folded = fold(candidate)
             if folded in excluded:
                 continue
             if folded in verbatim and folded not in whole:
@@ -487,9 +515,9 @@ def gather(original: Dataset, recipe: Recipe) -> IdentifyingSet:
                 continue
             previous = chosen.get(folded)
             if previous is None or KIND_PRIORITY.index(kind) < KIND_PRIORITY.index(previous.kind):
-                chosen[folded] = Needle(kind, candidate, folded, _boundary(candidate))
+                chosen[folded] = Needle(kind, candidate, folded, _boundary(candidate, kind))
     needles = sorted(chosen.values(), key=lambda n: (KIND_PRIORITY.index(n.kind), n.folded))
-    return IdentifyingSet(needles, dataset_encodings(original), generated_text(recipe))
+    return IdentifyingSet(needles, dataset_encodings(original), generated_text(recipe), recipe)
 
 
 def identifying_values(original: Dataset, recipe: Recipe) -> list[tuple[str, str]]:
@@ -497,4 +525,4 @@ def identifying_values(original: Dataset, recipe: Recipe) -> list[tuple[str, str
     return gather(original, recipe).pairs()
 
 
-__all__ = ["IdentifyingSet", "Needle", "date_spellings", "gather", "identifying_values"]
+__all__ = ["IdentifyingSet", "Needle", "date_spellings", "fold", "gather", "identifying_values"]

@@ -1,0 +1,165 @@
+"""Every output searched for the identities of *all* inputs of the run, in bounded memory.
+
+Verify searches each output for its own original's values (:mod:`deid.verification.scan`);
+another patient's name pasted into a comment is no value of that original. So before the
+per-file checks, one pass over the inputs collects, from each original, the identifying
+values that name a person or a record (kinds patient-name, person-name, patient-id,
+accession), as 64-bit hashes of their folded text:
+
+* whole names, each component group spaced ("maria lopez"), two to three words;
+* single name components of four letters or more that are no common word of a language
+  and no word of medicine (a surname such as "Okafor"; not "Rose" or "Lopez", which text
+  uses for other things; the whole name still catches those);
+* IDs of six characters or more with a digit.
+
+The index is a sorted ``numpy.uint64`` array: 8 bytes a value, looked up with one
+vectorised ``searchsorted`` per output. It holds at most :data:`MAX_TERMS` hashes (32 MB);
+a run with more keeps an even sample of them (hashes are uniform, so the first
+:data:`MAX_TERMS` in hash order are one) and reports ``cross-index-full`` once, so a partial
+check never passes for a whole one.
+
+Each output's words and runs of two and three words are hashed the same way and looked up;
+a hit that is also a term of the output's own original is left to the per-file check (its
+rules know what the recipe keeps), any other is an ``other-patient`` finding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from deid.recipe.model import Recipe
+from deid.text import vocabulary
+from deid.verification.findings import Finding
+from deid.verification.values import gather
+from deid.verification.walk import value_strings, walk
+
+#: Most hashes the index holds (8 bytes each).
+MAX_TERMS = 4_000_000
+NAME_KINDS = frozenset({"patient-name", "person-name"})
+ID_KINDS = frozenset({"patient-id", "accession"})
+_WORD = re.compile(r"[^\W_]+")
+_EMPTY = np.zeros(0, dtype=np.uint64)
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def term_hash(text: str) -> int:
+    """The 64-bit hash of a folded term (words joined by one space)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _distinct_word(word: str) -> bool:
+    return (
+        len(word) >= 4
+        and word.isalpha()
+        and not vocabulary.is_common(word)
+        and not vocabulary.is_medical(word)
+    )
+
+
+def terms_of(original: Dataset, recipe: Recipe) -> set[str]:
+    """The folded terms of one original (see the module docstring)."""
+    terms: set[str] = set()
+    for needle in gather(original, recipe).needles:
+        words = _WORD.findall(_fold(needle.text))
+        if needle.kind in NAME_KINDS:
+            if 2 <= len(words) <= 3:
+                terms.add(" ".join(words))
+            elif len(words) == 1 and _distinct_word(words[0]):
+                terms.add(words[0])
+        elif needle.kind in ID_KINDS:
+            text = _fold(needle.text).strip()
+            if len(text) >= 6 and any(c.isdigit() for c in text) and len(words) == 1:
+                terms.add(text)
+    return terms
+
+
+def hashes(terms: Iterable[str]) -> np.ndarray:
+    return np.unique(np.fromiter((term_hash(t) for t in terms), dtype=np.uint64))
+
+
+def merge(parts: Iterable[np.ndarray]) -> tuple[np.ndarray, bool]:
+    """One sorted index from partition arrays; True when it was cut to :data:`MAX_TERMS`."""
+    arrays = [p for p in parts if len(p)]
+    index = np.unique(np.concatenate(arrays)) if arrays else _EMPTY
+    if len(index) > MAX_TERMS:
+        return index[:MAX_TERMS], True
+    return index, False
+
+
+def _candidates(dataset: Dataset) -> dict[int, str]:
+    """hash -> attribute path for every word and run of two or three words of the output."""
+    found: dict[int, str] = {}
+
+    def visit(path: str, element: Any, level: Dataset, state: Any) -> Any:
+        for text in value_strings(element):
+            words = _WORD.findall(_fold(text))
+            for size in (1, 2, 3):
+                for i in range(len(words) - size + 1):
+                    term = " ".join(words[i : i + size])
+                    if size > 1 or len(term) >= 4:
+                        found.setdefault(term_hash(term), path)
+        return None
+
+    walk(dataset, visit)
+    return found
+
+
+class CrossIndex:
+    """The run's index of identities, searched in each output."""
+
+    def __init__(self, index: np.ndarray) -> None:
+        self.index = index
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> CrossIndex:
+        return cls(np.frombuffer(data, dtype=np.uint64) if data else _EMPTY)
+
+    def __bool__(self) -> bool:
+        return bool(len(self.index))
+
+    def findings(self, output: Dataset, original: Dataset, recipe: Recipe, relpath: str):
+        """``other-patient`` findings: the output holds a term of another input."""
+        if not len(self.index):
+            return []
+        candidates = _candidates(output)
+        if not candidates:
+            return []
+        keys = np.fromiter(candidates, dtype=np.uint64)
+        at = np.searchsorted(self.index, keys)
+        at[at >= len(self.index)] = 0
+        hits = keys[self.index[at] == keys]
+        if not len(hits):
+            return []
+        own = {term_hash(t) for t in terms_of(original, recipe)}
+        paths = sorted({candidates[int(h)] for h in hits if int(h) not in own})
+        return [Finding(relpath, path, "other-patient") for path in paths]
+
+
+def index_partition(paths: list[str], setup: Any) -> np.ndarray:
+    """The hashes of one partition's inputs (unreadable inputs are the per-file check's)."""
+    import pickle
+    import warnings
+
+    from deid.pipeline.worker import parse, read_input
+
+    recipe = pickle.loads(setup.recipe_pickle)
+    terms: set[str] = set()
+    with warnings.catch_warnings():  # pydicom's warnings quote values
+        warnings.simplefilter("ignore")
+        for path in paths:
+            try:
+                data, kind = read_input(path)
+                terms |= terms_of(parse(data, kind), recipe)
+            except Exception:
+                continue
+    return hashes(terms)
