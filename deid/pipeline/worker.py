@@ -74,12 +74,27 @@ def describe_error(error: BaseException) -> str:
     return text if len(text) <= 200 else text[:199] + "…"
 
 
+def unlistable_folder_reason(path: str) -> str:
+    """Why a folder is in the input list: the walk could not list it, so the files in it
+    are in neither the output nor the ledger; the record says so instead of hiding it."""
+    try:
+        with os.scandir(path):
+            pass
+    except OSError as error:
+        return f"folder cannot be listed ({error.strerror}): its files are not in this run"
+    return (
+        "folder could not be listed when the inputs were collected: its files are not in this run"
+    )
+
+
 def read_input(path: str) -> tuple[bytes, str]:
     """The file's bytes and its kind ("part10" or "raw"); :class:`SkipFile` if not DICOM."""
     try:
         st = os.stat(path)  # follows symlinks
     except FileNotFoundError:
         raise SkipFile("input not found: missing, vanished or a dangling link") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise SkipFile(unlistable_folder_reason(path))
     if not stat.S_ISREG(st.st_mode):
         kind = "FIFO" if stat.S_ISFIFO(st.st_mode) else "special file"
         raise SkipFile(f"not a regular file: {kind}")
