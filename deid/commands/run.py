@@ -61,6 +61,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("ledger", metavar="LEDGER")
     export.add_argument("--out", required=True, metavar="DIR")
     export.set_defaults(func=_export)
+    from deid.commands import ledger_check
+
+    ledger_check.register(ledger_sub)
     ledger.set_defaults(func=lambda args: ledger.print_help() or 2)
 
 
@@ -100,6 +103,9 @@ def _ledger_path(text: str) -> Path:
         beside = Path(f"{text.rstrip('/')}.ledger")
         hint = f"; the ledger of that output is {beside}" if (beside / "files").is_dir() else ""
         raise UserError(f"not a deid ledger (no files/ folder): {text}{hint}")
+    from deid.pipeline.ledger import require_intact
+
+    require_intact(path)
     return path
 
 

@@ -61,7 +61,9 @@ def _inside(child: Path, parent: Path) -> bool:
 
 #: What a ledger folder may already hold: its own files (``key`` alone after a run that
 #: stopped before its first partition) and their temp names.
-LEDGER_ENTRIES = frozenset({"run.json", "inputs.json", "files", "uids", "key", "lock"})
+LEDGER_ENTRIES = frozenset(
+    {"run.json", "inputs.json", "files", "uids", "key", "lock", ledger_mod.DAMAGED}
+)
 
 
 def _is_ledger(folder: Path) -> bool:
@@ -187,6 +189,12 @@ def _resolve_run_key(ledger: Path, key_file: str | None, key_source: str):
     would be refused for its other fingerprint anyway, and the stray key file would then
     be picked up silently by every later run that forgets the key again."""
     previous = ledger_mod.read_run_json(ledger)
+    if previous is None:  # run.json lost: the parts still say which key wrote them
+        fingerprint = next(
+            (f for _, _, f in ledger_mod.recorded_binding(ledger) if f is not None), None
+        )
+        if fingerprint is not None:
+            previous = {"key_fingerprint": fingerprint}
     try:
         return resolve_key(ledger, key_file, key_source, create=previous is None)
     except KeyMissingError:
@@ -262,6 +270,7 @@ def _run_prepared(options, paths, out, ledger, early, stream) -> RunResult:
 
     if options.dry_run:
         _check_ledger_identity(ledger, recipe, None, digest)
+        ledger_mod.check_binding(ledger, str(out), None)
         done = 0
         if (ledger / "files").is_dir():
             done = sum(
@@ -280,6 +289,7 @@ def _run_prepared(options, paths, out, ledger, early, stream) -> RunResult:
     key = _resolve_run_key(ledger, options.key_file, getattr(recipe, "key_source", "ledger"))
     keys = KeyRing(key.secret)
     _check_ledger_identity(ledger, recipe, keys.fingerprint(), digest)
+    ledger_mod.check_binding(ledger, str(out), keys.fingerprint())
     if key.created:
         print(
             f"deid: created a new key in {ledger / 'key'} "

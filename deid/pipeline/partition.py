@@ -195,7 +195,8 @@ def run_partition(index: int, content_hash: str, paths: list[str], setup: RunSet
     progress = _Progress(index)
     records = _process_files(paths, index, setup, progress)
     progress.flush()
-    ledger_mod.write_partition(ledger, index, content_hash, records)
+    bound = ledger_mod.binding(setup.out_dir, setup.keys.fingerprint())
+    ledger_mod.write_partition(ledger, index, content_hash, records, bound)
     return {
         "index": index,
         "skipped": False,

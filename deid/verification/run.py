@@ -244,6 +244,9 @@ def verify_run(
     ledger = Path(os.path.abspath(ledger_dir))
     if not (ledger / "files").is_dir():
         raise UserError(f"no ledger at {ledger} (expected {ledger / 'files'})")
+    from deid.pipeline.ledger import require_intact
+
+    require_intact(ledger)
     if not out.is_dir():
         raise UserError(f"output folder not found: {out}")
     if partition_size < 1:
