@@ -19,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "De-identify every file under INPUT (folders walked recursively; DICOM is "
             "recognised by content) into OUT/<study>/<series>/<sop>.dcm. Rerun the same "
             "command to resume an interrupted run. Exit 0: all written or excluded; "
-            "1: some quarantined; 2: usage or recipe error; 130: interrupted (rerun to resume)."
+            "1: some quarantined; 2: usage or recipe error; 3: the output or ledger could not "
+            "be written (disk full, read-only, I/O error, quota: fix it, then rerun); "
+            "130: interrupted (rerun to resume)."
         ),
     )
     run.add_argument("recipe", metavar="RECIPE", help="recipe file (YAML)")
@@ -35,9 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--partition-size",
         type=positive_int,
-        default=DEFAULT_PARTITION_SIZE,
+        default=None,
         metavar="N",
-        help="files per partition",
+        help=f"files per partition (default {DEFAULT_PARTITION_SIZE}, or what the ledger's "
+        "earlier runs used)",
     )
     run.add_argument(
         "--file-timeout",
@@ -68,10 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if not args.scheduler and not args.dry_run:
-        from deid.pipeline.scheduler import warm_forkserver
-
-        warm_forkserver()  # first: it boots while the imports below run
+    from deid.cli import STARTED
     from deid.pipeline.batch import RunOptions, run
 
     options = RunOptions(
@@ -87,6 +87,7 @@ def _run(args: argparse.Namespace) -> int:
         partition_size=args.partition_size,
         dry_run=args.dry_run,
         file_timeout=args.file_timeout,
+        started=STARTED,
     )
     try:
         return run(options).exit_code

@@ -37,6 +37,8 @@ HASH_KEY = b"deid.partition_hash"
 OUT_KEY = b"deid.out"
 FINGERPRINT_KEY = b"deid.key_fingerprint"
 BINDING_KEYS = (OUT_KEY, FINGERPRINT_KEY)
+#: b"1" when every output of the part was re-scanned as it was written (``--verify``).
+VERIFIED_KEY = b"deid.verified"
 #: Where ``deid ledger check --quarantine`` moves damaged parts (kept, never deleted).
 DAMAGED = "damaged"
 RUN_JSON = "run.json"
@@ -92,11 +94,13 @@ def _atomic_target(path: Path) -> Iterator[Path]:
         raise
 
 
-def binding(out_dir: str, key_fingerprint: str) -> dict[bytes, bytes]:
-    """The metadata that ties a part to its run's output location and key."""
+def binding(out_dir: str, key_fingerprint: str, verified: bool = False) -> dict[bytes, bytes]:
+    """The metadata that ties a part to its run's output location and key (and says whether
+    its outputs were verified as they were written)."""
     return {
         OUT_KEY: os.path.realpath(out_dir).encode("utf-8", "surrogateescape"),
         FINGERPRINT_KEY: key_fingerprint.encode(),
+        VERIFIED_KEY: b"1" if verified else b"0",
     }
 
 
@@ -126,8 +130,48 @@ def part_hash(path: Path) -> str | None:
     return value.decode() if value else None
 
 
-def partition_complete(ledger: Path, index: int, partition_hash: str) -> bool:
-    return all(part_hash(part_path(ledger, t, index)) == partition_hash for t in ("uids", "files"))
+#: Why a planned partition is not done yet (see :func:`partition_state`).
+DONE = "done"
+NOT_STARTED = "not started"
+UNVERIFIED = "done without --verify"
+REPLANNED = "other inputs or partitioning"
+DAMAGED_PART = "damaged part"
+
+
+def partition_state(
+    ledger: Path, index: int, partition_hash: str, need_verify: bool = False
+) -> str:
+    """:data:`DONE` when both parts of partition ``index`` hold ``partition_hash`` (and, when
+    ``need_verify``, were written with ``--verify``), else why not. A part written with
+    ``--verify`` also counts for a run without it: its outputs were checked more, not less.
+    """
+    states = []
+    for table in ("uids", "files"):
+        path = part_path(ledger, table, index)
+        if not path.exists():
+            states.append(NOT_STARTED)
+            continue
+        try:
+            metadata = pq.read_schema(path).metadata or {}
+        except (OSError, pa.ArrowException, ValueError):
+            states.append(DAMAGED_PART)
+            continue
+        recorded = metadata.get(HASH_KEY)
+        if recorded is None or recorded.decode() != partition_hash:
+            states.append(REPLANNED)
+        elif need_verify and metadata.get(VERIFIED_KEY) != b"1":
+            states.append(UNVERIFIED)
+        else:
+            states.append(DONE)
+    if states[1] != DONE:  # the files part commits the partition: its state says why
+        return states[1]
+    return states[0] if states[0] != NOT_STARTED else REPLANNED
+
+
+def partition_complete(
+    ledger: Path, index: int, partition_hash: str, need_verify: bool = False
+) -> bool:
+    return partition_state(ledger, index, partition_hash, need_verify) == DONE
 
 
 def ledger_text(text: str) -> str:

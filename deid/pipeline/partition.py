@@ -19,10 +19,11 @@ import pyarrow.parquet as pq
 
 from deid import __version__
 from deid.pipeline import ledger as ledger_mod
+from deid.pipeline.destination import DESTINATION_FAILED, DestinationFailed, is_destination_error
 from deid.pipeline.records import FileRecord
 from deid.pipeline.supervise import Child, ChildFailed, new_child
 
-__all__ = ["PROGRESS_TOPIC", "ChildFailed", "RunSetup", "run_partition"]
+__all__ = ["PROGRESS_TOPIC", "ChildFailed", "DestinationFailed", "RunSetup", "run_partition"]
 
 PROGRESS_TOPIC = "deid-progress"
 
@@ -174,6 +175,9 @@ def _process_files(
                 waiting.appendleft(path)
                 continue
             outcome = _failed_record(path, setup, index, outcome)
+        if outcome.status == DESTINATION_FAILED:
+            child.kill()  # it holds queued files of this partition: never reuse it
+            raise DestinationFailed(outcome.reason)
         dead_on_arrival = 0
         records.append(outcome)
         progress.add(outcome)
@@ -187,7 +191,7 @@ def summarize_records(statuses: list[str]) -> dict:
 def run_partition(index: int, content_hash: str, paths: list[str], setup: RunSetup) -> dict:
     """Process (or skip) one partition; returns ``{"index", "skipped", "status": {...}}``."""
     ledger = Path(setup.ledger_dir)
-    if ledger_mod.partition_complete(ledger, index, content_hash):
+    if ledger_mod.partition_complete(ledger, index, content_hash, setup.verify):
         table = pq.read_table(ledger_mod.part_path(ledger, "files", index), columns=["status"])
         statuses = table.column("status").to_pylist()
         return {"index": index, "skipped": True, "status": summarize_records(statuses)}
@@ -195,8 +199,13 @@ def run_partition(index: int, content_hash: str, paths: list[str], setup: RunSet
     progress = _Progress(index)
     records = _process_files(paths, index, setup, progress)
     progress.flush()
-    bound = ledger_mod.binding(setup.out_dir, setup.keys.fingerprint())
-    ledger_mod.write_partition(ledger, index, content_hash, records, bound)
+    bound = ledger_mod.binding(setup.out_dir, setup.keys.fingerprint(), setup.verify)
+    try:
+        ledger_mod.write_partition(ledger, index, content_hash, records, bound)
+    except OSError as error:
+        if not is_destination_error(error):
+            raise
+        raise DestinationFailed(f"ledger {ledger}: {error.strerror}") from None
     return {
         "index": index,
         "skipped": False,

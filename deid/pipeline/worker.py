@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deid import __version__
+from deid.pipeline.destination import DESTINATION_FAILED, is_destination_error
 from deid.pipeline.records import FileRecord
 from deid.pipeline.sniff import HEAD_SIZE, sniff
 
@@ -352,7 +353,19 @@ def process_file(path: str, ctx: WorkContext) -> FileRecord:
         prepared = prepare(path, ctx, record)
         if prepared is not None:
             target = ctx.out_dir / record.output_path
-            if write_unique(target, prepared.output):
+            try:
+                unique = write_unique(target, prepared.output)
+            except OSError as error:
+                if not is_destination_error(error):
+                    raise
+                # Not this file's fate: the partition fails and the run stops (see
+                # deid.pipeline.destination); the reason names the volume, not the file.
+                record.status = DESTINATION_FAILED
+                record.reason = f"output {ctx.out_dir}: {error.strerror}"
+                record.output_path = ""
+                record.seconds = time.perf_counter() - started
+                return record
+            if unique:
                 record.status, record.reason = "written", ""
             else:
                 record.status, record.reason = "duplicate", DUPLICATE_REASON
