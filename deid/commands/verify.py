@@ -42,6 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_cluster_arguments(parser)
     parser.add_argument(
+        "--show-input-paths",
+        action="store_true",
+        help="also name the input of each finding (input paths often hold patient names; "
+        "by default findings name outputs, ledger rows or 'input #N' of the sorted inputs)",
+    )
+    parser.add_argument(
         "--partition-size",
         type=positive_int,
         default=DEFAULT_PARTITION_SIZE,
@@ -62,7 +68,7 @@ def _verify(args: argparse.Namespace) -> int:
         check_scheduler(args.scheduler)
 
     def show(finding) -> None:
-        print(finding.line(), flush=True)
+        print(finding.line(args.show_input_paths), flush=True)
 
     report = verify_run(
         args.inputs or [],
