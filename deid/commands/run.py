@@ -6,8 +6,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from deid.commands.arguments import add_cluster_arguments, positive_float, positive_int
+from deid.commands.arguments import (
+    add_cluster_arguments,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from deid.errors import UserError
+from deid.pipeline.limits import (
+    DEFAULT_CHILD_MEMORY_MB,
+    DEFAULT_MAX_PIXEL_MB,
+    DEFAULT_MAX_VALUE_KB,
+)
 from deid.pipeline.plan import DEFAULT_PARTITION_SIZE
 
 
@@ -49,6 +59,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="quarantine a file not done in this time (default 120)",
     )
+    run.add_argument(
+        "--max-pixel-mb",
+        type=positive_int,
+        default=DEFAULT_MAX_PIXEL_MB,
+        metavar="MB",
+        help="quarantine, before decoding, a file whose pixel data would decode to more "
+        f"(by its header or its frames' codestream headers; default {DEFAULT_MAX_PIXEL_MB})",
+    )
+    run.add_argument(
+        "--max-value-kb",
+        type=positive_int,
+        default=DEFAULT_MAX_VALUE_KB,
+        metavar="KB",
+        help=f"quarantine a file with a longer text value (default {DEFAULT_MAX_VALUE_KB})",
+    )
+    run.add_argument(
+        "--child-memory-mb",
+        type=non_negative_int,
+        default=DEFAULT_CHILD_MEMORY_MB,
+        metavar="MB",
+        help="address-space limit of each per-file process; a file that needs more is "
+        f"quarantined (default {DEFAULT_CHILD_MEMORY_MB}; 0: no limit)",
+    )
     run.add_argument("--dry-run", action="store_true", help="plan and count, process nothing")
     run.set_defaults(func=_run)
 
@@ -73,6 +106,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from deid.cli import STARTED
     from deid.pipeline.batch import RunOptions, run
+    from deid.pipeline.limits import Limits
 
     options = RunOptions(
         recipe=args.recipe,
@@ -87,6 +121,7 @@ def _run(args: argparse.Namespace) -> int:
         partition_size=args.partition_size,
         dry_run=args.dry_run,
         file_timeout=args.file_timeout,
+        limits=Limits.from_options(args.max_pixel_mb, args.max_value_kb, args.child_memory_mb),
         started=STARTED,
     )
     try:

@@ -25,6 +25,7 @@ from deid.pipeline import ledger as ledger_mod
 from deid.pipeline.destination import EXIT_DESTINATION
 from deid.pipeline.inputs import collect_inputs
 from deid.pipeline.keys import resolve_key
+from deid.pipeline.limits import Limits
 from deid.pipeline.plan import (
     DEFAULT_PARTITION_SIZE,
     partition_count,
@@ -52,6 +53,7 @@ class RunOptions:
     file_timeout: float = DEFAULT_FILE_TIMEOUT
     progress: bool | None = None  # None: a bar when stderr is a terminal
     extra: dict = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
     #: time.monotonic() when the command started (the printed duration includes start-up);
     #: None: when :func:`run` is called.
     started: float | None = None
@@ -368,6 +370,9 @@ def _run_prepared(options, prep: _Prepared, early, stream, started: float) -> Ru
         "verify": options.verify,
         "partition_size": prep.size,
         "file_timeout": options.file_timeout,
+        "max_pixel_bytes": options.limits.max_pixel_bytes,
+        "max_value_bytes": options.limits.max_value_bytes,
+        "child_memory_bytes": options.limits.child_memory_bytes,
     }
     previous = ledger_mod.read_run_json(ledger) or {}
     this_run = {"started": _now(), "state": "running", "options": options_info}
@@ -457,6 +462,7 @@ def _run_locked(options, prep: _Prepared, run_info, stream, early, started) -> R
         ledger_dir=str(ledger),
         verify=options.verify,
         file_timeout=options.file_timeout,
+        limits=options.limits,
     )
     previous_state = run_info["history"][-2].get("state") if len(run_info["history"]) > 1 else None
     try:

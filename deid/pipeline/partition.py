@@ -11,7 +11,7 @@ import contextlib
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from deid import __version__
 from deid.pipeline import ledger as ledger_mod
 from deid.pipeline.destination import DESTINATION_FAILED, DestinationFailed, is_destination_error
+from deid.pipeline.limits import Limits
 from deid.pipeline.records import FileRecord
 from deid.pipeline.supervise import Child, ChildFailed, new_child
 
@@ -41,6 +42,7 @@ class RunSetup:
     file_timeout: float
     #: The child's command line; None = ``python -m deid.pipeline.child``.
     child_command: tuple[str, ...] | None = None
+    limits: Limits = field(default_factory=Limits)
 
     def child_setup(self) -> dict:
         return {
@@ -48,6 +50,7 @@ class RunSetup:
             "keys": self.keys,
             "out_dir": self.out_dir,
             "verify": self.verify,
+            "limits": self.limits,
         }
 
     def identity(self) -> tuple:
@@ -58,6 +61,7 @@ class RunSetup:
             self.out_dir,
             self.verify,
             self.child_command,
+            self.limits,
         )
 
 

@@ -26,12 +26,13 @@ import re
 import secrets
 import stat
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deid import __version__
 from deid.pipeline.destination import DESTINATION_FAILED, is_destination_error
+from deid.pipeline.limits import Limits
 from deid.pipeline.records import FileRecord
 from deid.pipeline.sniff import HEAD_SIZE, sniff
 
@@ -59,6 +60,7 @@ class WorkContext:
     out_dir: Path
     verify: bool = False
     partition: int = -1
+    limits: Limits = field(default_factory=Limits)
 
 
 def describe_error(error: BaseException) -> str:
@@ -290,6 +292,7 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
     from deid.rewrite.writer import encode_part10
 
     ds = parse(data, kind)
+    _check_limits(ds, ctx.limits)  # before anything converts a value or decodes a frame
     record.transfer_syntax_in = transfer_syntax_of(ds)
     record.sop_class_uid = str(ds.get("SOPClassUID") or "")
     rule = ctx.recipe.excluded_by(ds)
@@ -335,6 +338,16 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
     return Prepared(record, output)
 
 
+def _check_limits(ds: Dataset, limits: Limits) -> None:
+    from deid.pipeline.limits import LimitExceeded, check_pixels, check_values
+
+    try:
+        check_values(ds, limits.max_value_bytes)
+        check_pixels(ds, limits.max_pixel_bytes)
+    except LimitExceeded as error:
+        raise SkipFile(str(error)) from None
+
+
 def new_record(path: str, ctx: WorkContext) -> FileRecord:
     return FileRecord(
         input_path=path,
@@ -343,6 +356,13 @@ def new_record(path: str, ctx: WorkContext) -> FileRecord:
         deid_version=__version__,
         partition=ctx.partition,
     )
+
+
+def _memory_reason(limits: Limits) -> str:
+    mib = limits.child_memory_bytes // (1024 * 1024)
+    if mib:
+        return f"MemoryError: over the per-file memory limit of {mib} MiB (--child-memory-mb)"
+    return "MemoryError: out of memory"
 
 
 def process_file(path: str, ctx: WorkContext) -> FileRecord:
@@ -371,6 +391,8 @@ def process_file(path: str, ctx: WorkContext) -> FileRecord:
                 record.status, record.reason = "duplicate", DUPLICATE_REASON
     except SkipFile as skip:
         record.status, record.reason = "quarantined", str(skip)
+    except MemoryError:
+        record.status, record.reason = "quarantined", _memory_reason(ctx.limits)
     except Exception as error:  # one bad file never stops the batch
         record.status, record.reason = "quarantined", _reason(error)
     if record.status == "quarantined":
