@@ -22,7 +22,7 @@ from typing import TextIO
 from deid import __version__
 from deid.errors import KeyMissingError, UserError
 from deid.pipeline import ledger as ledger_mod
-from deid.pipeline.destination import EXIT_DESTINATION
+from deid.pipeline.destination import EXIT_DESTINATION, is_destination_error
 from deid.pipeline.inputs import collect_inputs
 from deid.pipeline.keys import resolve_key
 from deid.pipeline.limits import Limits
@@ -362,7 +362,10 @@ def _run_prepared(options, prep: _Prepared, early, stream, started: float) -> Ru
         ledger_mod.ensure_ledger(ledger)
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise UserError(f"cannot create {error.filename}: {error.strerror}") from None
+        code = EXIT_DESTINATION if is_destination_error(error) else None
+        raise UserError(
+            f"cannot create {error.filename}: {error.strerror}", exit_code=code
+        ) from None
     n_parts = partition_count(len(prep.paths), prep.size)
     options_info = {
         "workers": options.workers,
@@ -483,7 +486,16 @@ def _run_locked(options, prep: _Prepared, run_info, stream, early, started) -> R
     elif outcome.failures:
         state = "incomplete"
     seconds = _finish(run_info, state, started, counts.as_dict(), outcome)
-    ledger_mod.write_run_json(ledger, run_info)
+    try:
+        ledger_mod.write_run_json(ledger, run_info)
+    except OSError as error:
+        if not is_destination_error(error):
+            raise
+        raise UserError(
+            f"cannot write {ledger / 'run.json'}: {error.strerror}; fix it and run the same "
+            "command again",
+            exit_code=EXIT_DESTINATION,
+        ) from None
     skipped = states.count(ledger_mod.DONE)
     # The rate only when this run did the whole batch; a resumed run says what it did.
     print(format_summary(counts, ledger, None if skipped else seconds), file=stream)
@@ -629,7 +641,12 @@ def _execute(
             future.release()
             submit_next()
         if not destination:
-            client.submit(finish_run, shared, n_parts, pure=False).result()
+            try:
+                client.submit(finish_run, shared, n_parts, pure=False).result()
+            except OSError as error:
+                if not is_destination_error(error):
+                    raise
+                destination.append(f"closing pass: {error.strerror}")
     return _Outcome(sorted(failures), destination[0] if destination else None, processed)
 
 
