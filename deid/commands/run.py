@@ -146,18 +146,24 @@ def _ledger_path(text: str) -> Path:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from deid.pipeline.ledger import reading
     from deid.pipeline.summary import report
 
-    text, code = report(_ledger_path(args.ledger))
+    ledger = _ledger_path(args.ledger)
+    with reading(ledger):
+        text, code = report(ledger)
     print(text)
     return code
 
 
 def _export(args: argparse.Namespace) -> int:
+    from deid.pipeline.ledger import reading
     from deid.pipeline.mappings import export_mappings
 
+    ledger = _ledger_path(args.ledger)
     try:
-        written = export_mappings(_ledger_path(args.ledger), Path(args.out))
+        with reading(ledger):
+            written = export_mappings(ledger, Path(args.out))
     except OSError as error:
         raise UserError(f"cannot write {error.filename or args.out}: {error.strerror}") from None
     for name, rows in written.items():

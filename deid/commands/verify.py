@@ -58,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from deid.pipeline.ledger import reading
     from deid.verification.run import verify_run
 
     ledger = args.ledger or f"{args.out.rstrip('/')}.ledger"
@@ -70,16 +71,17 @@ def _verify(args: argparse.Namespace) -> int:
     def show(finding) -> None:
         print(finding.line(args.show_input_paths), flush=True)
 
-    report = verify_run(
-        args.inputs or [],
-        args.out,
-        ledger,
-        recipe=args.recipe,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        partition_size=args.partition_size,
-        on_finding=show,
-    )
+    with reading(Path(ledger)):  # a part damaged inside: one line naming it
+        report = verify_run(
+            args.inputs or [],
+            args.out,
+            ledger,
+            recipe=args.recipe,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            partition_size=args.partition_size,
+            on_finding=show,
+        )
     for line in report.summary_lines():
         print(f"deid verify: {line}", file=sys.stderr)
     if note and not report.clean:  # last, where it is read: it explains the findings

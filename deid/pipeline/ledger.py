@@ -316,13 +316,28 @@ def damaged_parts(ledger: Path, full: bool = False) -> list[PartProblem]:
     return problems
 
 
-def require_intact(ledger: Path) -> None:
+@contextlib.contextmanager
+def reading(ledger: Path) -> Iterator[None]:
+    """Around a reader of the whole ledger: a part whose footer is sound but whose pages are
+    not fails only when it is read; then every part is read whole, and the first damaged
+    one becomes the same one line as :func:`require_intact` gives (anything else is raised
+    as it was)."""
+    try:
+        yield
+    except (OSError, pa.ArrowException) as error:
+        if not damaged_parts(ledger, full=True):
+            raise
+        require_intact(ledger, full=True)
+        raise error  # pragma: no cover - require_intact raised
+
+
+def require_intact(ledger: Path, full: bool = False) -> None:
     """One :class:`UserError` line naming the first damaged part, before any reader meets
     it with a traceback; foreign files with other names are ignored by readers, so only
     ``deid ledger check`` lists them."""
     from deid.errors import UserError
 
-    parts = [p for p in damaged_parts(ledger) if part_index(p.path) is not None]
+    parts = [p for p in damaged_parts(ledger, full) if part_index(p.path) is not None]
     if parts:
         more = f" (and {len(parts) - 1} more)" if len(parts) > 1 else ""
         raise UserError(
