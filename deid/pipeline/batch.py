@@ -269,7 +269,7 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
     _check_ledger_identity(ledger, recipe, keys.fingerprint(), digest)
     ledger_mod.check_binding(ledger, str(out), keys.fingerprint())
     plan = list(plan_partitions(paths, size, _salt(recipe)))
-    nothing_to_do = _nothing_to_do(ledger, plan, options.verify)
+    nothing_to_do = _nothing_to_do(ledger, plan, options.verify, options.limits)
     early = None
     if not options.scheduler and not nothing_to_do:
         from deid.pipeline.scheduler import EarlyCluster, warm_forkserver
@@ -285,13 +285,13 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
             early.discard()
 
 
-def _nothing_to_do(ledger: Path, plan: list, verify: bool) -> bool:
+def _nothing_to_do(ledger: Path, plan: list, verify: bool, limits) -> bool:
     """Every partition done and the last run finished its closing pass: a rerun then needs
     no cluster at all (checked again under the ledger's lock)."""
     previous = ledger_mod.read_run_json(ledger) or {}
     if previous.get("state") != "complete":
         return False
-    return all(s == ledger_mod.DONE for s in _plan_states(ledger, plan, verify))
+    return all(s == ledger_mod.DONE for s in _plan_states(ledger, plan, verify, limits))
 
 
 def _partition_size(given: int | None, ledger: Path) -> tuple[int, str | None]:
@@ -332,7 +332,9 @@ def _dry_run(options, paths, size, recipe, out, ledger, stream) -> RunResult:
     done = 0
     if (ledger / "files").is_dir():
         done = sum(
-            ledger_mod.partition_complete(ledger, p.index, p.content_hash, options.verify)
+            ledger_mod.partition_complete(
+                ledger, p.index, p.content_hash, options.verify, options.limits
+            )
             for p in plan_partitions(paths, size, _salt(recipe))
         )
     print(
@@ -411,10 +413,12 @@ def _history(previous: dict) -> list[dict]:
     return [{k: previous[k] for k in keys if k in previous}]
 
 
-def _plan_states(ledger: Path, plan: list, verify: bool) -> list[str]:
+def _plan_states(ledger: Path, plan: list, verify: bool, limits=None) -> list[str]:
     if not any(ledger_mod.iter_parts(ledger, "files")):
         return [ledger_mod.NOT_STARTED] * len(plan)
-    return [ledger_mod.partition_state(ledger, p.index, p.content_hash, verify) for p in plan]
+    return [
+        ledger_mod.partition_state(ledger, p.index, p.content_hash, verify, limits) for p in plan
+    ]
 
 
 def _resume_line(states: list[str], size_note: str | None) -> str | None:
@@ -442,7 +446,7 @@ def _run_locked(options, prep: _Prepared, run_info, stream, early, started) -> R
     n_parts = run_info["partitions"]
     this_run = run_info["history"][-1]
     plan = list(plan_partitions(prep.paths, prep.size, _salt(prep.recipe)))
-    states = _plan_states(ledger, plan, options.verify)
+    states = _plan_states(ledger, plan, options.verify, options.limits)
     this_run.update(
         partitions_skipped=states.count(ledger_mod.DONE),
         partitions_to_do=dict(Counter(s for s in states if s != ledger_mod.DONE)),

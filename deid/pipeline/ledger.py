@@ -39,6 +39,10 @@ FINGERPRINT_KEY = b"deid.key_fingerprint"
 BINDING_KEYS = (OUT_KEY, FINGERPRINT_KEY)
 #: b"1" when every output of the part was re-scanned as it was written (``--verify``).
 VERIFIED_KEY = b"deid.verified"
+#: The per-file limits the part was written under: b"<pixel>,<value>,<memory>" bytes.
+LIMITS_KEY = b"deid.limits"
+#: How a reason starts when a limit, not the file, decided (see deid.pipeline.limits).
+LIMIT_REASONS = ("pixel data too large", "element value too long", "MemoryError")
 #: Where ``deid ledger check --quarantine`` moves damaged parts (kept, never deleted).
 DAMAGED = "damaged"
 RUN_JSON = "run.json"
@@ -94,14 +98,19 @@ def _atomic_target(path: Path) -> Iterator[Path]:
         raise
 
 
-def binding(out_dir: str, key_fingerprint: str, verified: bool = False) -> dict[bytes, bytes]:
+def binding(
+    out_dir: str, key_fingerprint: str, verified: bool = False, limits=None
+) -> dict[bytes, bytes]:
     """The metadata that ties a part to its run's output location and key (and says whether
-    its outputs were verified as they were written)."""
-    return {
+    its outputs were verified as they were written, and under which per-file limits)."""
+    bound = {
         OUT_KEY: os.path.realpath(out_dir).encode("utf-8", "surrogateescape"),
         FINGERPRINT_KEY: key_fingerprint.encode(),
         VERIFIED_KEY: b"1" if verified else b"0",
     }
+    if limits is not None:
+        bound[LIMITS_KEY] = limits_text(limits)
+    return bound
 
 
 def write_table_atomic(
@@ -135,15 +144,50 @@ DONE = "done"
 NOT_STARTED = "not started"
 UNVERIFIED = "done without --verify"
 REPLANNED = "other inputs or partitioning"
+LIMITS_RAISED = "quarantined files under lower limits"
 DAMAGED_PART = "damaged part"
 
 
+def limits_text(limits) -> bytes:
+    return f"{limits.max_pixel_bytes},{limits.max_value_bytes},{limits.child_memory_bytes}".encode()
+
+
+def _raised(recorded: bytes | None, limits) -> bool:
+    """Any limit higher now than when the part was written (0 memory: no limit at all)."""
+    if recorded is None or limits is None:
+        return False
+    try:
+        pixel, value, memory = (int(v) for v in recorded.decode().split(","))
+    except ValueError:
+        return False
+    now_memory = limits.child_memory_bytes or float("inf")
+    return (
+        limits.max_pixel_bytes > pixel
+        or limits.max_value_bytes > value
+        or now_memory > (memory or float("inf"))
+    )
+
+
+def _has_limit_quarantines(path: Path) -> bool:
+    try:
+        reasons = pq.read_table(path, columns=["reason"]).column("reason").to_pylist()
+    except (OSError, pa.ArrowException, ValueError):
+        return True
+    return any(r and r.startswith(LIMIT_REASONS) for r in reasons)
+
+
 def partition_state(
-    ledger: Path, index: int, partition_hash: str, need_verify: bool = False
+    ledger: Path,
+    index: int,
+    partition_hash: str,
+    need_verify: bool = False,
+    limits=None,
 ) -> str:
     """:data:`DONE` when both parts of partition ``index`` hold ``partition_hash`` (and, when
     ``need_verify``, were written with ``--verify``), else why not. A part written with
     ``--verify`` also counts for a run without it: its outputs were checked more, not less.
+    A part that quarantined files for a limit that ``limits`` now raises is redone, so that
+    raising ``--max-pixel-mb`` and rerunning retries exactly those files' partitions.
     """
     states = []
     for table in ("uids", "files"):
@@ -161,6 +205,12 @@ def partition_state(
             states.append(REPLANNED)
         elif need_verify and metadata.get(VERIFIED_KEY) != b"1":
             states.append(UNVERIFIED)
+        elif (
+            table == "files"
+            and _raised(metadata.get(LIMITS_KEY), limits)
+            and _has_limit_quarantines(path)
+        ):
+            states.append(LIMITS_RAISED)
         else:
             states.append(DONE)
     if states[1] != DONE:  # the files part commits the partition: its state says why
@@ -169,9 +219,9 @@ def partition_state(
 
 
 def partition_complete(
-    ledger: Path, index: int, partition_hash: str, need_verify: bool = False
+    ledger: Path, index: int, partition_hash: str, need_verify: bool = False, limits=None
 ) -> bool:
-    return partition_state(ledger, index, partition_hash, need_verify) == DONE
+    return partition_state(ledger, index, partition_hash, need_verify, limits) == DONE
 
 
 def ledger_text(text: str) -> str:

@@ -195,7 +195,7 @@ def summarize_records(statuses: list[str]) -> dict:
 def run_partition(index: int, content_hash: str, paths: list[str], setup: RunSetup) -> dict:
     """Process (or skip) one partition; returns ``{"index", "skipped", "status": {...}}``."""
     ledger = Path(setup.ledger_dir)
-    if ledger_mod.partition_complete(ledger, index, content_hash, setup.verify):
+    if ledger_mod.partition_complete(ledger, index, content_hash, setup.verify, setup.limits):
         table = pq.read_table(ledger_mod.part_path(ledger, "files", index), columns=["status"])
         statuses = table.column("status").to_pylist()
         return {"index": index, "skipped": True, "status": summarize_records(statuses)}
@@ -203,7 +203,7 @@ def run_partition(index: int, content_hash: str, paths: list[str], setup: RunSet
     progress = _Progress(index)
     records = _process_files(paths, index, setup, progress)
     progress.flush()
-    bound = ledger_mod.binding(setup.out_dir, setup.keys.fingerprint(), setup.verify)
+    bound = ledger_mod.binding(setup.out_dir, setup.keys.fingerprint(), setup.verify, setup.limits)
     try:
         ledger_mod.write_partition(ledger, index, content_hash, records, bound)
     except OSError as error:

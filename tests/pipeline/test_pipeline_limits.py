@@ -86,7 +86,7 @@ def test_oversized_frames_and_values_are_quarantined_before_decoding(
     assert "AAAA" not in capsys.readouterr().err
 
 
-def test_the_limits_are_options(tmp_path, key_file) -> None:
+def test_the_limits_are_options(tmp_path, key_file, capsys) -> None:
     src = tmp_path / "in"
     save(make_image(patient_name="B" * 3000, size=64), src / "a", syntax=ImplicitVRLittleEndian)
     out = tmp_path / "out"
@@ -97,6 +97,18 @@ def test_the_limits_are_options(tmp_path, key_file) -> None:
     assert code == 1
     (row,) = ledger_rows(tmp_path / "out.ledger")
     assert row["reason"].startswith("element value too long: (0010,0010) PN of 3000 bytes")
+    # Raising the limit on a rerun retries exactly the partitions it had quarantined files in.
+    common = ("run", BASIC, src, "--out", out, "--key-file", key_file, "--workers", 1)
+    capsys.readouterr()
+    assert run_cli(*common, "--max-value-kb", 2, "--max-pixel-mb", 1) == 1
+    assert "nothing to do" in capsys.readouterr().err
+    assert run_cli(*common, "--max-value-kb", 4) == 0
+    err = capsys.readouterr().err
+    assert "0 partition(s) already done, skipped; 1 to do (1 quarantined files under lower " in err
+    (row,) = ledger_rows(tmp_path / "out.ledger")
+    assert row["status"] == "written"
+    assert run_cli(*common, "--max-value-kb", 8) == 0  # nothing was refused: nothing to redo
+    assert "nothing to do" in capsys.readouterr().err
     with pytest.raises(SystemExit) as refused:  # a usage error, as argparse gives it
         run_cli("run", BASIC, src, "--out", out, "--max-value-kb", "-1")
     assert refused.value.code == 2
