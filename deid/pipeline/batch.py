@@ -270,19 +270,29 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
     ledger_mod.check_binding(ledger, str(out), keys.fingerprint())
     plan = list(plan_partitions(paths, size, _salt(recipe)))
     nothing_to_do = _nothing_to_do(ledger, plan, options.verify, options.limits)
-    early = None
-    if not options.scheduler and not nothing_to_do:
-        from deid.pipeline.scheduler import EarlyCluster, warm_forkserver
-
-        warm_forkserver()
-        # Its workers come up while the ledger header is written and the plan checked.
-        early = EarlyCluster(_local_workers(options, len(paths), size))
     try:
-        prepared = _Prepared(paths, size, size_note, recipe, digest, key, keys, out, ledger)
-        return _run_prepared(options, prepared, early, stream, started)
-    finally:
-        if early is not None:
-            early.discard()
+        ledger_mod.ensure_ledger(ledger)
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        code = EXIT_DESTINATION if is_destination_error(error) else None
+        raise UserError(
+            f"cannot create {error.filename}: {error.strerror}", exit_code=code
+        ) from None
+    # The lock before any Dask process: "another run is using the ledger" is a usage error.
+    with ledger_mod.exclusive(ledger):
+        early = None
+        if not options.scheduler and not nothing_to_do:
+            from deid.pipeline.scheduler import EarlyCluster, warm_forkserver
+
+            warm_forkserver()
+            # Its workers come up while the ledger header is written and the plan checked.
+            early = EarlyCluster(_local_workers(options, len(paths), size))
+        try:
+            prepared = _Prepared(paths, size, size_note, recipe, digest, key, keys, out, ledger)
+            return _run_prepared(options, prepared, early, stream, started)
+        finally:
+            if early is not None:
+                early.discard()
 
 
 def _nothing_to_do(ledger: Path, plan: list, verify: bool, limits) -> bool:
@@ -352,7 +362,8 @@ def _local_workers(options: RunOptions, n_files: int, size: int) -> int:
 
 
 def _run_prepared(options, prep: _Prepared, early, stream, started: float) -> RunResult:
-    """The run once every check passed (and its cluster, if local, is starting)."""
+    """The run once every check passed, under the ledger's lock (and its cluster, if local,
+    is starting)."""
     ledger, out, recipe, keys = prep.ledger, prep.out, prep.recipe, prep.keys
     if prep.key.created:
         print(
@@ -360,14 +371,6 @@ def _run_prepared(options, prep: _Prepared, early, stream, started: float) -> Ru
             "(keep it: later runs need it to map the same UIDs and patients)",
             file=stream,
         )
-    try:
-        ledger_mod.ensure_ledger(ledger)
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        code = EXIT_DESTINATION if is_destination_error(error) else None
-        raise UserError(
-            f"cannot create {error.filename}: {error.strerror}", exit_code=code
-        ) from None
     n_parts = partition_count(len(prep.paths), prep.size)
     options_info = {
         "workers": options.workers,
@@ -399,8 +402,7 @@ def _run_prepared(options, prep: _Prepared, early, stream, started: float) -> Ru
         "state": "running",
         "history": [*_history(previous), this_run],
     }
-    with ledger_mod.exclusive(ledger):
-        return _run_locked(options, prep, run_info, stream, early, started)
+    return _run_locked(options, prep, run_info, stream, early, started)
 
 
 def _history(previous: dict) -> list[dict]:

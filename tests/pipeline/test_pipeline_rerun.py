@@ -4,7 +4,9 @@ changed handled explicitly; and usage errors come before any Dask process starts
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import subprocess
 import sys
 import time
@@ -113,7 +115,14 @@ print(code, ",".join(started) or "-")
 
 @pytest.mark.parametrize(
     "case",
-    ["missing-input", "bad-recipe", "weak-key", "output-in-input", "other-ledger-output"],
+    [
+        "missing-input",
+        "bad-recipe",
+        "weak-key",
+        "output-in-input",
+        "other-ledger-output",
+        "ledger-in-use",
+    ],
 )
 def test_usage_errors_come_before_dask_is_even_imported(src, tmp_path, key_file, case) -> None:
     """Start-up of Dask took 6-8 s before a usage error could be printed; now every check
@@ -128,7 +137,13 @@ def test_usage_errors_come_before_dask_is_even_imported(src, tmp_path, key_file,
         "weak-key": ("run", BASIC, src, "--out", tmp_path / "o", "--key-file", weak),
         "output-in-input": ("run", BASIC, src, "--out", src / "o"),
         "other-ledger-output": (),
+        "ledger-in-use": ("run", BASIC, src, "--out", tmp_path / "o", "--key-file", key_file),
     }[case]
+    held = None
+    if case == "ledger-in-use":  # another run holds the ledger's lock
+        (tmp_path / "o.ledger").mkdir(mode=0o700)
+        held = os.open(tmp_path / "o.ledger" / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(held, fcntl.LOCK_EX)
     if case == "other-ledger-output":
         assert run_cli("run", BASIC, src, "--out", tmp_path / "a", "--key-file", key_file) == 0
         ledger = tmp_path / "a.ledger"
@@ -143,11 +158,15 @@ def test_usage_errors_come_before_dask_is_even_imported(src, tmp_path, key_file,
             "--key-file",
             key_file,
         )
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE, *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        if held is not None:
+            os.close(held)
     assert done.stdout.split() == ["2", "-"], (done.stdout, done.stderr)
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("deid: ")
