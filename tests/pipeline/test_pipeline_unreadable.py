@@ -26,44 +26,34 @@ def _open_up(root: Path) -> None:
         path.chmod(0o777 if path.is_dir() else 0o644)
 
 
-def test_unreadable_folder_is_recorded_and_the_run_exits_1(unprivileged_dir: Path) -> None:
+def test_unreadable_folder_and_file_are_recorded_and_the_run_exits_1(
+    unprivileged_dir: Path,
+) -> None:
     src, key = _setup(unprivileged_dir)
     for i in range(3):
         save(make_image(patient_id=f"OK{i}"), src / "readable" / f"im{i}")
         save(make_image(patient_id=f"LOCK{i}"), src / "Doe_Jane_123" / f"im{i}")
+    save(make_image(), src / "locked_file")
     _open_up(unprivileged_dir)
     locked = src / "Doe_Jane_123"
     locked.chmod(0)
+    (src / "locked_file").chmod(0)
     out = unprivileged_dir / "out"
     done = run_unprivileged(
         unprivileged_dir, "run", BASIC, src, "--out", out, "--key-file", key, "--workers", 1
     )
     assert done.returncode == 1, done.stderr
     rows = {Path(r["input_path"]).name: r for r in ledger_rows(unprivileged_dir / "out.ledger")}
-    assert len(rows) == 4  # three files, and the folder nobody could list
+    assert len(rows) == 5  # three files, the folder nobody could list, the unreadable file
     folder = rows["Doe_Jane_123"]
     assert folder["status"] == "quarantined"
     assert folder["reason"] == (
         "folder cannot be listed (Permission denied): its files are not in this run"
     )
+    assert rows["locked_file"]["reason"] == "PermissionError: Permission denied"
     assert sum(r["status"] == "written" for r in rows.values()) == 3
-    assert "quarantined         1" in done.stdout + done.stderr
+    assert "quarantined         2" in done.stdout + done.stderr
     assert "Traceback" not in done.stderr
-
-
-def test_unreadable_file_is_quarantined(unprivileged_dir: Path) -> None:
-    src, key = _setup(unprivileged_dir)
-    locked = save(make_image(), src / "locked")
-    _open_up(unprivileged_dir)
-    locked.chmod(0)
-    done = run_unprivileged(
-        unprivileged_dir,
-        *("run", BASIC, src, "--out", unprivileged_dir / "out", "--key-file", key),
-        *("--workers", 1),
-    )
-    assert done.returncode == 1, done.stderr
-    (row,) = ledger_rows(unprivileged_dir / "out.ledger")
-    assert row["reason"] == "PermissionError: Permission denied"
 
 
 def test_unreadable_or_empty_input_root_is_one_line(unprivileged_dir: Path) -> None:
