@@ -48,7 +48,8 @@ def _check(args: argparse.Namespace) -> int:
         return 0
     if args.quarantine:
         try:
-            moved = ledger_mod.quarantine_parts(ledger, problems)
+            with ledger_mod.exclusive(ledger):  # never under a run that is writing it
+                moved = ledger_mod.quarantine_parts(ledger, problems)
         except OSError as error:
             raise UserError(f"cannot move {error.filename}: {error.strerror}") from None
         print(

@@ -129,3 +129,22 @@ def test_a_full_disk_stops_the_run_with_exit_3_and_the_rerun_completes_every_fil
         assert {r["status"] for r in rows} == {"written"}
         assert len(output_files(out)) == 12
         assert not [p for p in out.rglob("*") if p.name.endswith(".deid-tmp")]
+
+
+def test_a_read_only_output_stops_the_run_with_exit_3(tmp_path, key_file, capsys) -> None:
+    src = tmp_path / "in"
+    for i in range(3):
+        save(make_image(patient_id=f"P{i}"), src / f"im{i}")
+    with _tmpfs(tmp_path / "volume", "4m") as volume:
+        out = volume / "out"
+        out.mkdir()
+        subprocess.run(["mount", "-o", "remount,ro", str(volume)], check=True)
+        ledger = tmp_path / "ledger"
+        command = ("run", BASIC, src, "--out", out, "--ledger", ledger, "--key-file", key_file)
+        assert run_cli(*command, "--workers", 1) == EXIT_DESTINATION
+        err = capsys.readouterr().err
+        assert "cannot write the destination (output " in err and "Read-only file system" in err
+        assert ledger_rows(ledger) == []
+        subprocess.run(["mount", "-o", "remount,rw", str(volume)], check=True)
+        assert run_cli(*command, "--workers", 1) == 0
+        assert len(output_files(out)) == 3
