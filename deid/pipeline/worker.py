@@ -78,16 +78,16 @@ def describe_error(error: BaseException) -> str:
 
 
 def unlistable_folder_reason(path: str) -> str:
-    """Why a folder is in the input list: the walk could not list it, so the files in it
-    are in neither the output nor the ledger; the record says so instead of hiding it."""
+    """Why a folder is in the input list: the walk could not list it (or a manifest named
+    it), so the files in it are in neither the output nor the ledger; the record says so
+    instead of hiding it."""
     try:
         with os.scandir(path):
             pass
     except OSError as error:
         return f"folder cannot be listed ({error.strerror}): its files are not in this run"
-    return (
-        "folder could not be listed when the inputs were collected: its files are not in this run"
-    )
+    # Listable now: a manifest named it, or it could not be listed when the run began.
+    return "a folder, not walked: its files are not in this run (give it as an INPUT)"
 
 
 def read_input(path: str) -> tuple[bytes, str]:

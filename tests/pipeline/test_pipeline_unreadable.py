@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline_builders import BASIC, HEX_KEY, make_image, save
-from pipeline_helpers import ledger_rows
+from pipeline_helpers import ledger_rows, run_cli
 from pipeline_unprivileged import run_unprivileged
 
 
@@ -82,3 +82,17 @@ def test_unreadable_or_empty_input_root_is_one_line(unprivileged_dir: Path) -> N
         *("--key-file", key),
     )
     assert (done.returncode, done.stderr) == (2, f"deid: the manifest {manifest} lists no paths\n")
+
+
+def test_a_folder_named_in_a_manifest_is_recorded_not_skipped(tmp_path, key_file) -> None:
+    folder = tmp_path / "in" / "a_folder"
+    save(make_image(), folder / "im")
+    manifest = tmp_path / "paths.txt"
+    manifest.write_text(f"{folder}\n")
+    out = tmp_path / "out"
+    common = ("--key-file", key_file, "--workers", 1)
+    assert run_cli("run", BASIC, "--manifest", manifest, "--out", out, *common) == 1
+    (row,) = ledger_rows(tmp_path / "out.ledger")
+    assert row["reason"] == (
+        "a folder, not walked: its files are not in this run (give it as an INPUT)"
+    )
