@@ -339,17 +339,15 @@ class _Prepared:
 
 def _dry_run(options, paths, size, recipe, out, ledger, stream) -> RunResult:
     n_parts = partition_count(len(paths), size)
-    done = 0
-    if (ledger / "files").is_dir():
-        done = sum(
-            ledger_mod.partition_complete(
-                ledger, p.index, p.content_hash, options.verify, options.limits
-            )
-            for p in plan_partitions(paths, size, _salt(recipe))
-        )
+    plan = list(plan_partitions(paths, size, _salt(recipe)))
+    states = _plan_states(ledger, plan, options.verify, options.limits)
+    done = states.count(ledger_mod.DONE)
+    todo = Counter(s for s in states if s != ledger_mod.DONE)
+    why = ", ".join(f"{n} {state}" for state, n in todo.most_common())
     print(
         f"deid: dry run: {len(paths)} input file(s) in {n_parts} partition(s) of up to "
-        f"{size}; {done} partition(s) already done; output {out}; ledger {ledger}",
+        f"{size}; {done} partition(s) already done; {sum(todo.values())} to do"
+        f"{f' ({why})' if why else ''}; output {out}; ledger {ledger}",
         file=stream,
     )
     return RunResult(0, len(paths), n_parts, 0.0, {"files": len(paths)}, str(ledger))

@@ -53,8 +53,10 @@ def test_rerun_says_what_is_skipped_and_why_the_rest_is_done(src, tmp_path, key_
     assert "files/s" not in err  # no rate for a run that did nothing
     assert _mtimes(out) == before
 
-    # One partition lost: exactly that one is redone, and the line says why.
+    # One partition lost: exactly that one is redone, and the line says why (--dry-run too).
     (ledger / "files" / "part-000001.parquet").unlink()
+    assert run_cli(*first, "--dry-run") == 0
+    assert "; 1 partition(s) already done; 1 to do (1 not started); " in capsys.readouterr().err
     assert run_cli(*first) == 0
     lines = _lines(capsys.readouterr().err)
     assert "deid: 1 partition(s) already done, skipped; 1 to do (1 not started); " in lines[0]
