@@ -7,14 +7,20 @@ are raised as :class:`deid.errors.UserError` and printed as one line, never a tr
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import sys
-from collections.abc import Sequence
-from typing import NoReturn
+import time
 
-from deid import __version__
-from deid.errors import UserError
+#: When the command started (this module is the first deid imports): durations printed
+#: include the start-up, not only the work after it.
+STARTED = time.monotonic()
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from typing import NoReturn  # noqa: E402
+
+from deid import __version__  # noqa: E402
+from deid.errors import UserError  # noqa: E402
 
 #: Command modules, in the order ``deid --help`` lists their commands.
 COMMAND_MODULES = (

@@ -10,10 +10,16 @@ from pathlib import Path
 from deid.commands.arguments import (
     add_cluster_arguments,
     builtin_recipe_names,
+    non_negative_int,
     positive_float,
     positive_int,
 )
 from deid.errors import UserError
+from deid.pipeline.limits import (
+    DEFAULT_CHILD_MEMORY_MB,
+    DEFAULT_MAX_PIXEL_MB,
+    DEFAULT_MAX_VALUE_KB,
+)
 from deid.pipeline.plan import DEFAULT_PARTITION_SIZE
 
 
@@ -25,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "De-identify every file under INPUT (folders walked recursively; DICOM is "
             "recognised by content) into OUT/<study>/<series>/<sop>.dcm. Rerun the same "
             "command to resume an interrupted run. Exit 0: all written or excluded; "
-            "1: some quarantined; 2: usage or recipe error; 130: interrupted (rerun to resume)."
+            "1: some quarantined; 2: usage or recipe error; 3: the output or ledger could not "
+            "be written (disk full, read-only, I/O error, quota: fix it, then rerun); "
+            "130: interrupted (rerun to resume)."
         ),
     )
     run.add_argument(
@@ -45,9 +53,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--partition-size",
         type=positive_int,
-        default=DEFAULT_PARTITION_SIZE,
+        default=None,
         metavar="N",
-        help=f"files per partition (default {DEFAULT_PARTITION_SIZE})",
+        help=f"files per partition (default {DEFAULT_PARTITION_SIZE}, or what the ledger's "
+        "earlier runs used)",
     )
     run.add_argument(
         "--file-timeout",
@@ -55,6 +64,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=120.0,
         metavar="SECONDS",
         help="quarantine a file not done in this time (default 120)",
+    )
+    run.add_argument(
+        "--max-pixel-mb",
+        type=positive_int,
+        default=DEFAULT_MAX_PIXEL_MB,
+        metavar="MB",
+        help="quarantine, before decoding, a file whose pixel data would decode to more "
+        f"(by its header or its frames' codestream headers; default {DEFAULT_MAX_PIXEL_MB})",
+    )
+    run.add_argument(
+        "--max-value-kb",
+        type=positive_int,
+        default=DEFAULT_MAX_VALUE_KB,
+        metavar="KB",
+        help=f"quarantine a file with a longer text value (default {DEFAULT_MAX_VALUE_KB})",
+    )
+    run.add_argument(
+        "--child-memory-mb",
+        type=non_negative_int,
+        default=DEFAULT_CHILD_MEMORY_MB,
+        metavar="MB",
+        help="address-space limit of each per-file process; a file that needs more is "
+        f"quarantined (default {DEFAULT_CHILD_MEMORY_MB}; 0: no limit)",
     )
     run.add_argument("--dry-run", action="store_true", help="plan and count, process nothing")
     run.set_defaults(func=_run)
@@ -67,15 +99,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("ledger", metavar="LEDGER")
     export.add_argument("--out", required=True, metavar="DIR")
     export.set_defaults(func=_export)
+    from deid.commands import ledger_check
+
+    ledger_check.register(ledger_sub)
     ledger.set_defaults(func=lambda args: ledger.print_help() or 2)
 
 
 def _run(args: argparse.Namespace) -> int:
-    if not args.scheduler and not args.dry_run:
-        from deid.pipeline.scheduler import warm_forkserver
-
-        warm_forkserver()  # first: it boots while the imports below run
+    from deid.cli import STARTED
     from deid.pipeline.batch import RunOptions, run
+    from deid.pipeline.limits import Limits
 
     options = RunOptions(
         recipe=args.recipe,
@@ -90,6 +123,8 @@ def _run(args: argparse.Namespace) -> int:
         partition_size=args.partition_size,
         dry_run=args.dry_run,
         file_timeout=args.file_timeout,
+        limits=Limits.from_options(args.max_pixel_mb, args.max_value_kb, args.child_memory_mb),
+        started=STARTED,
     )
     try:
         return run(options).exit_code
@@ -106,14 +141,20 @@ def _ledger_path(text: str) -> Path:
         beside = Path(f"{text.rstrip('/')}.ledger")
         hint = f"; the ledger of that output is {beside}" if (beside / "files").is_dir() else ""
         raise UserError(f"not a deid ledger (no files/ folder): {text}{hint}")
+    from deid.pipeline.ledger import require_intact
+
+    require_intact(path)
     return path
 
 
 def _export(args: argparse.Namespace) -> int:
+    from deid.pipeline.ledger import reading
     from deid.pipeline.mappings import export_mappings
 
+    ledger = _ledger_path(args.ledger)
     try:
-        written = export_mappings(_ledger_path(args.ledger), Path(args.out))
+        with reading(ledger):
+            written = export_mappings(ledger, Path(args.out))
     except OSError as error:
         raise UserError(f"cannot write {error.filename or args.out}: {error.strerror}") from None
     for name, rows in written.items():

@@ -46,6 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_cluster_arguments(parser)
     parser.add_argument(
+        "--show-input-paths",
+        action="store_true",
+        help="also name the input of each finding (input paths often hold patient names; "
+        "by default findings name outputs, ledger rows or 'input #N' of the sorted inputs)",
+    )
+    parser.add_argument(
         "--partition-size",
         type=positive_int,
         default=DEFAULT_PARTITION_SIZE,
@@ -68,6 +74,7 @@ def _output_argument(args: argparse.Namespace) -> str:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from deid.pipeline.ledger import reading
     from deid.pipeline.summary import print_out
     from deid.verification.run import verify_run
 
@@ -80,18 +87,19 @@ def _verify(args: argparse.Namespace) -> int:
         check_scheduler(args.scheduler)
 
     def show(finding) -> None:
-        print_out(finding.line())
+        print_out(finding.line(args.show_input_paths))
 
-    report = verify_run(
-        args.inputs or [],
-        args.out,
-        ledger,
-        recipe=args.recipe,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        partition_size=args.partition_size,
-        on_finding=show,
-    )
+    with reading(Path(ledger)):  # a part damaged inside: one line naming it
+        report = verify_run(
+            args.inputs or [],
+            args.out,
+            ledger,
+            recipe=args.recipe,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            partition_size=args.partition_size,
+            on_finding=show,
+        )
     print_out("\n".join(f"deid verify: {line}" for line in report.summary_lines()))
     if note and not report.clean:  # last, where it is read: it explains the findings
         print(f"deid verify: note: {note}", file=sys.stderr)

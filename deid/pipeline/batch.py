@@ -22,17 +22,16 @@ from typing import TextIO
 from deid import __version__
 from deid.errors import KeyMissingError, UserError
 from deid.pipeline import ledger as ledger_mod
+from deid.pipeline.destination import EXIT_DESTINATION, is_destination_error
 from deid.pipeline.inputs import collect_inputs
 from deid.pipeline.keys import resolve_key
-from deid.pipeline.partition import PROGRESS_TOPIC, RunSetup, run_partition
+from deid.pipeline.limits import Limits
 from deid.pipeline.plan import (
     DEFAULT_PARTITION_SIZE,
     partition_count,
     partition_hash,
     plan_partitions,
 )
-from deid.pipeline.progress import RunProgress
-from deid.pipeline.summary import exit_code, format_summary, print_out
 
 DEFAULT_FILE_TIMEOUT = 120.0
 
@@ -48,11 +47,16 @@ class RunOptions:
     scheduler: str | None = None
     manifest: str | None = None
     verify: bool = False
-    partition_size: int = DEFAULT_PARTITION_SIZE
+    #: None: the size the ledger's earlier runs used, else DEFAULT_PARTITION_SIZE.
+    partition_size: int | None = None
     dry_run: bool = False
     file_timeout: float = DEFAULT_FILE_TIMEOUT
     progress: bool | None = None  # None: a bar when stderr is a terminal
     extra: dict = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    #: time.monotonic() when the command started (the printed duration includes start-up);
+    #: None: when :func:`run` is called.
+    started: float | None = None
 
 
 def _inside(child: Path, parent: Path) -> bool:
@@ -61,7 +65,9 @@ def _inside(child: Path, parent: Path) -> bool:
 
 #: What a ledger folder may already hold: its own files (``key`` alone after a run that
 #: stopped before its first partition) and their temp names.
-LEDGER_ENTRIES = frozenset({"run.json", "inputs.json", "files", "uids", "key", "lock"})
+LEDGER_ENTRIES = frozenset(
+    {"run.json", "inputs.json", "files", "uids", "key", "lock", ledger_mod.DAMAGED}
+)
 
 
 def _is_ledger(folder: Path) -> bool:
@@ -144,9 +150,14 @@ def _recipe_path(recipe, given: str) -> str:
     return os.path.abspath(resolved) if os.path.exists(resolved) else given
 
 
-def _salt(recipe, verify: bool) -> str:
-    """What besides the paths decides a partition's outputs (the key is checked apart)."""
-    return f"deid-partition/v1|{recipe.digest}|verify={int(verify)}"
+def _salt(recipe) -> str:
+    """What besides the paths decides a partition's outputs (the key is checked apart).
+
+    ``--verify`` is not part of it (a verified part says so in its metadata, see
+    :func:`deid.pipeline.ledger.partition_state`); the text keeps ``verify=0`` so ledgers
+    written before stay valid.
+    """
+    return f"deid-partition/v1|{recipe.digest}|verify=0"
 
 
 def inputs_digest(paths: list[str]) -> str:
@@ -187,6 +198,12 @@ def _resolve_run_key(ledger: Path, key_file: str | None, key_source: str):
     would be refused for its other fingerprint anyway, and the stray key file would then
     be picked up silently by every later run that forgets the key again."""
     previous = ledger_mod.read_run_json(ledger)
+    if previous is None:  # run.json lost: the parts still say which key wrote them
+        fingerprint = next(
+            (f for _, _, f in ledger_mod.recorded_binding(ledger) if f is not None), None
+        )
+        if fingerprint is not None:
+            previous = {"key_fingerprint": fingerprint}
     try:
         return resolve_key(ledger, key_file, key_source, create=previous is None)
     except KeyMissingError:
@@ -216,8 +233,12 @@ class RunResult:
 
 
 def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
+    """Check everything a user can get wrong first (options, locations, inputs, recipe,
+    key, ledger identity): each is one line, exit 2, in well under a second, because no Dask
+    process has started yet. Only then the cluster starts and the batch runs."""
+    started = options.started if options.started is not None else time.monotonic()
     stream = stream or sys.stderr
-    if options.partition_size < 1:
+    if options.partition_size is not None and options.partition_size < 1:
         raise UserError("--partition-size must be at least 1")
     if options.workers is not None and options.workers < 1:
         raise UserError("--workers must be at least 1")
@@ -233,162 +254,341 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
 
         check_scheduler(options.scheduler)
     paths = collect_inputs(options.inputs, options.manifest, prune=(out, ledger))
-    early = None
-    if not options.dry_run and not options.scheduler:
-        from deid.pipeline.scheduler import EarlyCluster
-
-        # Its workers come up while the recipe (and pydicom) load, not after.
-        early = EarlyCluster(_local_workers(options, len(paths)))
-    try:
-        return _run_prepared(options, paths, out, ledger, early, stream)
-    finally:
-        if early is not None:
-            early.discard()
-
-
-def _local_workers(options: RunOptions, n_files: int) -> int:
-    """More local workers than partitions would only cost start-up time."""
-    n_parts = partition_count(n_files, options.partition_size)
-    return max(1, min(options.workers or os.cpu_count() or 1, n_parts))
-
-
-def _run_prepared(options, paths, out, ledger, early, stream) -> RunResult:
-    """The run once its inputs are known (and its cluster, if local, is starting)."""
+    size, size_note = _partition_size(options.partition_size, ledger)
     recipe = _load_recipe(options.recipe)
-    size = options.partition_size
-    n_parts = partition_count(len(paths), size)
-    salt = _salt(recipe, options.verify)
     digest = inputs_digest(paths)
-
     if options.dry_run:
         _check_ledger_identity(ledger, recipe, None, digest)
-        done = 0
-        if (ledger / "files").is_dir():
-            done = sum(
-                ledger_mod.partition_complete(ledger, p.index, p.content_hash)
-                for p in plan_partitions(paths, size, salt)
-            )
-        print(
-            f"deid: dry run: {len(paths)} input file(s) in {n_parts} partition(s) of up to "
-            f"{size}; {done} partition(s) already done; output {out}; ledger {ledger}",
-            file=stream,
-        )
-        return RunResult(0, len(paths), n_parts, 0.0, {"files": len(paths)}, str(ledger))
+        ledger_mod.check_binding(ledger, str(out), None)
+        return _dry_run(options, paths, size, recipe, out, ledger, stream)
 
     from deid.rewrite.keys import KeyRing
 
     key = _resolve_run_key(ledger, options.key_file, getattr(recipe, "key_source", "ledger"))
     keys = KeyRing(key.secret)
     _check_ledger_identity(ledger, recipe, keys.fingerprint(), digest)
-    if key.created:
+    ledger_mod.check_binding(ledger, str(out), keys.fingerprint())
+    plan = list(plan_partitions(paths, size, _salt(recipe)))
+    nothing_to_do = _nothing_to_do(ledger, plan, options.verify, options.limits)
+    try:
+        ledger_mod.ensure_ledger(ledger)
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        code = EXIT_DESTINATION if is_destination_error(error) else None
+        raise UserError(
+            f"cannot create {error.filename}: {error.strerror}", exit_code=code
+        ) from None
+    # The lock before any Dask process: "another run is using the ledger" is a usage error.
+    with ledger_mod.exclusive(ledger):
+        early = None
+        if not options.scheduler and not nothing_to_do:
+            from deid.pipeline.scheduler import EarlyCluster, warm_forkserver
+
+            warm_forkserver()
+            # Its workers come up while the ledger header is written and the plan checked.
+            early = EarlyCluster(_local_workers(options, len(paths), size))
+        try:
+            prepared = _Prepared(paths, size, size_note, recipe, digest, key, keys, out, ledger)
+            return _run_prepared(options, prepared, early, stream, started)
+        finally:
+            if early is not None:
+                early.discard()
+
+
+def _nothing_to_do(ledger: Path, plan: list, verify: bool, limits) -> bool:
+    """Every partition done and the last run finished its closing pass: a rerun then needs
+    no cluster at all (checked again under the ledger's lock)."""
+    previous = ledger_mod.read_run_json(ledger) or {}
+    if previous.get("state") != "complete":
+        return False
+    return all(s == ledger_mod.DONE for s in _plan_states(ledger, plan, verify, limits))
+
+
+def _partition_size(given: int | None, ledger: Path) -> tuple[int, str | None]:
+    """The partition size, and a note when it is not what the user typed (or differs from
+    what the ledger's partitions were cut with). Without ``--partition-size``, a rerun keeps
+    the ledger's size: dropping the option used to redo every partition without a word."""
+    previous = ledger_mod.read_run_json(ledger) or {}
+    recorded = (previous.get("options") or {}).get("partition_size")
+    if given is None:
+        if recorded and recorded != DEFAULT_PARTITION_SIZE:
+            return int(recorded), f"--partition-size {recorded} as the ledger's earlier runs"
+        return DEFAULT_PARTITION_SIZE, None
+    if recorded and recorded != given:
+        return given, (
+            f"--partition-size {given} differs from the {recorded} the ledger's partitions "
+            "were cut with: those are redone (outputs already written are kept as they are)"
+        )
+    return given, None
+
+
+@dataclass
+class _Prepared:
+    """What the checks established, handed to the run proper."""
+
+    paths: list[str]
+    size: int
+    size_note: str | None
+    recipe: object
+    digest: str
+    key: object
+    keys: object
+    out: Path
+    ledger: Path
+
+
+def _dry_run(options, paths, size, recipe, out, ledger, stream) -> RunResult:
+    n_parts = partition_count(len(paths), size)
+    plan = list(plan_partitions(paths, size, _salt(recipe)))
+    states = _plan_states(ledger, plan, options.verify, options.limits)
+    done = states.count(ledger_mod.DONE)
+    todo = Counter(s for s in states if s != ledger_mod.DONE)
+    why = ", ".join(f"{n} {state}" for state, n in todo.most_common())
+    print(
+        f"deid: dry run: {len(paths)} input file(s) in {n_parts} partition(s) of up to "
+        f"{size}; {done} partition(s) already done; {sum(todo.values())} to do"
+        f"{f' ({why})' if why else ''}; output {out}; ledger {ledger}",
+        file=stream,
+    )
+    return RunResult(0, len(paths), n_parts, 0.0, {"files": len(paths)}, str(ledger))
+
+
+def _local_workers(options: RunOptions, n_files: int, size: int) -> int:
+    """More local workers than partitions would only cost start-up time."""
+    n_parts = partition_count(n_files, size)
+    return max(1, min(options.workers or os.cpu_count() or 1, n_parts))
+
+
+def _run_prepared(options, prep: _Prepared, early, stream, started: float) -> RunResult:
+    """The run once every check passed, under the ledger's lock (and its cluster, if local,
+    is starting)."""
+    ledger, out, recipe, keys = prep.ledger, prep.out, prep.recipe, prep.keys
+    if prep.key.created:
         print(
             f"deid: created a new key in {ledger / 'key'} "
             "(keep it: later runs need it to map the same UIDs and patients)",
             file=stream,
         )
-    try:
-        ledger_mod.ensure_ledger(ledger)
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UserError(f"cannot create {error.filename}: {error.strerror}") from None
-    started_at = _now()
+    n_parts = partition_count(len(prep.paths), prep.size)
+    options_info = {
+        "workers": options.workers,
+        "scheduler": options.scheduler,
+        "verify": options.verify,
+        "partition_size": prep.size,
+        "file_timeout": options.file_timeout,
+        "max_pixel_bytes": options.limits.max_pixel_bytes,
+        "max_value_bytes": options.limits.max_value_bytes,
+        "child_memory_bytes": options.limits.child_memory_bytes,
+    }
+    previous = ledger_mod.read_run_json(ledger) or {}
+    this_run = {"started": _now(), "state": "running", "options": options_info}
     run_info = {
         "deid_version": __version__,
         "recipe_path": _recipe_path(recipe, options.recipe),
         "recipe_name": recipe.name,
         "recipe_digest": recipe.digest,
         "key_fingerprint": keys.fingerprint(),
-        "key_source": key.source,
+        "key_source": prep.key.source,
         "out": str(out),
         "ledger": str(ledger),
-        "options": {
-            "workers": options.workers,
-            "scheduler": options.scheduler,
-            "verify": options.verify,
-            "partition_size": size,
-            "file_timeout": options.file_timeout,
-        },
-        "files": len(paths),
-        "inputs_digest": digest,
+        "options": options_info,
+        "files": len(prep.paths),
+        "inputs_digest": prep.digest,
         "partitions": n_parts,
-        "started": started_at,
+        # The first run's start: a rerun adds to the history, never rewrites it.
+        "started": previous.get("started") or this_run["started"],
         "state": "running",
+        "history": [*_history(previous), this_run],
     }
-    with ledger_mod.exclusive(ledger):
-        return _run_locked(options, paths, size, salt, recipe, keys, run_info, stream, early)
+    return _run_locked(options, prep, run_info, stream, early, started)
 
 
-def _run_locked(
-    options, paths, size, salt, recipe, keys, run_info, stream, early=None
-) -> RunResult:
+def _history(previous: dict) -> list[dict]:
+    """The runs a ledger records; a run.json from before histories becomes its one entry."""
+    if not previous:
+        return []
+    if isinstance(previous.get("history"), list):
+        return list(previous["history"])
+    keys = ("started", "finished", "seconds", "state", "options", "counts")
+    return [{k: previous[k] for k in keys if k in previous}]
+
+
+def _plan_states(ledger: Path, plan: list, verify: bool, limits=None) -> list[str]:
+    if not any(ledger_mod.iter_parts(ledger, "files")):
+        return [ledger_mod.NOT_STARTED] * len(plan)
+    return [
+        ledger_mod.partition_state(ledger, p.index, p.content_hash, verify, limits) for p in plan
+    ]
+
+
+def _resume_line(states: list[str], size_note: str | None) -> str | None:
+    """ "N partition(s) already done, skipped; M to do (why)", for a rerun; None for a
+    first run (nothing done, nothing to explain)."""
+    done = states.count(ledger_mod.DONE)
+    todo = Counter(s for s in states if s != ledger_mod.DONE)
+    if not done and set(todo) <= {ledger_mod.NOT_STARTED} and not size_note:
+        return None
+    if not todo:
+        line = f"deid: all {done} partition(s) already done, skipped; nothing to do"
+        return line + (f"; {size_note}" if size_note else "")
+    why = ", ".join(f"{n} {state}" for state, n in todo.most_common())
+    line = f"deid: {done} partition(s) already done, skipped; {sum(todo.values())} to do"
+    line += f" ({why})" if why else ""
+    return line + (f"; {size_note}" if size_note else "")
+
+
+def _run_locked(options, prep: _Prepared, run_info, stream, early, started) -> RunResult:
     """The run proper, while this process holds the ledger's lock."""
-    ledger, out = Path(run_info["ledger"]), Path(run_info["out"])
+    from deid.pipeline.partition import RunSetup
+    from deid.pipeline.summary import exit_code, format_summary, print_out
+
+    ledger, out = prep.ledger, prep.out
     n_parts = run_info["partitions"]
-    started = time.monotonic()
+    this_run = run_info["history"][-1]
+    plan = list(plan_partitions(prep.paths, prep.size, _salt(prep.recipe)))
+    states = _plan_states(ledger, plan, options.verify, options.limits)
+    this_run.update(
+        partitions_skipped=states.count(ledger_mod.DONE),
+        partitions_to_do=dict(Counter(s for s in states if s != ledger_mod.DONE)),
+    )
     ledger_mod.write_run_json(ledger, run_info)
     ledger_mod.write_inputs_json(
         ledger,
         [os.path.abspath(i) for i in options.inputs],
         options.manifest and os.path.abspath(options.manifest),
     )
+    resume = _resume_line(states, prep.size_note)
+    if resume:
+        print(resume, file=stream)
 
     setup = RunSetup(
-        recipe_pickle=pickle.dumps(recipe),
-        recipe_digest=recipe.digest,
-        keys=keys,
+        recipe_pickle=pickle.dumps(prep.recipe),
+        recipe_digest=prep.recipe.digest,
+        keys=prep.keys,
         out_dir=str(out),
         ledger_dir=str(ledger),
         verify=options.verify,
         file_timeout=options.file_timeout,
+        limits=options.limits,
     )
+    previous_state = run_info["history"][-2].get("state") if len(run_info["history"]) > 1 else None
     try:
-        failures = _execute(options, paths, size, salt, setup, stream, early, started)
+        if all(s == ledger_mod.DONE for s in states) and previous_state == "complete":
+            outcome = _Outcome([], None, 0)  # nothing to do, closing pass already done
+        else:
+            outcome = _execute(options, prep.paths, plan, states, setup, stream, early, started)
     except KeyboardInterrupt:
         # Finished partitions are in the ledger; say so where ``deid report`` looks.
-        run_info.update(state="interrupted", finished=_now())
+        _finish(run_info, "interrupted", started)
         ledger_mod.write_run_json(ledger, run_info)
         raise
 
     counts = ledger_mod.count_ledger(ledger)
-    seconds = time.monotonic() - started
-    run_info.update(
-        state="complete" if not failures else "incomplete",
-        finished=_now(),
-        seconds=round(seconds, 3),
-        counts=counts.as_dict(),
-        failed_partitions=failures,
-    )
-    ledger_mod.write_run_json(ledger, run_info)
-    print_out(format_summary(counts, ledger, seconds))  # the result: stdout
-    code = exit_code(counts)
-    if failures:
+    state = "complete"
+    if outcome.destination:
+        state = "destination-failed"
+    elif outcome.failures:
+        state = "incomplete"
+    seconds = _finish(run_info, state, started, counts.as_dict(), outcome)
+    try:
+        ledger_mod.write_run_json(ledger, run_info)
+    except OSError as error:
+        if not is_destination_error(error):
+            raise
+        raise UserError(
+            f"cannot write {ledger / 'run.json'}: {error.strerror}; fix it and run the same "
+            "command again",
+            exit_code=EXIT_DESTINATION,
+        ) from None
+    skipped = states.count(ledger_mod.DONE)
+    # The rate only when this run did the whole batch; a resumed run says what it did.
+    print_out(format_summary(counts, ledger, None if skipped else seconds))
+    if skipped and outcome.files:
+        rate = f" ({outcome.files / seconds:.1f} files/s)" if outcome.files and seconds else ""
         print(
-            f"deid: {len(failures)} partition(s) failed (see above); rerun the same command",
+            f"deid: this run: {outcome.files} file(s) of {n_parts - skipped} partition(s) in "
+            f"{seconds:.1f} s{rate}; {skipped} partition(s) were done before",
+            file=stream,
+        )
+    code = exit_code(counts)
+    if outcome.destination:
+        print(
+            f"deid: cannot write the destination ({outcome.destination}); the run stopped and "
+            "the partitions it was writing are not recorded: fix it (free space, make it "
+            "writable) and run the same command again to finish every file",
+            file=stream,
+        )
+        code = EXIT_DESTINATION
+    elif outcome.failures:
+        print(
+            f"deid: {len(outcome.failures)} partition(s) failed (see above); "
+            "rerun the same command",
             file=stream,
         )
         code = 1
-    return RunResult(code, len(paths), n_parts, seconds, counts.as_dict(), str(ledger))
+    return RunResult(code, len(prep.paths), n_parts, seconds, counts.as_dict(), str(ledger))
+
+
+def _finish(run_info: dict, state: str, started: float, counts=None, outcome=None) -> float:
+    """Close this run's history entry and the run.json summary fields; returns the run's
+    seconds, start-up included."""
+    seconds = round(time.monotonic() - started, 3)
+    this_run = run_info["history"][-1]
+    this_run.update(state=state, finished=_now(), seconds=seconds)
+    if outcome is not None:
+        this_run.update(
+            files_processed=outcome.files,
+            failed_partitions=outcome.failures,
+            destination_error=outcome.destination,
+        )
+    if counts is not None:
+        this_run["counts"] = counts
+        run_info["counts"] = counts
+    run_info.update(
+        state=state,
+        finished=this_run["finished"],
+        # All runs of the batch together: what the summary's rate is computed from.
+        seconds=round(sum(r.get("seconds") or 0 for r in run_info["history"]), 3),
+    )
+    if outcome is not None:
+        run_info["failed_partitions"] = outcome.failures
+    return seconds
+
+
+@dataclass
+class _Outcome:
+    failures: list[int]
+    destination: str | None  # the first destination error, when the run stopped for one
+    files: int  # files in the partitions this run processed
 
 
 def _execute(
     options: RunOptions,
     paths: list[str],
-    size: int,
-    salt: str,
-    setup: RunSetup,
+    plan: list,
+    states: list[str],
+    setup,
     stream,
     early=None,
     started: float | None = None,
-) -> list[int]:
-    """Submit every partition (a bounded number at a time), then the finishing task."""
+) -> _Outcome:
+    """Submit every partition not done (a bounded number at a time), then the finishing
+    task. A destination error stops the submitting: the partitions in flight finish or
+    fail, nothing new starts, and the finishing task is left to the rerun."""
     from distributed import as_completed
 
+    from deid.pipeline.destination import DestinationFailed
     from deid.pipeline.duplicates import finish_run
+    from deid.pipeline.partition import PROGRESS_TOPIC, run_partition
+    from deid.pipeline.progress import RunProgress
     from deid.pipeline.scheduler import dask_client
 
-    n_parts = partition_count(len(paths), size)
-    n_local = _local_workers(options, len(paths))
+    n_parts = len(plan)
+    n_local = _local_workers(options, len(paths), max((len(p) for p in plan), default=1))
     failures: list[int] = []
+    destination: list[str] = []
+    processed = 0
+    todo = iter([p for p, state in zip(plan, states) if state != ledger_mod.DONE])
     with (
         dask_client(options.scheduler, n_local, prestart_children=True, early=early) as client,
         RunProgress(len(paths), stream, options.progress, started=started) as progress,
@@ -400,13 +600,14 @@ def _execute(
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
         in_flight_limit = 2 * n_workers + 2
         shared = client.scatter(setup, broadcast=True)
-        plan = plan_partitions(paths, size, salt)
         pending = as_completed()
         totals: Counter = Counter()
+        skipped_files = sum(len(p) for p, s in zip(plan, states) if s == ledger_mod.DONE)
+        progress.set_done(skipped_files, 0)
         run_token = uuid.uuid4().hex[:8]  # task keys unique per run on a shared scheduler
 
         def submit_next() -> bool:
-            part = next(plan, None)
+            part = None if destination else next(todo, None)
             if part is None:
                 return False
             future = client.submit(
@@ -427,6 +628,10 @@ def _execute(
         for future in pending:
             try:
                 result = future.result()
+            except DestinationFailed as error:
+                if not destination:
+                    destination.append(str(error))
+                failures.append(_index_of(future.key))
             except Exception as error:
                 index = _index_of(future.key)
                 failures.append(index)
@@ -434,11 +639,20 @@ def _execute(
                     print(f"deid: partition {index} failed: {error}", file=stream)
             else:
                 totals.update(result["status"])
-                progress.set_done(sum(totals.values()), totals.get("quarantined", 0))
+                if not result.get("skipped"):
+                    processed += sum(result["status"].values())
+                done = skipped_files + sum(totals.values())
+                progress.set_done(done, totals.get("quarantined", 0))
             future.release()
             submit_next()
-        client.submit(finish_run, shared, n_parts, pure=False).result()
-    return failures
+        if not destination:
+            try:
+                client.submit(finish_run, shared, n_parts, pure=False).result()
+            except OSError as error:
+                if not is_destination_error(error):
+                    raise
+                destination.append(f"closing pass: {error.strerror}")
+    return _Outcome(sorted(failures), destination[0] if destination else None, processed)
 
 
 def _index_of(key) -> int:

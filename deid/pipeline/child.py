@@ -35,13 +35,18 @@ IDLE_SECONDS = 300.0
 
 
 def _context(setup: dict):
+    from deid.pipeline.limits import Limits, apply_memory_limit
     from deid.pipeline.worker import WorkContext
 
+    limits = setup.get("limits") or Limits()
+    # Once the imports are done, before the first file: one file never takes the machine.
+    apply_memory_limit(limits.child_memory_bytes)
     return WorkContext(
         recipe=pickle.loads(setup["recipe"]),
         keys=setup["keys"],
         out_dir=Path(setup["out_dir"]),
         verify=setup["verify"],
+        limits=limits,
     )
 
 

@@ -161,6 +161,7 @@ def finish_run(setup, n_partitions: int) -> dict[str, int]:
             keys=setup.keys,
             out_dir=out_dir,
             verify=setup.verify,
+            limits=setup.limits,
         )
 
     stale = ledger_mod.remove_stale(ledger, n_partitions)

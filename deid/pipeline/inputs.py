@@ -7,6 +7,11 @@ inode), so a symlink loop ends the walk instead of hanging it. The output and le
 folders are pruned in case they lie under an input. Paths are absolute (not resolved:
 the ledger records the path the user gave) and sorted, which makes the partition plan
 deterministic.
+
+A folder that cannot be listed (no permission, an I/O error) is not skipped: its own path
+joins the list, so the worker quarantines it with the reason and the ledger accounts for
+the files nobody could see; the run then exits 1. A named input folder that cannot be
+listed, or an input that holds no file at all, is a usage error (one line, exit 2).
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ from deid.errors import UserError
 
 
 def walk_files(root: str, prune: Iterable[str] = ()) -> Iterator[str]:
-    """Every non-directory entry under ``root`` (regular files, FIFOs, dangling symlinks...).
+    """Every non-directory entry under ``root`` (regular files, FIFOs, dangling symlinks...),
+    and every folder below it that cannot be listed (see the module docstring).
 
     Iterative (no recursion limit on deep trees); a folder already visited through another
-    path (symlink loop or a second link to it) is not entered again.
+    path (symlink loop or a second link to it) is not entered again. ``root`` itself that
+    cannot be listed is a :class:`UserError`.
     """
     pruned = {os.path.realpath(p) for p in prune}
     seen: set[tuple[int, int]] = set()
@@ -31,17 +38,16 @@ def walk_files(root: str, prune: Iterable[str] = ()) -> Iterator[str]:
         folder = stack.pop()
         try:
             st = os.stat(folder)
-        except OSError:
-            continue
-        ident = (st.st_dev, st.st_ino)
-        if ident in seen or os.path.realpath(folder) in pruned:
-            continue
-        seen.add(ident)
-        try:
+            ident = (st.st_dev, st.st_ino)
+            if ident in seen or os.path.realpath(folder) in pruned:
+                continue
+            seen.add(ident)
             with os.scandir(folder) as entries:
                 children = list(entries)
-        except OSError:
-            # An unreadable folder has no files we could list; nothing to record.
+        except OSError as error:
+            if folder == root:
+                raise UserError(f"cannot list the input {root}: {error.strerror}") from None
+            yield folder  # the worker records why (see read_input)
             continue
         for entry in children:
             try:
@@ -113,11 +119,17 @@ def collect_inputs(
     for item in inputs:
         absolute = os.path.abspath(item)
         if os.path.isdir(absolute):
-            found.update(walk_files(absolute, prune))
+            under = set(walk_files(absolute, prune))
+            found.update(under)
+            if not under:
+                raise UserError(f"the input folder {item} holds no files")
         elif os.path.lexists(absolute):
             found.add(absolute)
         else:
             raise UserError(f"input not found: {item}")
     if manifest:
-        found.update(os.path.abspath(p) for p in read_manifest(manifest))
+        listed = read_manifest(manifest)
+        if not listed:
+            raise UserError(f"the manifest {manifest} lists no paths")
+        found.update(os.path.abspath(p) for p in listed)
     return sorted(found)

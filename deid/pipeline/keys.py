@@ -21,7 +21,21 @@ from deid.errors import KeyMissingError, UserError
 
 ENV_VAR = "DEID_KEY"
 LEDGER_KEY_NAME = "key"
-_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+_HEX = re.compile(r"[0-9a-fA-F]+")
+#: 128 bits: the least a key may carry by construction (16 random bytes, 32 hex digits).
+MIN_KEY_BYTES = 16
+MIN_HEX_DIGITS = 2 * MIN_KEY_BYTES
+#: A text (passphrase) key: as many characters as hex digits, and not a handful of them
+#: repeated, so that "x" * 40 is refused like "x".
+MIN_TEXT_CHARS = MIN_HEX_DIGITS
+MIN_DISTINCT_CHARS = 8
+#: Text that is mostly hex digits is a hex key with a typo, never a passphrase.
+NEAR_HEX_SHARE = 0.9
+GENERATE_HINT = "make one with: openssl rand -hex 32"
+
+
+class WeakKeyError(UserError):
+    """A key with less than 128 bits by construction, or a hex key with a typo (exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -33,12 +47,36 @@ class ResolvedKey:
 
 
 def decode_key_text(text: str, where: str) -> bytes:
-    """Trailing whitespace ignored; 64 hex digits are the 32 key bytes, else the UTF-8 bytes."""
+    """The key bytes of a key's text form; :class:`WeakKeyError` for a key too weak to use.
+
+    Trailing whitespace is ignored. An even number of hex digits (at least 32) is the bytes
+    they spell. Anything else made (almost) only of hex digits is refused: 63 digits used
+    to become a different, UTF-8 key without a word. Other text is a passphrase, used as its
+    UTF-8 bytes, and must have at least 32 characters, not just a few of them repeated.
+    """
     text = text.rstrip()
     if not text:
         raise KeyMissingError(f"key in {where} is empty")
-    if _HEX64.fullmatch(text):
-        return bytes.fromhex(text)
+    digits = text[2:] if text[:2].lower() == "0x" else text
+    if _HEX.fullmatch(digits):
+        if len(digits) % 2 or len(digits) < MIN_HEX_DIGITS:
+            raise WeakKeyError(
+                f"key in {where} looks like hex but has {len(digits)} digit(s); a hex key "
+                f"needs an even number of digits, at least {MIN_HEX_DIGITS} ({GENERATE_HINT})"
+            )
+        return bytes.fromhex(digits)
+    hex_share = sum(c in "0123456789abcdefABCDEF" for c in text) / len(text)
+    if len(text) >= MIN_HEX_DIGITS and hex_share >= NEAR_HEX_SHARE:
+        raise WeakKeyError(
+            f"key in {where} is almost a hex key but holds other characters; "
+            f"check it for a typo ({GENERATE_HINT})"
+        )
+    if len(text) < MIN_TEXT_CHARS or len(set(text)) < MIN_DISTINCT_CHARS:
+        raise WeakKeyError(
+            f"key in {where} is too weak: fewer than {MIN_KEY_BYTES} random bytes by "
+            f"construction (a text key needs at least {MIN_TEXT_CHARS} characters, "
+            f"{MIN_DISTINCT_CHARS} of them different; {GENERATE_HINT})"
+        )
     return text.encode("utf-8")
 
 

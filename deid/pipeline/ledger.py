@@ -7,7 +7,10 @@ Layout (``LEDGER`` defaults to ``<OUT>.ledger``)::
     LEDGER/files/part-<n>.parquet   FILES_SCHEMA, one row per input of partition n
     LEDGER/uids/part-<n>.parquet    UIDS_SCHEMA, every original UID -> new UID seen in n
 
-Each part carries its partition's content hash in the Parquet key-value metadata. The uids
+Each part carries its partition's content hash in the Parquet key-value metadata, and the
+run it belongs to: the real path of the output it describes and the key's fingerprint
+(:data:`BINDING_KEYS`), so a ledger reused with another ``--out`` or another key is refused
+even when run.json is gone (:func:`check_binding`). The uids
 part is written before the files part, both atomically (temp name + rename), so an existing
 files part with the right hash *is* the proof that partition n finished: a resumed run skips
 it and redoes the rest. The ledger links outputs to identities, so every file is 0o600 and
@@ -31,6 +34,17 @@ import pyarrow.parquet as pq
 from deid.pipeline.records import FILES_SCHEMA, STATUSES, UID_KINDS, UIDS_SCHEMA, FileRecord
 
 HASH_KEY = b"deid.partition_hash"
+OUT_KEY = b"deid.out"
+FINGERPRINT_KEY = b"deid.key_fingerprint"
+BINDING_KEYS = (OUT_KEY, FINGERPRINT_KEY)
+#: b"1" when every output of the part was re-scanned as it was written (``--verify``).
+VERIFIED_KEY = b"deid.verified"
+#: The per-file limits the part was written under: b"<pixel>,<value>,<memory>" bytes.
+LIMITS_KEY = b"deid.limits"
+#: How a reason starts when a limit, not the file, decided (see deid.pipeline.limits).
+LIMIT_REASONS = ("pixel data too large", "element value too long", "MemoryError")
+#: Where ``deid ledger check --quarantine`` moves damaged parts (kept, never deleted).
+DAMAGED = "damaged"
 RUN_JSON = "run.json"
 #: The input roots and manifest the user named: kept apart from run.json, which is the part
 #: of the ledger meant to be shown (recipe, counts, key fingerprint), since folder names in
@@ -84,9 +98,27 @@ def _atomic_target(path: Path) -> Iterator[Path]:
         raise
 
 
-def write_table_atomic(table: pa.Table, path: Path, partition_hash: str) -> None:
+def binding(
+    out_dir: str, key_fingerprint: str, verified: bool = False, limits=None
+) -> dict[bytes, bytes]:
+    """The metadata that ties a part to its run's output location and key (and says whether
+    its outputs were verified as they were written, and under which per-file limits)."""
+    bound = {
+        OUT_KEY: os.path.realpath(out_dir).encode("utf-8", "surrogateescape"),
+        FINGERPRINT_KEY: key_fingerprint.encode(),
+        VERIFIED_KEY: b"1" if verified else b"0",
+    }
+    if limits is not None:
+        bound[LIMITS_KEY] = limits_text(limits)
+    return bound
+
+
+def write_table_atomic(
+    table: pa.Table, path: Path, partition_hash: str, bound: dict[bytes, bytes] | None = None
+) -> None:
     metadata = dict(table.schema.metadata or {})
     metadata[HASH_KEY] = partition_hash.encode()
+    metadata.update(bound or {})
     table = table.replace_schema_metadata(metadata)
     with _atomic_target(path) as tmp:
         pq.write_table(table, tmp)
@@ -107,8 +139,89 @@ def part_hash(path: Path) -> str | None:
     return value.decode() if value else None
 
 
-def partition_complete(ledger: Path, index: int, partition_hash: str) -> bool:
-    return all(part_hash(part_path(ledger, t, index)) == partition_hash for t in ("uids", "files"))
+#: Why a planned partition is not done yet (see :func:`partition_state`).
+DONE = "done"
+NOT_STARTED = "not started"
+UNVERIFIED = "done without --verify"
+REPLANNED = "other inputs or partitioning"
+LIMITS_RAISED = "quarantined files under lower limits"
+DAMAGED_PART = "damaged part"
+
+
+def limits_text(limits) -> bytes:
+    return f"{limits.max_pixel_bytes},{limits.max_value_bytes},{limits.child_memory_bytes}".encode()
+
+
+def _raised(recorded: bytes | None, limits) -> bool:
+    """Any limit higher now than when the part was written (0 memory: no limit at all)."""
+    if recorded is None or limits is None:
+        return False
+    try:
+        pixel, value, memory = (int(v) for v in recorded.decode().split(","))
+    except ValueError:
+        return False
+    now_memory = limits.child_memory_bytes or float("inf")
+    return (
+        limits.max_pixel_bytes > pixel
+        or limits.max_value_bytes > value
+        or now_memory > (memory or float("inf"))
+    )
+
+
+def _has_limit_quarantines(path: Path) -> bool:
+    try:
+        reasons = pq.read_table(path, columns=["reason"]).column("reason").to_pylist()
+    except (OSError, pa.ArrowException, ValueError):
+        return True
+    return any(r and r.startswith(LIMIT_REASONS) for r in reasons)
+
+
+def partition_state(
+    ledger: Path,
+    index: int,
+    partition_hash: str,
+    need_verify: bool = False,
+    limits=None,
+) -> str:
+    """:data:`DONE` when both parts of partition ``index`` hold ``partition_hash`` (and, when
+    ``need_verify``, were written with ``--verify``), else why not. A part written with
+    ``--verify`` also counts for a run without it: its outputs were checked more, not less.
+    A part that quarantined files for a limit that ``limits`` now raises is redone, so that
+    raising ``--max-pixel-mb`` and rerunning retries exactly those files' partitions.
+    """
+    states = []
+    for table in ("uids", "files"):
+        path = part_path(ledger, table, index)
+        if not path.exists():
+            states.append(NOT_STARTED)
+            continue
+        try:
+            metadata = pq.read_schema(path).metadata or {}
+        except (OSError, pa.ArrowException, ValueError):
+            states.append(DAMAGED_PART)
+            continue
+        recorded = metadata.get(HASH_KEY)
+        if recorded is None or recorded.decode() != partition_hash:
+            states.append(REPLANNED)
+        elif need_verify and metadata.get(VERIFIED_KEY) != b"1":
+            states.append(UNVERIFIED)
+        elif (
+            table == "files"
+            and _raised(metadata.get(LIMITS_KEY), limits)
+            and _has_limit_quarantines(path)
+        ):
+            states.append(LIMITS_RAISED)
+        else:
+            states.append(DONE)
+    if states[1] != DONE:  # the files part commits the partition: its state says why
+        return states[1]
+    return states[0] if states[0] != NOT_STARTED else REPLANNED
+
+
+def partition_complete(
+    ledger: Path, index: int, partition_hash: str, need_verify: bool = False, limits=None
+) -> bool:
+    return partition_state(ledger, index, partition_hash, need_verify, limits) == DONE
 
 
 def ledger_text(text: str) -> str:
@@ -158,11 +271,17 @@ def uids_table(records: list[FileRecord]) -> pa.Table:
 
 
 def write_partition(
-    ledger: Path, index: int, partition_hash: str, records: list[FileRecord]
+    ledger: Path,
+    index: int,
+    partition_hash: str,
+    records: list[FileRecord],
+    bound: dict[bytes, bytes] | None = None,
 ) -> None:
-    """uids first, files last: the files part is the partition's commit marker."""
-    write_table_atomic(uids_table(records), part_path(ledger, "uids", index), partition_hash)
-    write_table_atomic(files_table(records), part_path(ledger, "files", index), partition_hash)
+    """uids first, files last: the files part is the partition's commit marker; both carry
+    the run's :func:`binding`."""
+    uids, files = part_path(ledger, "uids", index), part_path(ledger, "files", index)
+    write_table_atomic(uids_table(records), uids, partition_hash, bound)
+    write_table_atomic(files_table(records), files, partition_hash, bound)
 
 
 def remove_stale(ledger: Path, keep: int) -> int:
@@ -204,6 +323,146 @@ def exclusive(ledger: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+# -- binding and damage ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class PartProblem:
+    """A file in ``files/`` or ``uids/`` that readers cannot use, and why (one line)."""
+
+    path: Path
+    problem: str
+
+    def line(self, ledger: Path) -> str:
+        return f"{self.path.relative_to(ledger)}: {self.problem}"
+
+
+#: Columns every part deid ever wrote has (readers select them by name); columns added
+#: later are not required, so older ledgers stay readable.
+CORE_COLUMNS = {
+    "files": frozenset({"input_path", "status", "reason", "output_path"}),
+    "uids": frozenset({"uid_old", "uid_new"}),
+}
+
+
+def _part_problem(path: Path, table: str, full: bool) -> str | None:
+    try:
+        schema = pq.read_schema(path)
+        if full:
+            pq.read_table(path)
+    except (OSError, pa.ArrowException, ValueError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return f"not a readable Parquet file ({first[:120]})"
+    missing = CORE_COLUMNS[table] - set(schema.names)
+    if missing:
+        return f"not a deid {table} part (no column {sorted(missing)[0]})"
+    if HASH_KEY not in (schema.metadata or {}):
+        return "not a deid part (no partition hash)"
+    return None
+
+
+def damaged_parts(ledger: Path, full: bool = False) -> list[PartProblem]:
+    """Every damaged part (truncated, foreign, not Parquet) and every foreign file in the
+    ledger's tables; ``full`` reads each part whole, else only its footer and schema."""
+    problems: list[PartProblem] = []
+    for table in TABLES:
+        folder = ledger / table
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.name.endswith(".tmp"):
+                continue  # a write in progress or a killed one's leftover (swept by runs)
+            if part_index(path) is None:
+                problems.append(PartProblem(path, "foreign file (not a ledger part)"))
+                continue
+            problem = _part_problem(path, table, full)
+            if problem:
+                problems.append(PartProblem(path, problem))
+    return problems
+
+
+@contextlib.contextmanager
+def reading(ledger: Path) -> Iterator[None]:
+    """Around a reader of the whole ledger: a part whose footer is sound but whose pages are
+    not fails only when it is read; then every part is read whole, and the first damaged
+    one becomes the same one line as :func:`require_intact` gives (anything else is raised
+    as it was)."""
+    try:
+        yield
+    except (OSError, pa.ArrowException) as error:
+        if not damaged_parts(ledger, full=True):
+            raise
+        require_intact(ledger, full=True)
+        raise error  # pragma: no cover - require_intact raised
+
+
+def require_intact(ledger: Path, full: bool = False) -> None:
+    """One :class:`UserError` line naming the first damaged part, before any reader meets
+    it with a traceback; foreign files with other names are ignored by readers, so only
+    ``deid ledger check`` lists them."""
+    from deid.errors import UserError
+
+    parts = [p for p in damaged_parts(ledger, full) if part_index(p.path) is not None]
+    if parts:
+        more = f" (and {len(parts) - 1} more)" if len(parts) > 1 else ""
+        raise UserError(
+            f"damaged ledger part {parts[0].line(ledger)}{more}; "
+            f"'deid ledger check {ledger} --quarantine' moves damaged parts aside, then "
+            "rerun the same deid run command to redo their partitions"
+        )
+
+
+def quarantine_parts(ledger: Path, problems: list[PartProblem]) -> list[Path]:
+    """Move damaged parts to ``LEDGER/damaged/<table>/`` (owner-only); their partitions are
+    then incomplete, so the next run redoes them."""
+    moved = []
+    for problem in problems:
+        target = ledger / DAMAGED / problem.path.parent.name / problem.path.name
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(ledger / DAMAGED, 0o700)
+        os.replace(problem.path, target)
+        moved.append(target)
+    return moved
+
+
+def recorded_binding(ledger: Path) -> Iterator[tuple[Path, str | None, str | None]]:
+    """(part, output path, key fingerprint) as each readable part records them."""
+    for table in TABLES:
+        for path in iter_parts(ledger, table):
+            try:
+                metadata = pq.read_schema(path).metadata or {}
+            except (OSError, pa.ArrowException, ValueError):
+                continue  # damaged: the run redoes it, check/report name it
+            out = metadata.get(OUT_KEY)
+            fingerprint = metadata.get(FINGERPRINT_KEY)
+            yield (
+                path,
+                out.decode("utf-8", "surrogateescape") if out is not None else None,
+                fingerprint.decode() if fingerprint is not None else None,
+            )
+
+
+def check_binding(ledger: Path, out_dir: str, key_fingerprint: str | None) -> None:
+    """Refuse (exit 2) a run whose output or key differs from what any part records.
+
+    run.json can be deleted or edited; the parts are what later readers trust, so each one
+    is asked. Parts written before parts were bound carry nothing and are not judged.
+    """
+    from deid.errors import UserError
+
+    real_out = os.path.realpath(out_dir)
+    for path, out, fingerprint in recorded_binding(ledger):
+        where = path.relative_to(ledger)
+        if out is not None and out != real_out:
+            raise UserError(
+                f"the ledger {ledger} describes the output {out} ({where}), not {out_dir}; "
+                "give that --out, or a new --ledger for a new output"
+            )
+        if key_fingerprint and fingerprint is not None and fingerprint != key_fingerprint:
+            raise UserError(
+                f"the ledger {ledger} was written with another key (fingerprint "
+                f"{fingerprint}, {where}); use that key or a new ledger"
+            )
 
 
 # -- run.json --------------------------------------------------------------------------------

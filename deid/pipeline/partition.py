@@ -11,7 +11,7 @@ import contextlib
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,12 @@ import pyarrow.parquet as pq
 
 from deid import __version__
 from deid.pipeline import ledger as ledger_mod
+from deid.pipeline.destination import DESTINATION_FAILED, DestinationFailed, is_destination_error
+from deid.pipeline.limits import Limits
 from deid.pipeline.records import FileRecord
 from deid.pipeline.supervise import Child, ChildFailed, new_child
 
-__all__ = ["PROGRESS_TOPIC", "ChildFailed", "RunSetup", "run_partition"]
+__all__ = ["PROGRESS_TOPIC", "ChildFailed", "DestinationFailed", "RunSetup", "run_partition"]
 
 PROGRESS_TOPIC = "deid-progress"
 
@@ -40,6 +42,7 @@ class RunSetup:
     file_timeout: float
     #: The child's command line; None = ``python -m deid.pipeline.child``.
     child_command: tuple[str, ...] | None = None
+    limits: Limits = field(default_factory=Limits)
 
     def child_setup(self) -> dict:
         return {
@@ -47,6 +50,7 @@ class RunSetup:
             "keys": self.keys,
             "out_dir": self.out_dir,
             "verify": self.verify,
+            "limits": self.limits,
         }
 
     def identity(self) -> tuple:
@@ -57,6 +61,7 @@ class RunSetup:
             self.out_dir,
             self.verify,
             self.child_command,
+            self.limits,
         )
 
 
@@ -174,6 +179,9 @@ def _process_files(
                 waiting.appendleft(path)
                 continue
             outcome = _failed_record(path, setup, index, outcome)
+        if outcome.status == DESTINATION_FAILED:
+            child.kill()  # it holds queued files of this partition: never reuse it
+            raise DestinationFailed(outcome.reason)
         dead_on_arrival = 0
         records.append(outcome)
         progress.add(outcome)
@@ -187,7 +195,7 @@ def summarize_records(statuses: list[str]) -> dict:
 def run_partition(index: int, content_hash: str, paths: list[str], setup: RunSetup) -> dict:
     """Process (or skip) one partition; returns ``{"index", "skipped", "status": {...}}``."""
     ledger = Path(setup.ledger_dir)
-    if ledger_mod.partition_complete(ledger, index, content_hash):
+    if ledger_mod.partition_complete(ledger, index, content_hash, setup.verify, setup.limits):
         table = pq.read_table(ledger_mod.part_path(ledger, "files", index), columns=["status"])
         statuses = table.column("status").to_pylist()
         return {"index": index, "skipped": True, "status": summarize_records(statuses)}
@@ -195,7 +203,13 @@ def run_partition(index: int, content_hash: str, paths: list[str], setup: RunSet
     progress = _Progress(index)
     records = _process_files(paths, index, setup, progress)
     progress.flush()
-    ledger_mod.write_partition(ledger, index, content_hash, records)
+    bound = ledger_mod.binding(setup.out_dir, setup.keys.fingerprint(), setup.verify, setup.limits)
+    try:
+        ledger_mod.write_partition(ledger, index, content_hash, records, bound)
+    except OSError as error:
+        if not is_destination_error(error):
+            raise
+        raise DestinationFailed(f"ledger {ledger}: {error.strerror}") from None
     return {
         "index": index,
         "skipped": False,

@@ -25,11 +25,13 @@ import re
 import secrets
 import stat
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deid import __version__
+from deid.pipeline.destination import DESTINATION_FAILED, is_destination_error
+from deid.pipeline.limits import Limits
 from deid.pipeline.records import FileRecord
 from deid.pipeline.sniff import HEAD_SIZE, sniff
 
@@ -65,6 +67,7 @@ class WorkContext:
     out_dir: Path
     verify: bool = False
     partition: int = -1
+    limits: Limits = field(default_factory=Limits)
 
 
 def describe_error(error: BaseException) -> str:
@@ -81,12 +84,27 @@ def describe_error(error: BaseException) -> str:
     return text if len(text) <= 200 else text[:199] + "…"
 
 
+def unlistable_folder_reason(path: str) -> str:
+    """Why a folder is in the input list: the walk could not list it (or a manifest named
+    it), so the files in it are in neither the output nor the ledger; the record says so
+    instead of hiding it."""
+    try:
+        with os.scandir(path):
+            pass
+    except OSError as error:
+        return f"folder cannot be listed ({error.strerror}): its files are not in this run"
+    # Listable now: a manifest named it, or it could not be listed when the run began.
+    return "a folder, not walked: its files are not in this run (give it as an INPUT)"
+
+
 def read_input(path: str) -> tuple[bytes, str]:
     """The file's bytes and its kind ("part10" or "raw"); :class:`SkipFile` if not DICOM."""
     try:
         st = os.stat(path)  # follows symlinks
     except FileNotFoundError:
         raise SkipFile("input not found: missing, vanished or a dangling link") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise SkipFile(unlistable_folder_reason(path))
     if not stat.S_ISREG(st.st_mode):
         kind = "FIFO" if stat.S_ISFIFO(st.st_mode) else "special file"
         raise SkipFile(f"not a regular file: {kind}")
@@ -282,6 +300,7 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
     from deid.rewrite.writer import encode_part10
 
     ds = parse(data, kind)
+    _check_limits(ds, ctx.limits)  # before anything converts a value or decodes a frame
     record.transfer_syntax_in = transfer_syntax_of(ds)
     record.sop_class_uid = str(ds.get("SOPClassUID") or "")
     record.modality = _modality(ds)
@@ -378,6 +397,16 @@ def typed_boxes(boxes, recipe, out_ds: Dataset) -> list[tuple[int, int, int, int
     ]
 
 
+def _check_limits(ds: Dataset, limits: Limits) -> None:
+    from deid.pipeline.limits import LimitExceeded, check_pixels, check_values
+
+    try:
+        check_values(ds, limits.max_value_bytes)
+        check_pixels(ds, limits.max_pixel_bytes)
+    except LimitExceeded as error:
+        raise SkipFile(str(error)) from None
+
+
 def new_record(path: str, ctx: WorkContext) -> FileRecord:
     return FileRecord(
         input_path=path,
@@ -388,6 +417,13 @@ def new_record(path: str, ctx: WorkContext) -> FileRecord:
     )
 
 
+def _memory_reason(limits: Limits) -> str:
+    mib = limits.child_memory_bytes // (1024 * 1024)
+    if mib:
+        return f"MemoryError: over the per-file memory limit of {mib} MiB (--child-memory-mb)"
+    return "MemoryError: out of memory"
+
+
 def process_file(path: str, ctx: WorkContext) -> FileRecord:
     """The fate of one input; never raises for anything the file can cause."""
     started = time.perf_counter()
@@ -396,12 +432,26 @@ def process_file(path: str, ctx: WorkContext) -> FileRecord:
         prepared = prepare(path, ctx, record)
         if prepared is not None:
             target = ctx.out_dir / record.output_path
-            if write_unique(target, prepared.output):
+            try:
+                unique = write_unique(target, prepared.output)
+            except OSError as error:
+                if not is_destination_error(error):
+                    raise
+                # Not this file's fate: the partition fails and the run stops (see
+                # deid.pipeline.destination); the reason names the volume, not the file.
+                record.status = DESTINATION_FAILED
+                record.reason = f"output {ctx.out_dir}: {error.strerror}"
+                record.output_path = ""
+                record.seconds = time.perf_counter() - started
+                return record
+            if unique:
                 record.status, record.reason = "written", ""
             else:
                 record.status, record.reason = "duplicate", DUPLICATE_REASON
     except SkipFile as skip:
         record.status, record.reason = "quarantined", str(skip)
+    except MemoryError:
+        record.status, record.reason = "quarantined", _memory_reason(ctx.limits)
     except Exception as error:  # one bad file never stops the batch
         record.status, record.reason = "quarantined", _reason(error)
     if record.status == "quarantined":

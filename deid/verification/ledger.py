@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from deid.pipeline.ledger import iter_parts, ledger_text
-from deid.verification.findings import Finding
+from deid.verification.findings import Finding, ledger_row
 
 COLUMNS = [
     "input_path",
@@ -92,17 +92,32 @@ def rows_for(ledger: Path, paths: list[str]) -> dict[str, list[dict]]:
             continue
         if part.low == "" and part.high == "":
             continue
-        table = pq.read_table(part.path, columns=COLUMNS)
+        table = _with_row_refs(pq.read_table(part.path, columns=COLUMNS), Path(part.path).name)
         table = table.filter(pc.is_in(table["input_path"], value_set=wanted))
         for row in table.to_pylist():
             rows.setdefault(row["input_path"], []).append(row)
     return rows
 
 
-def read_files_table(ledger: Path, columns: list[str] = COLUMNS) -> pa.Table:
+ROW_REF = "ledger_row"
+
+
+def _with_row_refs(table: pa.Table, part: str) -> pa.Table:
+    """``table`` plus a :data:`ROW_REF` column naming each row (:func:`ledger_row`), so that
+    findings can point at a row instead of quoting its input path."""
+    refs = pa.array([ledger_row(part, i) for i in range(table.num_rows)], pa.string())
+    return table.append_column(ROW_REF, refs)
+
+
+def read_files_table(
+    ledger: Path, columns: list[str] = COLUMNS, row_refs: bool = False
+) -> pa.Table:
     parts = [pq.read_table(p, columns=columns) for p in file_parts(ledger)]
+    if row_refs:
+        parts = [_with_row_refs(t, p.name) for t, p in zip(parts, file_parts(ledger))]
     if not parts:
-        return pa.table({c: pa.array([], pa.string()) for c in columns})
+        names = [*columns, ROW_REF] if row_refs else columns
+        return pa.table({c: pa.array([], pa.string()) for c in names})
     return pa.concat_tables(parts)
 
 
@@ -151,19 +166,21 @@ def orphan_outputs(ledger: Path, out_dir: Path, table: pa.Table | None = None) -
 def ledger_findings(ledger: Path, table: pa.Table | None = None) -> list[Finding]:
     """Set-level invariants of the ledger and the UID hierarchy it records.
 
-    - every input appears exactly once (``duplicate-record``);
+    - every input appears exactly once (``duplicate-record``, named by its ledger rows);
     - one original study -> one new study and back (``study-split`` / ``study-merge``), the
       same for series and instances; findings name an output of the group, never a UID.
 
-    ``table``: the ``files`` table (:data:`COLUMNS`) when the caller has read it already.
+    ``table``: the ``files`` table (:data:`COLUMNS` and :data:`ROW_REF`) when the caller has
+    read it already.
     """
-    if table is None:
-        table = read_files_table(ledger)
+    if table is None or ROW_REF not in table.column_names:
+        table = read_files_table(ledger, row_refs=True)
     findings: list[Finding] = []
-    counts = table.group_by("input_path").aggregate([("input_path", "count")])
-    for path, n in zip(counts["input_path"].to_pylist(), counts["input_path_count"].to_pylist()):
-        if n > 1:
-            findings.append(Finding(path, "ledger", "duplicate-record"))
+    counts = table.group_by("input_path").aggregate([(ROW_REF, "list")])
+    for path, refs in zip(counts["input_path"].to_pylist(), counts[f"{ROW_REF}_list"].to_pylist()):
+        if len(refs) > 1:  # named by its rows: the input path is shown only on request
+            where = "ledger " + ", ".join(sorted(refs))
+            findings.append(Finding(where, "ledger", "duplicate-record", input_path=path))
     written = table.filter(pc.equal(table["status"], "written"))
     for level, attribute in (
         ("study", "StudyInstanceUID"),

@@ -37,7 +37,7 @@ from deid.pipeline.ledger import ledger_text
 from deid.pipeline.plan import DEFAULT_PARTITION_SIZE
 from deid.recipe.model import Recipe
 from deid.verification.crossindex import CrossIndex, index_partition, merge
-from deid.verification.findings import Finding, VerifyReport
+from deid.verification.findings import Finding, VerifyReport, input_number
 from deid.verification.ledger import (
     ledger_findings,
     ledger_signature,
@@ -120,17 +120,19 @@ def check_written(
     ``input_path`` is the file to read; findings name it as the ledger does (``row``)."""
     relpath = row.get("output_path") or ""
     name = row["input_path"]
+    # Named by output (or ledger row), never by input path: see deid.verification.findings.
+    where = relpath or f"ledger {row.get('ledger_row') or '?'}"
     try:
         output = (out_dir / relpath).read_bytes() if relpath else None
     except OSError:
         output = None
     if output is None:
-        return [Finding(relpath or name, "file", "missing-output")]
+        return [Finding(where, "file", "missing-output", input_path=name)]
     try:
         original = _read_original(input_path)
         ident = gather(original, recipe)
     except Exception:
-        return [Finding(name, "input", "unreadable-input")]
+        return [Finding(where, "input", "unreadable-input", input_path=name)]
     out_ds = read_output(output)
     if out_ds is None:
         return [Finding(relpath, "file", "unreadable-output")]
@@ -146,7 +148,7 @@ def check_written(
             meta = getattr(original, "file_meta", None)
             source = str((meta or {}).get("MediaStorageSOPInstanceUID") or "").strip("\x00 ")
         if source != (row.get(f"{level}_instance_uid_in") or ""):
-            findings.append(Finding(name, keyword, "ledger-mismatch"))
+            findings.append(Finding(where, keyword, "ledger-mismatch", input_path=name))
     out_refs = references(out_ds)
     for path, (level, uid_in) in references(original).items():
         if path in out_refs:
@@ -154,7 +156,7 @@ def check_written(
     return findings
 
 
-def verify_partition(paths: list[str], setup: VerifySetup) -> dict:
+def verify_partition(paths: list[str], setup: VerifySetup, start: int = 0) -> dict:
     """One partition: findings as (output, path, kind) tuples and counts, nothing else.
 
     pydicom's warnings quote element values, so they are silenced here: a verify log must
@@ -162,10 +164,10 @@ def verify_partition(paths: list[str], setup: VerifySetup) -> dict:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return _verify_partition(paths, setup)
+        return _verify_partition(paths, setup, start)
 
 
-def _verify_partition(paths: list[str], setup: VerifySetup) -> dict:
+def _verify_partition(paths: list[str], setup: VerifySetup, start: int) -> dict:
     recipe = _recipe(setup.recipe_pickle)
     cross = _cross(setup.cross_index)
     out_dir, ledger = Path(setup.out_dir), Path(setup.ledger_dir)
@@ -174,11 +176,12 @@ def _verify_partition(paths: list[str], setup: VerifySetup) -> dict:
     statuses: Counter = Counter()
     checked = 0
     refs: list[tuple] = []
-    for path in paths:
+    for position, path in enumerate(paths, start):
         name = ledger_text(path)
         records = rows.get(name)
         if not records:
-            findings.append(Finding(name, "ledger", "missing-record"))
+            where = input_number(position)
+            findings.append(Finding(where, "ledger", "missing-record", input_path=name))
             continue
         for row in records:
             statuses[row["status"]] += 1
@@ -192,7 +195,7 @@ def _verify_partition(paths: list[str], setup: VerifySetup) -> dict:
             if uid_in in inputs and uid_out not in outputs:
                 findings.append(Finding(relpath, attr_path, "dangling-reference"))
     return {
-        "findings": [(f.output, f.path, f.kind) for f in findings],
+        "findings": [f.as_tuple() for f in findings],
         "statuses": dict(statuses),
         "checked": checked,
     }
@@ -201,9 +204,9 @@ def _verify_partition(paths: list[str], setup: VerifySetup) -> dict:
 def verify_ledger(setup: VerifySetup) -> dict:
     """The set-level task: the whole ``files`` table, read once for every check."""
     ledger = Path(setup.ledger_dir)
-    table = read_files_table(ledger)
+    table = read_files_table(ledger, row_refs=True)
     findings = ledger_findings(ledger, table) + orphan_outputs(ledger, Path(setup.out_dir), table)
-    return {"findings": [(f.output, f.path, f.kind) for f in findings], "records": table.num_rows}
+    return {"findings": [f.as_tuple() for f in findings], "records": table.num_rows}
 
 
 def recipe_from_ledger(ledger: Path) -> Recipe:
@@ -236,8 +239,8 @@ def _run_inputs(ledger: Path) -> tuple[list[str], str | None]:
 
 
 def _merge(report: VerifyReport, result: dict, on_finding: Callable | None) -> None:
-    for output, path, kind in result["findings"]:
-        finding = Finding(output, path, kind)
+    for values in result["findings"]:
+        finding = Finding(*values)
         report.add(finding)
         if on_finding is not None:
             on_finding(finding)
@@ -267,6 +270,9 @@ def verify_run(
     ledger = Path(os.path.abspath(ledger_dir))
     if not (ledger / "files").is_dir():
         raise UserError(f"no ledger at {ledger} (expected {ledger / 'files'})")
+    from deid.pipeline.ledger import require_intact
+
+    require_intact(ledger)
     if not out.is_dir():
         raise UserError(f"output folder not found: {out}")
     if partition_size < 1:
@@ -285,12 +291,12 @@ def verify_run(
     paths = collect_inputs(inputs, manifest, prune=(out, ledger))
     setup = VerifySetup(pickle.dumps(recipe), str(out), str(ledger))
     report = VerifyReport(inputs=len(paths))
-    chunks = [paths[i : i + partition_size] for i in range(0, len(paths), partition_size)]
+    chunks = [(i, paths[i : i + partition_size]) for i in range(0, len(paths), partition_size)]
     n_workers = workers or os.cpu_count() or 1
     if scheduler is None and n_workers == 1:
-        setup = _with_index(setup, [index_partition(c, setup) for c in chunks], report)
-        for chunk in chunks:
-            _merge(report, verify_partition(chunk, setup), on_finding)
+        setup = _with_index(setup, [index_partition(c, setup) for _, c in chunks], report)
+        for start, chunk in chunks:
+            _merge(report, verify_partition(chunk, setup, start), on_finding)
         _merge(report, verify_ledger(setup), on_finding)
         return report
     _run_distributed(chunks, setup, report, n_workers, scheduler, on_finding)
@@ -306,7 +312,7 @@ def _with_index(setup: VerifySetup, parts: list, report: VerifyReport) -> Verify
 
 
 def _run_distributed(
-    chunks: list[list[str]],
+    chunks: list[tuple[int, list[str]]],
     setup: VerifySetup,
     report: VerifyReport,
     n_workers: int,
@@ -321,7 +327,7 @@ def _run_distributed(
     with dask_client(scheduler, n_workers) as client:
         first = client.scatter(setup, broadcast=True)
         parts = client.gather(
-            [client.submit(index_partition, c, first, pure=False) for c in chunks]
+            [client.submit(index_partition, c, first, pure=False) for _, c in chunks]
         )
         setup = _with_index(setup, parts, report)
         shared = client.scatter(setup, broadcast=True)
@@ -329,9 +335,10 @@ def _run_distributed(
         chunk_iter = iter(chunks)
 
         def submit_next() -> None:
-            chunk = next(chunk_iter, None)
-            if chunk is not None:
-                pending.add(client.submit(verify_partition, chunk, shared, pure=False))
+            item = next(chunk_iter, None)
+            if item is not None:
+                start, chunk = item
+                pending.add(client.submit(verify_partition, chunk, shared, start, pure=False))
 
         for _ in range(2 * n_workers + 2):
             submit_next()

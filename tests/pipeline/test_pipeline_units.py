@@ -93,9 +93,56 @@ def test_manifest_text_and_parquet(tmp_path: Path) -> None:
 # -- keys --------------------------------------------------------------------------------------
 def test_key_text_decoding() -> None:
     assert decode_key_text(HEX_KEY + " \n", "x") == bytes.fromhex(HEX_KEY)
-    assert decode_key_text("correct horse battery\n", "x") == b"correct horse battery"
+    phrase = "correct horse battery staple, twice over"
+    assert decode_key_text(phrase + "\n", "x") == phrase.encode()
     with pytest.raises(KeyMissingError):
         decode_key_text(" \n", "x")
+
+
+PASSPHRASE_ENV = "env: wobbly-parsnip-47-quartz-lantern-Oslo"
+PASSPHRASE_FILE = "file: crimson-walrus-88-tundra-violin-Quito"
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("x", "too weak"),
+        ("abc", "looks like hex"),  # three hex digits
+        (HEX_KEY[:-1], "looks like hex"),  # 63 digits: used to become a UTF-8 key
+        (HEX_KEY[:30], "looks like hex"),  # 15 bytes
+        ("0x" + HEX_KEY[:31], "looks like hex"),
+        (HEX_KEY[:40] + "g" + HEX_KEY[41:], "almost a hex key"),
+        (HEX_KEY + " zz", "almost a hex key"),
+        ("password" * 4, "too weak"),  # 32 characters, only 7 different
+        ("short passphrase 1234", "too weak"),
+    ],
+)
+def test_weak_or_near_miss_keys_are_refused(tmp_path, monkeypatch, text, why) -> None:
+    key_file = tmp_path / "k"
+    key_file.write_text(text + "\n")
+    with pytest.raises(UserError, match=why) as raised:
+        resolve_key(tmp_path / "l", str(key_file))
+    if len(text) > 3:
+        assert text not in str(raised.value)  # the key itself is never echoed
+    monkeypatch.setenv("DEID_KEY", text)
+    with pytest.raises(UserError, match=why):
+        resolve_key(tmp_path / "l")
+    assert not (tmp_path / "l").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (HEX_KEY, bytes.fromhex(HEX_KEY)),
+        (HEX_KEY[:32], bytes.fromhex(HEX_KEY[:32])),  # exactly 128 bits
+        ("0x" + HEX_KEY.upper(), bytes.fromhex(HEX_KEY)),
+        (PASSPHRASE_FILE, PASSPHRASE_FILE.encode()),
+    ],
+)
+def test_strong_keys_are_accepted(tmp_path, text, secret) -> None:
+    key_file = tmp_path / "k"
+    key_file.write_text(text + "\n")
+    assert resolve_key(tmp_path / "l", str(key_file)).secret == secret
 
 
 def test_key_precedence_generation_and_reuse(tmp_path, monkeypatch) -> None:
@@ -107,8 +154,8 @@ def test_key_precedence_generation_and_reuse(tmp_path, monkeypatch) -> None:
     assert stat.S_IMODE(ledger.stat().st_mode) == 0o700
     again = resolve_key(ledger)
     assert again.secret == created.secret and not again.created
-    monkeypatch.setenv("DEID_KEY", "from-env")
-    assert resolve_key(ledger).secret == b"from-env"
+    monkeypatch.setenv("DEID_KEY", PASSPHRASE_ENV)
+    assert resolve_key(ledger).secret == PASSPHRASE_ENV.encode()
     key_file = tmp_path / "k"
     key_file.write_text(HEX_KEY)
     assert resolve_key(ledger, str(key_file)).secret == bytes.fromhex(HEX_KEY)
@@ -121,13 +168,13 @@ def test_key_precedence_generation_and_reuse(tmp_path, monkeypatch) -> None:
 
 def test_recipe_key_source_is_respected(tmp_path, monkeypatch) -> None:
     key_file = tmp_path / "k"
-    key_file.write_text("file-key")
-    monkeypatch.setenv("MY_KEY", "env-key")
-    assert resolve_key(tmp_path / "l", key_source="env:MY_KEY").secret == b"env-key"
+    key_file.write_text(PASSPHRASE_FILE)
+    monkeypatch.setenv("MY_KEY", PASSPHRASE_ENV)
+    assert resolve_key(tmp_path / "l", key_source="env:MY_KEY").secret == PASSPHRASE_ENV.encode()
     with pytest.raises(UserError, match="drop --key-file"):
         resolve_key(tmp_path / "l", str(key_file), key_source="env:MY_KEY")
     pinned = resolve_key(tmp_path / "l", key_source=f"file:{key_file}")
-    assert pinned.secret == b"file-key"
+    assert pinned.secret == PASSPHRASE_FILE.encode()
     assert not (tmp_path / "l" / "key").exists()
 
 

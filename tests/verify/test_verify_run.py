@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -95,7 +96,21 @@ def test_cli_exit_codes(run_tree, tree, capsys):
     )  # fmt: skip
     assert code == 1
     out = capsys.readouterr().out
-    assert f"{tree / 'in2' / 'late.dcm'}: ledger: missing-record" in out
+    # Named by its place among the sorted inputs: input paths often hold patient names.
+    assert re.search(r"^input #\d+: ledger: missing-record$", out, re.MULTILINE), out
+    assert "late.dcm" not in out and str(tree) not in out
+    code = main(
+        ["verify", "--input", str(run_tree / "in"), "--input", str(tree / "in2"),
+         "--out", str(tree / "out"), "--workers", "1", "--show-input-paths"]
+    )  # fmt: skip
+    assert code == 1
+    out = capsys.readouterr().out
+    assert re.search(
+        rf"^input #\d+ \[input {re.escape(str(tree / 'in2' / 'late.dcm'))}\]: ledger: "
+        "missing-record$",
+        out,
+        re.MULTILINE,
+    ), out
 
 
 def test_planted_leak_in_one_output(tree):
@@ -200,7 +215,15 @@ def test_hierarchy_and_duplicate_records(tmp_path):
         _row("/in/3", "s/c/3.dcm", ("1.3", "2.25.3"), ("1.7", "2.25.7"), ("1.5", "2.25.0")),
     ]
     findings = ledger_findings(_ledger(tmp_path, rows))
-    assert Finding("/in/3", "ledger", "duplicate-record") in findings
+    duplicate = Finding(
+        "ledger part-000000.parquet:2, part-000000.parquet:3", "ledger", "duplicate-record"
+    )
+    assert duplicate in findings
+    (found,) = [f for f in findings if f == duplicate]
+    assert "/in/3" not in found.line() and found.input_path == "/in/3"
+    assert found.line(show_input_paths=True).startswith(
+        "ledger part-000000.parquet:2, part-000000.parquet:3 [input /in/3]: "
+    )
     assert Finding("s/a/1.dcm", "SeriesInstanceUID", "series-split") in findings
     assert Finding("s/a/1.dcm", "StudyInstanceUID", "study-merge") in findings
     assert not [f for f in findings if f.kind.startswith("instance")]
