@@ -46,7 +46,7 @@ from deid.recipe.model import (
     RuleLayer,
     TextPattern,
 )
-from deid.recipe.yamlsrc import Diagnostic, compose, kind, pos, value
+from deid.recipe.yamlsrc import Diagnostic, DiagnosticKind, compose, kind, pos, value
 
 __all__ = [
     "FORMAT_VERSION",
@@ -65,7 +65,7 @@ __all__ = [
 PSEUDONYM_VRS = ("PN", "LO", "SH")
 NUMERIC_VRS = ("US", "SS", "UL", "SL", "FL", "FD", "UV", "SV")
 PIXEL_KEYS = lang.PIXELS.keys
-SHAPE = "shape"
+SHAPE: DiagnosticKind = "shape"
 _OPTION_CHOICE = lang.Choice(tuple(OPTIONS))
 _KEY_FROM: lang.Choice = lang.KEY.fields["from"]  # type: ignore[assignment]
 _UIDS: lang.Fields = lang.SECTIONS["uids"]  # type: ignore[assignment]
@@ -80,7 +80,7 @@ def _or(choices: tuple[str, ...]) -> str:
     return ", ".join(choices[:-1]) + f" or {choices[-1]}" if len(choices) > 1 else choices[0]
 
 
-def _kind_of(error: AttributeSyntaxError) -> str:
+def _kind_of(error: AttributeSyntaxError) -> DiagnosticKind:
     """A keyword missing from the dictionary is the one attribute error no schema can see."""
     return "meaning" if isinstance(error, UnknownKeyword) else SHAPE
 
@@ -121,9 +121,9 @@ class _Checker:
         self.path = path
         self.diagnostics: list[Diagnostic] = []
 
-    def error(self, node: yaml.Node, message: str, kind: str = "meaning") -> None:
+    def error(self, node: yaml.Node, message: str, kind: DiagnosticKind = "meaning") -> None:
         """Report a problem; ``kind="shape"`` when the JSON Schema rejects it as well."""
-        self.diagnostics.append(Diagnostic(self.path, *pos(node), message, kind))  # type: ignore[arg-type]
+        self.diagnostics.append(Diagnostic(self.path, *pos(node), message, kind))
 
     def shape(self, node: yaml.Node, message: str) -> None:
         self.error(node, message, SHAPE)
@@ -327,7 +327,7 @@ def _options(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node) ->
 
 def _key(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node) -> None:
     if isinstance(val, yaml.ScalarNode):
-        c.error(
+        c.shape(
             val,
             "literal key material in a recipe: recipes are shared, keys are not; write "
             "key: {from: env, name: DEID_KEY} or key: {from: file, path: /secure/deid.key}",
@@ -349,40 +349,54 @@ def _key(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node) -> Non
         c.shape(val, "key needs from: env, file or ledger")
         return
     source = c.choice(fields["from"][1], "key source", _KEY_FROM)
+    name = _key_name(c, fields["name"][1]) if "name" in fields else None
+    path = _key_path(c, doc, fields["path"][1]) if "path" in fields else None
     if source == "env":
         if "name" not in fields:
             c.shape(val, "key from env needs name: (the environment variable, e.g. DEID_KEY)")
-            return
-        name = c.scalar(fields["name"][1], "key name")
-        if name and _looks_like_key(name):
-            c.error(
-                fields["name"][1],
-                "literal key material in a recipe: key name must be the environment variable "
-                "that holds the key (e.g. DEID_KEY), not the key",
-            )
-        elif name is not None and not re.fullmatch(lang.ENV_NAME, name):
-            # Not echoed: what was written where a name belongs may be the key itself.
-            c.shape(
-                fields["name"][1],
-                "key name is not an environment variable name (letters, digits and _, "
-                "not starting with a digit)",
-            )
         elif name:
             doc.key_source = Located(f"env:{name}", *pos(val))
     elif source == "file":
         if "path" not in fields:
             c.shape(val, "key from file needs path: (a file holding the key, outside the recipe)")
-            return
-        raw = c.scalar(fields["path"][1], "key path")
-        if raw is not None and not str(raw).strip():
-            c.shape(fields["path"][1], "key path is empty: name the file that holds the key")
-        elif raw:
-            resolved = Path(raw).expanduser()
-            if not resolved.is_absolute():
-                resolved = doc.base_dir / resolved
-            doc.key_source = Located(f"file:{resolved}", *pos(val))
+        elif path:
+            doc.key_source = Located(f"file:{path}", *pos(val))
     elif source == "ledger":
         doc.key_source = Located("ledger", *pos(val))
+
+
+def _key_name(c: _Checker, node: yaml.Node) -> str | None:
+    """The environment variable named, checked even where ``from`` does not use it."""
+    name = c.scalar(node, "key name")
+    if name is None:
+        return None
+    if _looks_like_key(name):
+        c.error(
+            node,
+            "literal key material in a recipe: key name must be the environment variable "
+            "that holds the key (e.g. DEID_KEY), not the key",
+        )
+        return None
+    if not re.fullmatch(lang.ENV_NAME, name):
+        # Not echoed: what was written where a name belongs may be the key itself.
+        c.shape(
+            node,
+            "key name is not an environment variable name (letters, digits and _, "
+            "not starting with a digit)",
+        )
+        return None
+    return str(name)
+
+
+def _key_path(c: _Checker, doc: RecipeDocument, node: yaml.Node) -> Path | None:
+    raw = c.scalar(node, "key path")
+    if raw is None:
+        return None
+    if not str(raw).strip():
+        c.shape(node, "key path is empty: name the file that holds the key")
+        return None
+    resolved = Path(raw).expanduser()
+    return resolved if resolved.is_absolute() else doc.base_dir / resolved
 
 
 def _looks_like_key(text: str) -> bool:
@@ -528,7 +542,14 @@ def _action(
             f"action U (replace UID) is only valid for VR UI; {where} is {_vr_words(vrs)}",
         )
         return None
-    if action == "pseudonym" and (vr_section or (vrs and not set(vrs) & set(PSEUDONYM_VRS))):
+    if vr_section and action in lang.NOT_FOR_VRS:
+        c.shape(
+            action_node,
+            f"action {action} cannot apply to every attribute of {where}; write it for the "
+            "attribute (e.g. PatientName: pseudonym)",
+        )
+        return None
+    if action == "pseudonym" and vrs and not set(vrs) & set(PSEUDONYM_VRS):
         c.error(
             action_node,
             f"action pseudonym is only valid for attributes with VR {'/'.join(PSEUDONYM_VRS)}; "

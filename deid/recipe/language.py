@@ -185,7 +185,7 @@ SHIFT_DAY = Integer(-MAX_SHIFT_DAYS, MAX_SHIFT_DAYS)
 MARGIN = Integer(0, MAX_MARGIN)
 ID_PREFIX = Text(max_length=MAX_ID_PREFIX, pattern=r"[^\\]*")
 KEY_NAME = Text(pattern=ENV_NAME, numbers=False)
-KEY_PATH = Text(min_length=1)
+KEY_PATH = Text(pattern=r"[\s\S]*\S[\s\S]*")
 #: One allowed OCR token: one word (no space inside once trimmed).
 TOKEN = Text(pattern=r"\s*\S(?:[^ ]*\S)?\s*", booleans=True)
 #: An exclude reason goes to the ledger as one line.
@@ -200,16 +200,16 @@ EXTENT = Integer(1, MAX_PIXELS)
 def rule(actions: tuple[str, ...]) -> OneOf:
     """An action, or ``{action, value, reason}``: a value only with replace or D, and
     replace needs one."""
-    choice = Choice(actions)
+    bare = Choice(tuple(a for a in actions if a != "replace"))  # replace needs its value
     written = Fields(
-        {"action": choice, "value": Number(), "reason": Text()},
+        {"action": Choice(actions), "value": Number(), "reason": Text()},
         required=("action",),
         rules=(
             Requires("action", ("replace",), "value"),
             Requires("action", VALUE_ACTIONS, "value", present=False, negate=True),
         ),
     )
-    return OneOf((choice, written))
+    return OneOf((bare, written))
 
 
 CONDITION = MapOf(

@@ -13,6 +13,9 @@ from typing import Any, Literal
 
 import yaml
 
+#: See :attr:`Diagnostic.kind`.
+DiagnosticKind = Literal["shape", "meaning", "syntax"]
+
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -27,7 +30,7 @@ class Diagnostic:
     #: ``shape``: the JSON Schema finds it too (a key, type, choice, bound or pattern);
     #: ``meaning``: only ``deid validate`` can (dictionary, VR fit, files, contradictions);
     #: ``syntax``: the YAML itself.
-    kind: Literal["shape", "meaning", "syntax"] = field(default="meaning", compare=False)
+    kind: DiagnosticKind = field(default="meaning", compare=False)
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}: {self.message}"
