@@ -454,7 +454,7 @@ def _dates(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node) -> N
             number = c.scalar(limits[name][1], f"shift-days {name}", (int,))
             if number is None:
                 ok = False
-            elif not lang.SHIFT_DAY.minimum <= number <= lang.SHIFT_DAY.maximum:  # type: ignore[operator]
+            elif not lang.SHIFT_DAY.minimum <= number <= lang.SHIFT_DAY.maximum:
                 c.shape(
                     limits[name][1],
                     f"shift-days {name} {number} is absurd: keep |days| <= {MAX_SHIFT_DAYS} "
