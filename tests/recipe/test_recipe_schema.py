@@ -23,7 +23,12 @@ from hypothesis import strategies as st
 
 from deid.recipe import check_text
 from deid.recipe import language as lang
-from deid.recipe.attributes import AttributeSyntaxError, UnknownKeyword, parse_attribute
+from deid.recipe.attributes import (
+    AttributeSyntaxError,
+    UnknownKeyword,
+    parse_attribute,
+    parse_creator,
+)
 from deid.recipe.schema import recipe_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -255,6 +260,18 @@ def test_attribute_key_grammar_is_the_parsers(key: str):
     try:
         parsed = parse_attribute(key).kind != "block"
     except UnknownKeyword:
+        parsed = True
+    except AttributeSyntaxError:
+        parsed = False
+    assert in_schema == parsed, (key, in_schema, parsed)
+
+
+@settings(max_examples=600, **SETTINGS)
+@given(key=st.one_of(attribute_keys(), st.sampled_from(["*", " * ", "ACME", " ", "", "(ACME"])))
+def test_private_creator_key_grammar_is_the_parsers(key: str):
+    in_schema = re.search(lang.full(lang.CREATOR_KEY), key) is not None
+    try:
+        parse_creator(key)
         parsed = True
     except AttributeSyntaxError:
         parsed = False
