@@ -24,25 +24,15 @@ from pathlib import Path
 
 from pydicom.datadict import keyword_for_tag
 
-SOURCE_DIR = Path(__file__).resolve().parent.parent / "profiles" / "source"
-EDITION = "2026d"
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the checkout's deid, installed or not
 
-#: Option file name -> E.1-1 column (None: the option acts on pixels and has no column).
-#: Kept in step with ``deid.recipe.model.OPTIONS``; the tests compare the two.
-OPTION_COLUMNS: dict[str, str | None] = {
-    "retain-safe-private": "retain_safe_private",
-    "retain-uids": "retain_uids",
-    "retain-device-identity": "retain_device_identity",
-    "retain-institution-identity": "retain_institution_identity",
-    "retain-patient-characteristics": "retain_patient_characteristics",
-    "retain-longitudinal-full-dates": "retain_longitudinal_full_dates",
-    "retain-longitudinal-modified-dates": "retain_longitudinal_modified_dates",
-    "clean-descriptors": "clean_descriptors",
-    "clean-structured-content": "clean_structured_content",
-    "clean-graphics": "clean_graphics",
-    "clean-pixel-data": None,
-    "clean-recognizable-visual-features": None,
-}
+#: Option file name -> E.1-1 column (None: the option acts on pixels and has no column); the
+#: one table, the recipe model's, so the profiles and the loader name the same options.
+from deid.recipe.model import OPTION_COLUMNS  # noqa: E402
+
+SOURCE_DIR = ROOT / "profiles" / "source"
+EDITION = "2026d"
 
 #: What the two pixel-only options mean (PS3.15 E.3.1 and E.3.2, paraphrased in options.md).
 PIXEL_OPTION_TEXT = {

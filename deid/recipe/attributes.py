@@ -15,16 +15,13 @@ from typing import Literal
 
 from pydicom.datadict import dictionary_VR, keyword_dict, keyword_for_tag
 
+from deid.recipe.language import HEX2, HEX4, KEYWORD, PRIVATE_ROW
 from deid.recipe.model import ANY_ELEMENT, ANY_GROUP, PrivateKey, Rule, RuleLayer
 
-_HEX4 = r"[0-9A-Fa-f]{4}"
-_TAG_RE = re.compile(rf"^\(\s*({_HEX4})\s*,\s*({_HEX4})\s*\)$")
-_REPEATING_RE = re.compile(r"^\(\s*(50|60)xx\s*,\s*([0-9A-Fa-f]{4}|xxxx)\s*\)$", re.IGNORECASE)
-_PRIVATE_RE = re.compile(
-    r'^\(\s*([0-9A-Fa-f]{4})\s*,\s*"([^"]*)"\s*,\s*(?:xx)?([0-9A-Fa-f]{2})\s*\)$', re.IGNORECASE
-)
-_BLOCK_RE = re.compile(r'^\(\s*([0-9A-Fa-f]{4})\s*,\s*"([^"]*)"\s*\)$')
-PRIVATE_ROW = "(gggg,eeee) where gggg is odd"
+_TAG_RE = re.compile(rf"^\(\s*({HEX4})\s*,\s*({HEX4})\s*\)$")
+_REPEATING_RE = re.compile(rf"^\(\s*(50|60)[Xx]{{2}}\s*,\s*({HEX4}|[Xx]{{4}})\s*\)$")
+_PRIVATE_RE = re.compile(rf'^\(\s*({HEX4})\s*,\s*"([^"]*)"\s*,\s*(?:[Xx]{{2}})?({HEX2})\s*\)$')
+_BLOCK_RE = re.compile(rf'^\(\s*({HEX4})\s*,\s*"([^"]*)"\s*\)$')
 
 Kind = Literal["tag", "repeating", "private", "block", "private-default"]
 
@@ -54,6 +51,10 @@ class AttributeRef:
 
 class AttributeSyntaxError(ValueError):
     """An attribute name a recipe cannot use; the message says how to fix it."""
+
+
+class UnknownKeyword(AttributeSyntaxError):
+    """Well-formed, but not a keyword of pydicom's dictionary (no JSON Schema can tell)."""
 
 
 @cache
@@ -86,16 +87,14 @@ def parse_attribute(text: str) -> AttributeRef:
         return AttributeRef("private-default", PRIVATE_ROW)
     if text.startswith("("):
         return _parse_tag(text)
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", text):
+    if not re.fullmatch(KEYWORD, text):
         raise AttributeSyntaxError(
             f'malformed attribute "{text}": write a keyword (PatientName), a tag (0010,0010), '
             'a repeating tag (60xx,3000) or a private tag (0029,"CREATOR",10)'
         )
     tag = keyword_dict.get(text)
     if tag is None:
-        raise AttributeSyntaxError(
-            f'unknown attribute keyword "{text}"{suggest(text, _keywords())}'
-        )
+        raise UnknownKeyword(f'unknown attribute keyword "{text}"{suggest(text, _keywords())}')
     return AttributeRef("tag", f"{text} {format_tag(tag)}", tag=tag, vrs=_vrs(tag), keyword=text)
 
 
@@ -135,6 +134,8 @@ def _parse_tag(text: str) -> AttributeRef:
     match = _BLOCK_RE.match(text)
     if match:
         group = _private_group(match[1], text)
+        if not match[2].strip():
+            raise AttributeSyntaxError(f"private block {text} has an empty creator")
         return AttributeRef("block", f'({group:04X},"{match[2]}")', block=(group, match[2]))
     raise AttributeSyntaxError(
         f"malformed tag {text}: write (gggg,eeee) in hex, (60xx,eeee), (50xx,xxxx) or "

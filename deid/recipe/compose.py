@@ -58,14 +58,29 @@ class Composition:
     recipe: Recipe | None = None
 
 
-def resolve_extends(spec: str, base_dir: Path) -> Path | None:
-    """A relative or absolute path to a recipe file, else a built-in recipe's name."""
+def resolve_recipe(spec: str, base_dir: Path) -> Path:
+    """The file a recipe name means, on the command line (``base_dir`` = the current folder)
+    and in ``extends`` (``base_dir`` = the recipe's folder); it may not exist.
+
+    The rule, so that nothing lying in the current folder can change which recipe runs:
+    a bare built-in name (``basic``, ``research``, ``retain-uids``: no path separator, no
+    ``.yaml``/``.yml``) always means the shipped recipe, even next to a ``./research/`` folder
+    or file (write ``./research`` for that). Anything else is a path; a bare ``research.yaml``
+    that does not exist there still means the shipped file of that name."""
+    if spec in BUILTIN_RECIPES:
+        return recipes_dir() / f"{spec}.yaml"
     candidate = Path(spec).expanduser()
     if not candidate.is_absolute():
         candidate = base_dir / candidate
-    if candidate.is_file():
-        return candidate
-    return builtin_path(spec)
+    if not candidate.exists():
+        return builtin_path(spec) or candidate
+    return candidate
+
+
+def resolve_extends(spec: str, base_dir: Path) -> Path | None:
+    """The recipe file ``extends: spec`` names (see :func:`resolve_recipe`), or None."""
+    target = resolve_recipe(spec, base_dir)
+    return target if target.is_file() else None
 
 
 def builtin_path(spec: str) -> Path | None:

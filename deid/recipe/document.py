@@ -15,15 +15,25 @@ from typing import Any
 
 import yaml
 from pydicom import config as pydicom_config
-from pydicom.valuerep import VR as PYDICOM_VR
 from pydicom.valuerep import validate_value
 
+from deid.recipe import language as lang
 from deid.recipe.attributes import (
     AttributeSyntaxError,
+    UnknownKeyword,
     parse_attribute,
     parse_creator,
     place_rule,
     suggest,
+)
+from deid.recipe.language import (
+    FORMAT_VERSION,
+    KEY_SOURCES,
+    MAX_PIXELS,
+    MAX_SHIFT_DAYS,
+    PROFILES,
+    TOP_LEVEL_KEYS,
+    VR_NAMES,
 )
 from deid.recipe.model import (
     ALL_ACTIONS,
@@ -36,44 +46,43 @@ from deid.recipe.model import (
     RuleLayer,
     TextPattern,
 )
-from deid.recipe.yamlsrc import Diagnostic, compose, kind, pos, value
+from deid.recipe.yamlsrc import Diagnostic, DiagnosticKind, compose, kind, pos, value
 
-FORMAT_VERSION = 1
-TOP_LEVEL_KEYS = (
-    "deid-recipe",
-    "description",
-    "extends",
-    "profile",
-    "options",
-    "key",
-    "uids",
-    "dates",
-    "patient",
-    "attributes",
-    "private-creators",
-    "vr",
-    "text-patterns",
-    "pixels",
-    "exclude",
-)
-PROFILES = ("basic",)
-VR_NAMES = tuple(v.value for v in PYDICOM_VR)
+__all__ = [
+    "FORMAT_VERSION",
+    "KEY_SOURCES",
+    "MAX_PIXELS",
+    "MAX_SHIFT_DAYS",
+    "PROFILES",
+    "TOP_LEVEL_KEYS",
+    "VR_NAMES",
+    "Located",
+    "RecipeDocument",
+    "parse_document",
+]
+
 #: VRs a pseudonym (text derived from the keyed Patient ID digest) can be written into.
 PSEUDONYM_VRS = ("PN", "LO", "SH")
 NUMERIC_VRS = ("US", "SS", "UL", "SL", "FL", "FD", "UV", "SV")
-MAX_SHIFT_DAYS = 36500
-MAX_PIXELS = 65535
-#: A key value in a recipe: the recipe is shared and versioned, the key must not be.
-KEY_SOURCES = ("env", "file", "ledger")
-PIXEL_KEYS = (
-    "clean",
-    "ocr",
-    "allow-tokens",
-    "regions",
-    "margin",
-    "burned-in-unmatched",
-    "overlays",
-)
+PIXEL_KEYS = lang.PIXELS.keys
+SHAPE: DiagnosticKind = "shape"
+_OPTION_CHOICE = lang.Choice(tuple(OPTIONS))
+_KEY_FROM: lang.Choice = lang.KEY.fields["from"]  # type: ignore[assignment]
+_UIDS: lang.Fields = lang.SECTIONS["uids"]  # type: ignore[assignment]
+_DATE_POLICY: lang.Choice = lang.DATES.fields["policy"]  # type: ignore[assignment]
+_SHIFT_DAYS: lang.Fields = lang.DATES.fields["shift-days"]  # type: ignore[assignment]
+_PATIENT: lang.Fields = lang.SECTIONS["patient"]  # type: ignore[assignment]
+_RULE_FIELDS: lang.Fields = lang.rule(ALL_ACTIONS).options[1]  # type: ignore[assignment]
+_REGION: lang.Fields = lang.PIXELS.fields["regions"].item  # type: ignore[union-attr, assignment]
+
+
+def _or(choices: tuple[str, ...]) -> str:
+    return ", ".join(choices[:-1]) + f" or {choices[-1]}" if len(choices) > 1 else choices[0]
+
+
+def _kind_of(error: AttributeSyntaxError) -> DiagnosticKind:
+    """A keyword missing from the dictionary is the one attribute error no schema can see."""
+    return "meaning" if isinstance(error, UnknownKeyword) else SHAPE
 
 
 @dataclass
@@ -112,8 +121,12 @@ class _Checker:
         self.path = path
         self.diagnostics: list[Diagnostic] = []
 
-    def error(self, node: yaml.Node, message: str) -> None:
-        self.diagnostics.append(Diagnostic(self.path, *pos(node), message))
+    def error(self, node: yaml.Node, message: str, kind: DiagnosticKind = "meaning") -> None:
+        """Report a problem; ``kind="shape"`` when the JSON Schema rejects it as well."""
+        self.diagnostics.append(Diagnostic(self.path, *pos(node), message, kind))
+
+    def shape(self, node: yaml.Node, message: str) -> None:
+        self.error(node, message, SHAPE)
 
     def origin(self, node: yaml.Node) -> Origin:
         return Origin("recipe", self.path, self.path, *pos(node))
@@ -122,61 +135,106 @@ class _Checker:
     def mapping(self, node: yaml.Node, what: str) -> list[tuple[yaml.Node, yaml.Node]] | None:
         if isinstance(node, yaml.MappingNode):
             return node.value
-        self.error(node, f"{what} must be a mapping, not {kind(node)}")
+        self.shape(node, f"{what} must be a mapping, not {kind(node)}")
         return None
 
     def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node] | None:
         if isinstance(node, yaml.SequenceNode):
             return node.value
-        self.error(node, f"{what} must be a list, not {kind(node)}")
+        self.shape(node, f"{what} must be a list, not {kind(node)}")
         return None
 
     def scalar(self, node: yaml.Node, what: str, types: tuple[type, ...] = (str,)) -> Any:
         if not isinstance(node, yaml.ScalarNode):
-            self.error(node, f"{what} must be {_type_words(types)}, not {kind(node)}")
+            self.shape(node, f"{what} must be {_type_words(types)}, not {kind(node)}")
             return None
         plain = value(node)
         if isinstance(plain, types) and (bool in types or not isinstance(plain, bool)):
             return plain
         if str in types and isinstance(plain, (int, float)) and not isinstance(plain, bool):
             return node.value  # e.g. a token like 5 in allow-tokens
-        self.error(node, f"{what} must be {_type_words(types)}, not {kind(node)}")
+        if int in types and isinstance(plain, float) and plain.is_integer():
+            return int(plain)  # 3.0 is the whole number 3 (as JSON Schema's "integer" says)
+        self.shape(node, f"{what} must be {_type_words(types)}, not {kind(node)}")
         return None
 
     def text(self, node: yaml.Node, what: str) -> str | None:
         """Any scalar as it was written (``YES`` stays "YES", not YAML 1.1's true)."""
         if not isinstance(node, yaml.ScalarNode) or value(node) is None:
-            self.error(node, f"{what} must be text, not {kind(node)}")
+            self.shape(node, f"{what} must be text, not {kind(node)}")
             return None
         return str(node.value)
 
-    def choice(self, node: yaml.Node, what: str, choices: tuple[str, ...]) -> str | None:
+    def choice(self, node: yaml.Node, what: str, choices: lang.Choice) -> str | None:
         text = self.scalar(node, what)
         if text is None:
             return None
-        if text not in choices:
-            options = ", ".join(choices)
-            self.error(
-                node, f'unknown {what} "{text}"{suggest(text, choices)}; use one of {options}'
+        if text not in choices.values:
+            options = ", ".join(choices.values)
+            self.shape(
+                node,
+                f'unknown {what} "{text}"{suggest(text, choices.values)}; use one of {options}',
             )
             return None
-        return text
+        return str(text)
+
+    def integer(self, node: yaml.Node, what: str, bounds: lang.Integer, unit: str = "") -> Any:
+        """A whole number inside ``bounds``, or None after reporting why not."""
+        number = self.scalar(node, what, (int,))
+        if number is None:
+            return None
+        low, high = bounds.minimum, bounds.maximum
+        if (low is not None and number < low) or (high is not None and number > high):
+            self.shape(node, f"{what} {number} must be {low}..{high}{unit}")
+            return None
+        return number
 
     def keys(
-        self, pairs: list[tuple[yaml.Node, yaml.Node]], what: str, allowed: tuple[str, ...]
+        self,
+        pairs: list[tuple[yaml.Node, yaml.Node]],
+        what: str,
+        spec: lang.Fields,
+        top_level: bool = False,
     ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        """The pairs whose key ``spec`` allows; each other key is reported, the required
+        ones missing too are left to the caller (whose message knows what they are for)."""
+        allowed = spec.keys
         found: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         for key, val in pairs:
             name = key.value if isinstance(key, yaml.ScalarNode) else None
             if name not in allowed:
-                self.error(
+                hint = _misplaced(str(name)) if top_level and name is not None else ""
+                self.shape(
                     key,
-                    f'unknown key "{name}" in {what}{suggest(str(name), allowed)}; '
-                    f"allowed: {', '.join(allowed)}",
+                    f'unknown key "{name}" in {what}'
+                    + (hint or f"{suggest(str(name), allowed)}; allowed: {', '.join(allowed)}"),
                 )
                 continue
             found[name] = (key, val)
         return found
+
+
+def _misplaced(name: str) -> str:
+    """': did you mean to put it under attributes:?' for a rule written at the top level.
+
+    An attribute (``PatientName: X``), a VR (``PN: X``) or a key of a nested section
+    (``ocr: true``) at the top level is the commonest indentation slip; naming the section
+    it belongs in says more than the closest top-level key would."""
+    section = lang.NESTED_KEYS.get(name)
+    if section is None and name.strip() in VR_NAMES:
+        section = "vr"
+    if section is None:
+        try:
+            parse_attribute(name)
+            section = "attributes"
+        except UnknownKeyword:
+            section = None
+        except AttributeSyntaxError:
+            if name.strip().startswith("("):
+                section = "attributes"  # a tag the attributes section would explain
+    if section is None:
+        return ""
+    return f": did you mean to put it under {section}:? (indent it below a line {section}:)"
 
 
 def _type_words(types: tuple[type, ...]) -> str:
@@ -200,13 +258,13 @@ def parse_document(
     if node is None:
         if not problems:
             checker.diagnostics.append(
-                Diagnostic(path, 1, 1, "empty recipe: start with deid-recipe: 1")
+                Diagnostic(path, 1, 1, "empty recipe: start with deid-recipe: 1", SHAPE)
             )
         return doc, checker.diagnostics
     pairs = checker.mapping(node, "a recipe")
     if pairs is None:
         return doc, checker.diagnostics
-    sections = checker.keys(pairs, "the recipe", TOP_LEVEL_KEYS)
+    sections = checker.keys(pairs, "the recipe", lang.RECIPE, top_level=True)
     _check_version(checker, node, sections)
     doc.layer = RuleLayer(Origin("recipe", path, path))
     for name, (key_node, val) in sections.items():
@@ -221,12 +279,12 @@ def parse_document(
 
 def _check_version(checker: _Checker, root: yaml.Node, sections: dict) -> None:
     if "deid-recipe" not in sections:
-        checker.error(root, f"missing deid-recipe: {FORMAT_VERSION} (the recipe format version)")
+        checker.shape(root, f"missing deid-recipe: {FORMAT_VERSION} (the recipe format version)")
         return
     _key, val = sections["deid-recipe"]
     version = checker.scalar(val, "deid-recipe", (int,))
     if version is not None and version != FORMAT_VERSION:
-        checker.error(val, f"unsupported recipe format {version}; this deid reads deid-recipe: 1")
+        checker.shape(val, f"unsupported recipe format {version}; this deid reads deid-recipe: 1")
 
 
 # -- sections -----------------------------------------------------------------------------
@@ -239,12 +297,16 @@ def _extends(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node) ->
     items = val.value if isinstance(val, yaml.SequenceNode) else [val]
     for item in items:
         target = c.scalar(item, "extends")
-        if target:
-            doc.extends.append(Located(target, *pos(item)))
+        if target is None:
+            continue
+        if not str(target).strip():
+            c.shape(item, "extends is empty: name a recipe file or a built-in recipe")
+            continue
+        doc.extends.append(Located(str(target), *pos(item)))
 
 
 def _profile(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node) -> None:
-    name = c.choice(val, "profile", PROFILES)
+    name = c.choice(val, "profile", lang.SECTIONS["profile"])  # type: ignore[arg-type]
     if name:
         doc.profile = Located(name, *pos(val))
 
@@ -253,11 +315,11 @@ def _options(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node) ->
     items = c.sequence(val, "options")
     seen: set[str] = set()
     for item in items or []:
-        name = c.choice(item, "option", tuple(OPTIONS))
+        name = c.choice(item, "option", _OPTION_CHOICE)
         if name is None:
             continue
         if name in seen:
-            c.error(item, f'option "{name}" is listed twice')
+            c.shape(item, f'option "{name}" is listed twice')
             continue
         seen.add(name)
         doc.options.append(Located(name, *pos(item)))
@@ -265,7 +327,7 @@ def _options(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node) ->
 
 def _key(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node) -> None:
     if isinstance(val, yaml.ScalarNode):
-        c.error(
+        c.shape(
             val,
             "literal key material in a recipe: recipes are shared, keys are not; write "
             "key: {from: env, name: DEID_KEY} or key: {from: file, path: /secure/deid.key}",
@@ -276,49 +338,65 @@ def _key(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node) -> Non
         return
     for key, _v in pairs:
         if isinstance(key, yaml.ScalarNode) and key.value in ("value", "secret", "key", "hex"):
-            c.error(
+            c.shape(
                 key,
                 f'literal key material ("{key.value}:") in a recipe: name where the key is '
                 "(from: env / file / ledger), never the key",
             )
             return
-    fields = c.keys(pairs, "key", ("from", "name", "path"))
+    fields = c.keys(pairs, "key", lang.KEY)
     if "from" not in fields:
-        c.error(val, "key needs from: env, file or ledger")
+        c.shape(val, "key needs from: env, file or ledger")
         return
-    source = c.choice(fields["from"][1], "key source", KEY_SOURCES)
+    source = c.choice(fields["from"][1], "key source", _KEY_FROM)
+    name = _key_name(c, fields["name"][1]) if "name" in fields else None
+    path = _key_path(c, doc, fields["path"][1]) if "path" in fields else None
     if source == "env":
         if "name" not in fields:
-            c.error(val, "key from env needs name: (the environment variable, e.g. DEID_KEY)")
-            return
-        name = c.scalar(fields["name"][1], "key name")
-        if name and _looks_like_key(name):
-            c.error(
-                fields["name"][1],
-                "literal key material in a recipe: key name must be the environment variable "
-                "that holds the key (e.g. DEID_KEY), not the key",
-            )
-        elif name and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            # Not echoed: what was written where a name belongs may be the key itself.
-            c.error(
-                fields["name"][1],
-                "key name is not an environment variable name (letters, digits and _, "
-                "not starting with a digit)",
-            )
+            c.shape(val, "key from env needs name: (the environment variable, e.g. DEID_KEY)")
         elif name:
             doc.key_source = Located(f"env:{name}", *pos(val))
     elif source == "file":
         if "path" not in fields:
-            c.error(val, "key from file needs path: (a file holding the key, outside the recipe)")
-            return
-        raw = c.scalar(fields["path"][1], "key path")
-        if raw:
-            resolved = Path(raw).expanduser()
-            if not resolved.is_absolute():
-                resolved = doc.base_dir / resolved
-            doc.key_source = Located(f"file:{resolved}", *pos(val))
+            c.shape(val, "key from file needs path: (a file holding the key, outside the recipe)")
+        elif path:
+            doc.key_source = Located(f"file:{path}", *pos(val))
     elif source == "ledger":
         doc.key_source = Located("ledger", *pos(val))
+
+
+def _key_name(c: _Checker, node: yaml.Node) -> str | None:
+    """The environment variable named, checked even where ``from`` does not use it."""
+    name = c.scalar(node, "key name")
+    if name is None:
+        return None
+    if _looks_like_key(name):
+        c.error(
+            node,
+            "literal key material in a recipe: key name must be the environment variable "
+            "that holds the key (e.g. DEID_KEY), not the key",
+        )
+        return None
+    if not re.fullmatch(lang.ENV_NAME, name):
+        # Not echoed: what was written where a name belongs may be the key itself.
+        c.shape(
+            node,
+            "key name is not an environment variable name (letters, digits and _, "
+            "not starting with a digit)",
+        )
+        return None
+    return str(name)
+
+
+def _key_path(c: _Checker, doc: RecipeDocument, node: yaml.Node) -> Path | None:
+    raw = c.scalar(node, "key path")
+    if raw is None:
+        return None
+    if not str(raw).strip():
+        c.shape(node, "key path is empty: name the file that holds the key")
+        return None
+    resolved = Path(raw).expanduser()
+    return resolved if resolved.is_absolute() else doc.base_dir / resolved
 
 
 def _looks_like_key(text: str) -> bool:
@@ -338,9 +416,9 @@ def _uids(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node) -> No
     pairs = c.mapping(val, "uids")
     if pairs is None:
         return
-    fields = c.keys(pairs, "uids", ("policy",))
+    fields = c.keys(pairs, "uids", _UIDS)
     if "policy" in fields:
-        mode = c.choice(fields["policy"][1], "uids policy", ("remap", "keep"))
+        mode = c.choice(fields["policy"][1], "uids policy", _UIDS.fields["policy"])  # type: ignore[arg-type]
         if mode:
             doc.uids = Located(mode, *pos(fields["policy"][1]))
 
@@ -349,35 +427,35 @@ def _dates(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node) -> N
     pairs = c.mapping(val, "dates")
     if pairs is None:
         return
-    fields = c.keys(pairs, "dates", ("policy", "shift-days"))
+    fields = c.keys(pairs, "dates", lang.DATES)
     if "policy" not in fields:
-        c.error(val, "dates needs policy: remove, keep or shift")
+        c.shape(val, f"dates needs policy: {_or(lang.DATE_POLICIES)}")
         return
-    mode = c.choice(fields["policy"][1], "dates policy", ("remove", "keep", "shift"))
+    mode = c.choice(fields["policy"][1], "dates policy", _DATE_POLICY)
     if mode is None:
         return
     low, high = -3650, -365
     if "shift-days" in fields:
         key_node, range_node = fields["shift-days"]
         if mode != "shift":
-            c.error(key_node, f"shift-days only applies to policy: shift (policy is {mode})")
+            c.shape(key_node, f"shift-days only applies to policy: shift (policy is {mode})")
             return
         bounds = c.mapping(range_node, "shift-days")
         if bounds is None:
             return
-        limits = c.keys(bounds, "shift-days", ("min", "max"))
+        limits = c.keys(bounds, "shift-days", _SHIFT_DAYS)
         ok = True
         parsed: dict[str, int] = {}
         for name in ("min", "max"):
             if name not in limits:
-                c.error(range_node, f"shift-days needs {name}: (days, e.g. min: -3650, max: -365)")
+                c.shape(range_node, f"shift-days needs {name}: (days, e.g. min: -3650, max: -365)")
                 ok = False
                 continue
             number = c.scalar(limits[name][1], f"shift-days {name}", (int,))
             if number is None:
                 ok = False
-            elif abs(number) > MAX_SHIFT_DAYS:
-                c.error(
+            elif not lang.SHIFT_DAY.minimum <= number <= lang.SHIFT_DAY.maximum:
+                c.shape(
                     limits[name][1],
                     f"shift-days {name} {number} is absurd: keep |days| <= {MAX_SHIFT_DAYS} "
                     "(100 years)",
@@ -401,17 +479,20 @@ def _patient(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node) ->
     pairs = c.mapping(val, "patient")
     if pairs is None:
         return
-    fields = c.keys(pairs, "patient", ("id-prefix", "name"))
+    fields = c.keys(pairs, "patient", _PATIENT)
     result: dict[str, str] = {}
     if "id-prefix" in fields:
         prefix = c.scalar(fields["id-prefix"][1], "patient id-prefix")
         if prefix is not None:
-            if len(prefix) > 32 or "\\" in prefix:
-                c.error(fields["id-prefix"][1], "patient id-prefix must be <= 32 characters, no \\")
+            if len(prefix) > lang.MAX_ID_PREFIX or "\\" in prefix:
+                c.shape(
+                    fields["id-prefix"][1],
+                    f"patient id-prefix must be <= {lang.MAX_ID_PREFIX} characters, no \\",
+                )
             else:
                 result["id_prefix"] = prefix
     if "name" in fields:
-        name = c.choice(fields["name"][1], "patient name policy", ("pseudonym", "empty"))
+        name = c.choice(fields["name"][1], "patient name policy", _PATIENT.fields["name"])  # type: ignore[arg-type]
         if name:
             result["name"] = name
     doc.patient = Located(result, *pos(val))
@@ -425,9 +506,9 @@ def _action(
     replacement: Any = None
     value_node: yaml.Node | None = None
     if isinstance(val, yaml.MappingNode):
-        fields = c.keys(val.value, f"the rule for {where}", ("action", "value", "reason"))
+        fields = c.keys(val.value, f"the rule for {where}", _RULE_FIELDS)
         if "action" not in fields:
-            c.error(val, f"the rule for {where} needs action: (one of {', '.join(ALL_ACTIONS)})")
+            c.shape(val, f"the rule for {where} needs action: (one of {', '.join(ALL_ACTIONS)})")
             return None
         action_node = fields["action"][1]
         if "value" in fields:
@@ -443,17 +524,17 @@ def _action(
     if action is None:
         return None
     if action not in ALL_ACTIONS:
-        c.error(
+        c.shape(
             action_node,
             f'unknown action "{action}" for {where}{suggest(action, ALL_ACTIONS)}; use one of '
             + ", ".join(ALL_ACTIONS),
         )
         return None
     if action == "replace" and value_node is None:
-        c.error(val, f'replace for {where} needs a value: {{action: replace, value: "..."}}')
+        c.shape(val, f'replace for {where} needs a value: {{action: replace, value: "..."}}')
         return None
-    if value_node is not None and action not in ("replace", "D"):
-        c.error(value_node, f"a value only goes with action replace or D, not {action}")
+    if value_node is not None and action not in lang.VALUE_ACTIONS:
+        c.shape(value_node, f"a value only goes with action replace or D, not {action}")
         return None
     if action == "U" and vrs and "UI" not in vrs:
         c.error(
@@ -461,7 +542,14 @@ def _action(
             f"action U (replace UID) is only valid for VR UI; {where} is {_vr_words(vrs)}",
         )
         return None
-    if action == "pseudonym" and (vr_section or (vrs and not set(vrs) & set(PSEUDONYM_VRS))):
+    if vr_section and action in lang.NOT_FOR_VRS:
+        c.shape(
+            action_node,
+            f"action {action} cannot apply to every attribute of {where}; write it for the "
+            "attribute (e.g. PatientName: pseudonym)",
+        )
+        return None
+    if action == "pseudonym" and vrs and not set(vrs) & set(PSEUDONYM_VRS):
         c.error(
             action_node,
             f"action pseudonym is only valid for attributes with VR {'/'.join(PSEUDONYM_VRS)}; "
@@ -529,10 +617,10 @@ def _attributes(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node)
         try:
             ref = parse_attribute(str(text))
         except AttributeSyntaxError as error:
-            c.error(key, str(error))
+            c.error(key, str(error), _kind_of(error))
             continue
         if ref.kind == "block":
-            c.error(key, f"{text} names a whole private block: put it under private-creators:")
+            c.shape(key, f"{text} names a whole private block: put it under private-creators:")
             continue
         if ref.identity in seen:
             label, line = seen[ref.identity]
@@ -560,13 +648,13 @@ def _private_creators(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml
         try:
             ref = parse_creator(str(text))
         except AttributeSyntaxError as error:
-            c.error(key, str(error))
+            c.error(key, str(error), _kind_of(error))
             continue
         rule = _action(c, rule_node, (), f"private creator {text}")
         if rule is None:
             continue
-        if rule.action in ("U", "pseudonym", "replace"):
-            c.error(rule_node, f"action {rule.action} cannot apply to a whole private block")
+        if rule.action in lang.NOT_FOR_BLOCKS:
+            c.shape(rule_node, f"action {rule.action} cannot apply to a whole private block")
             continue
         place_rule(doc.layer, ref, rule)
 
@@ -581,7 +669,7 @@ def _vr(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node) -> None
         if name is None:
             continue
         if name not in VR_NAMES:
-            c.error(key, f'unknown VR "{name}"{suggest(str(name), VR_NAMES)}')
+            c.shape(key, f'unknown VR "{name}"{suggest(str(name), VR_NAMES)}')
             continue
         rule = _action(c, rule_node, (name,), f"VR {name}", vr_section=True)
         if rule is not None:
@@ -594,9 +682,9 @@ def _text_patterns(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.No
         pairs = c.mapping(item, "a text pattern")
         if pairs is None:
             continue
-        fields = c.keys(pairs, "a text pattern", ("name", "regex", "replacement"))
+        fields = c.keys(pairs, "a text pattern", lang.TEXT_PATTERN)
         if "name" not in fields or "regex" not in fields:
-            c.error(item, "a text pattern needs name: and regex:")
+            c.shape(item, "a text pattern needs name: and regex:")
             continue
         name = c.scalar(fields["name"][1], "text pattern name")
         source = c.scalar(fields["regex"][1], "text pattern regex")
@@ -604,6 +692,10 @@ def _text_patterns(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.No
         if "replacement" in fields:
             replacement = c.scalar(fields["replacement"][1], "text pattern replacement") or ""
         if name is None or source is None:
+            continue
+        if not str(name).strip() or not str(source):
+            empty = "name" if not str(name).strip() else "regex"
+            c.shape(fields[empty][1], f"a text pattern's {empty} is empty")
             continue
         if name in names:
             c.error(fields["name"][1], f'text pattern "{name}" is defined twice')
@@ -662,18 +754,18 @@ def _condition(c: _Checker, node: yaml.Node, what: str) -> Condition | None:
         try:
             ref = parse_attribute(str(keyword))
         except AttributeSyntaxError as error:
-            c.error(key, str(error))
+            c.error(key, str(error), _kind_of(error))
             ok = False
             continue
         if ref.kind != "tag" or not ref.keyword or ref.keyword != keyword:
-            c.error(key, f"a condition names attributes by keyword (e.g. Modality), not {keyword}")
+            c.shape(key, f"a condition names attributes by keyword (e.g. Modality), not {keyword}")
             ok = False
             continue
         if isinstance(accepted, yaml.SequenceNode):
             values = [c.text(v, f"a value for {keyword}") for v in accepted.value]
             if any(v is None for v in values) or not values:
                 if not values:
-                    c.error(accepted, f"the values for {keyword} are an empty list")
+                    c.shape(accepted, f"the values for {keyword} are an empty list")
                 ok = False
                 continue
             mapping[keyword] = values
@@ -692,7 +784,7 @@ def _pixels(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node) -> 
     pairs = c.mapping(val, "pixels")
     if pairs is None:
         return
-    fields = c.keys(pairs, "pixels", PIXEL_KEYS)
+    fields = c.keys(pairs, "pixels", lang.PIXELS)
     for name, (key, node) in fields.items():
         parsed = _PIXEL_FIELDS[name](c, node)
         if parsed is not None:
@@ -717,10 +809,7 @@ def _pixel_bool(what: str):
 
 
 def _pixel_margin(c: _Checker, node: yaml.Node) -> int | None:
-    margin = c.scalar(node, "pixels margin", (int,))
-    if margin is not None and not 0 <= margin <= 100:
-        c.error(node, f"pixels margin {margin} must be 0..100 pixels")
-        return None
+    margin: int | None = c.integer(node, "pixels margin", lang.MARGIN, " pixels")
     return margin
 
 
@@ -731,14 +820,14 @@ def _pixel_tokens(c: _Checker, node: yaml.Node) -> tuple[str, ...] | None:
     tokens = [c.text(item, "an allowed token") for item in items]
     for item, token in zip(items, tokens):
         if token is not None and (not str(token).strip() or " " in str(token).strip()):
-            c.error(item, f"allowed token {token!r} must be one word")
+            c.shape(item, f"allowed token {token!r} must be one word")
             return None
     if any(t is None for t in tokens):
         return None
     return tuple(str(t) for t in tokens)
 
 
-def _pixel_choice(what: str, choices: tuple[str, ...]):
+def _pixel_choice(what: str, choices: lang.Choice):
     def parse(c: _Checker, node: yaml.Node) -> str | None:
         return c.choice(node, what, choices)
 
@@ -756,9 +845,9 @@ def _pixel_regions(c: _Checker, node: yaml.Node) -> tuple[PixelRegionRule, ...] 
         if pairs is None:
             ok = False
             continue
-        fields = c.keys(pairs, "a pixels region", ("when", "boxes"))
+        fields = c.keys(pairs, "a pixels region", _REGION)
         if "when" not in fields or "boxes" not in fields:
-            c.error(item, "a pixels region needs when: (device attributes) and boxes:")
+            c.shape(item, "a pixels region needs when: (device attributes) and boxes:")
             ok = False
             continue
         when = _condition(c, fields["when"][1], "a region's when")
@@ -775,7 +864,7 @@ def _boxes(c: _Checker, node: yaml.Node) -> tuple[tuple[int, int, int, int], ...
     if items is None:
         return None
     if not items:
-        c.error(node, "boxes is empty; give at least one [x, y, width, height]")
+        c.shape(node, "boxes is empty; give at least one [x, y, width, height]")
         return None
     boxes = []
     for item in items:
@@ -783,17 +872,17 @@ def _boxes(c: _Checker, node: yaml.Node) -> tuple[tuple[int, int, int, int], ...
         if numbers is None:
             return None
         if len(numbers) != 4:
-            c.error(item, f"a box is [x, y, width, height]: 4 numbers, not {len(numbers)}")
+            c.shape(item, f"a box is [x, y, width, height]: 4 numbers, not {len(numbers)}")
             return None
         values = [c.scalar(n, "a box coordinate", (int,)) for n in numbers]
         if any(v is None for v in values):
             return None
         x, y, w, h = values
         if min(x, y) < 0:
-            c.error(item, f"box {values} lies outside any image: negative x or y")
+            c.shape(item, f"box {values} lies outside any image: negative x or y")
             return None
         if w <= 0 or h <= 0:
-            c.error(item, f"box {values} has zero size: width and height must be > 0")
+            c.shape(item, f"box {values} has zero size: width and height must be > 0")
             return None
         if x + w > MAX_PIXELS or y + h > MAX_PIXELS:
             c.error(item, f"box {values} lies outside any image: beyond {MAX_PIXELS} pixels")
@@ -808,8 +897,11 @@ _PIXEL_FIELDS = {
     "allow-tokens": _pixel_tokens,
     "regions": _pixel_regions,
     "margin": _pixel_margin,
-    "burned-in-unmatched": _pixel_choice("burned-in-unmatched", ("quarantine", "keep")),
-    "overlays": _pixel_choice("pixels overlays", ("remove", "scan")),
+    "burned-in-unmatched": _pixel_choice(
+        "burned-in-unmatched",
+        lang.PIXELS.fields["burned-in-unmatched"],  # type: ignore[arg-type]
+    ),
+    "overlays": _pixel_choice("pixels overlays", lang.PIXELS.fields["overlays"]),  # type: ignore[arg-type]
 }
 
 
@@ -818,14 +910,14 @@ def _exclude(c: _Checker, doc: RecipeDocument, _k: yaml.Node, val: yaml.Node) ->
         pairs = c.mapping(item, "an exclude rule")
         if pairs is None:
             continue
-        fields = c.keys(pairs, "an exclude rule", ("when", "reason"))
+        fields = c.keys(pairs, "an exclude rule", lang.EXCLUDE)
         if "when" not in fields or "reason" not in fields:
-            c.error(item, "an exclude rule needs when: and reason: (the ledger records the reason)")
+            c.shape(item, "an exclude rule needs when: and reason: (the ledger records the reason)")
             continue
         when = _condition(c, fields["when"][1], "an exclude rule's when")
         reason = c.scalar(fields["reason"][1], "exclude reason")
         if reason is not None and ("\n" in reason or not reason.strip()):
-            c.error(fields["reason"][1], "an exclude reason is one non-empty line")
+            c.shape(fields["reason"][1], "an exclude reason is one non-empty line")
             continue
         if when is not None and reason:
             doc.exclude.append(ExcludeRule(when, reason, c.origin(item)))

@@ -15,6 +15,7 @@ from deid.recipe.compose import (
     builtin_path,
     compose,
     read_document,
+    resolve_recipe,
 )
 from deid.recipe.document import parse_document
 from deid.recipe.model import Recipe
@@ -40,17 +41,26 @@ def _raise_first(composition: Composition) -> Recipe:
 def check_file(path: str | Path) -> Composition:
     """Parse and compose a recipe file, collecting every problem instead of raising.
 
-    A bare built-in name (``research``) that is not a file in the working directory means
-    the shipped recipe of that name."""
-    file = Path(path)
-    if not file.exists():  # `deid run research ...` names a shipped recipe
-        file = builtin_path(str(path)) or file
+    A bare built-in name (``research``) always means the shipped recipe of that name, even
+    when the current folder holds a file or folder called ``research`` (see
+    :func:`deid.recipe.compose.resolve_recipe`); a :class:`~pathlib.Path` is always a path."""
+    if isinstance(path, Path):
+        file = path if path.exists() else builtin_path(str(path)) or path
+    else:
+        file = resolve_recipe(path, Path.cwd())
     if not file.is_file():
         shown = display_path(file)
         reason = "is a directory" if file.is_dir() else "no such file"
-        raise RecipeFileMissing(f"{shown}: cannot read recipe: {reason}")
+        raise RecipeFileMissing(f"{shown}: cannot read recipe: {reason}{_builtin_hint(file)}")
     doc, problems = read_document(file)
     return compose(doc, problems, file.stem)
+
+
+def _builtin_hint(file: Path) -> str:
+    stem = file.name.removesuffix(".yaml").removesuffix(".yml")
+    if stem in BUILTIN_RECIPES:
+        return f' (the built-in recipe is named "{stem}", without a path)'
+    return f"; built-in recipes are {', '.join(BUILTIN_RECIPES)}" if not file.suffix else ""
 
 
 def check_text(text: str, name: str = "<text>", base_dir: Path | None = None) -> Composition:

@@ -42,6 +42,8 @@ OPTIONS: dict[str, tuple[str, str | None]] = {
     "retain-safe-private": ("113111", "retain_safe_private"),
     "retain-institution-identity": ("113112", "retain_institution_identity"),
 }
+#: Option name -> its Table E.1-1 column (the profile generator and the table tests read it).
+OPTION_COLUMNS: dict[str, str | None] = {name: column for name, (_code, column) in OPTIONS.items()}
 BASIC_PROFILE_CODE = "113100"
 
 #: Wildcards for :class:`RuleLayer` keys. ``repeating[(0x5000, ANY_ELEMENT)]`` is the table's

@@ -1,67 +1,19 @@
 """The recipe format as a JSON Schema (draft 2020-12), for editors and CI.
 
-Why both a schema and :mod:`deid.recipe.document`: editors and generic tools understand JSON
-Schema, but its errors carry no file:line and cannot check VRs, regexes or cycles; ``deid
-validate`` does those. The tests keep the two in step: every shipped recipe passes both.
+Why generated: the schema is written out from :mod:`deid.recipe.language`, the table ``deid
+validate`` checks against, so an editor never marks red a recipe ``deid validate`` accepts.
+Its errors carry no file:line and it cannot check VRs, regexes or cycles; ``deid validate``
+does those (tests/recipe/test_recipe_schema.py holds the two to that contract).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from deid.recipe.document import FORMAT_VERSION, KEY_SOURCES, PROFILES, VR_NAMES
-from deid.recipe.model import ALL_ACTIONS, OPTIONS
-
-_ATTRIBUTE_KEY = (
-    r"^(?:[A-Za-z][A-Za-z0-9]*"
-    r"|\(\s*[0-9A-Fa-f]{4}\s*,\s*[0-9A-Fa-f]{4}\s*\)"
-    r"|\(\s*(?:50|60)xx\s*,\s*(?:[0-9A-Fa-f]{4}|xxxx)\s*\)"
-    r'|\(\s*[0-9A-Fa-f]{4}\s*,\s*"[^"]+"\s*,\s*(?:xx)?[0-9A-Fa-f]{2}\s*\))$'
-)
+from deid.recipe import language as lang
 
 
 def recipe_schema() -> dict[str, Any]:
-    action = {"enum": list(ALL_ACTIONS)}
-    rule = {
-        "oneOf": [
-            action,
-            {
-                "type": "object",
-                "properties": {
-                    "action": action,
-                    "value": {"type": ["string", "number"]},
-                    "reason": {"type": "string"},
-                },
-                "required": ["action"],
-                "additionalProperties": False,
-            },
-        ]
-    }
-    condition = {
-        "type": "object",
-        "propertyNames": {"pattern": r"^[A-Za-z][A-Za-z0-9]*$"},
-        "additionalProperties": {
-            "oneOf": [
-                {"type": ["string", "number", "boolean"]},
-                {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": {"type": ["string", "number", "boolean"]},
-                },
-            ]
-        },
-    }
-    box = {
-        "type": "array",
-        "prefixItems": [
-            {"type": "integer", "minimum": 0, "maximum": 65534},
-            {"type": "integer", "minimum": 0, "maximum": 65534},
-            {"type": "integer", "minimum": 1, "maximum": 65535},
-            {"type": "integer", "minimum": 1, "maximum": 65535},
-        ],
-        "minItems": 4,
-        "maxItems": 4,
-    }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://deid.invalid/schema/recipe-1.json",
@@ -69,120 +21,96 @@ def recipe_schema() -> dict[str, Any]:
         "description": (
             "A de-identification recipe built on DICOM PS3.15 Annex E. See recipes/README.md."
         ),
-        "type": "object",
-        "required": ["deid-recipe"],
-        "additionalProperties": False,
-        "properties": {
-            "deid-recipe": {"const": FORMAT_VERSION},
-            "description": {"type": "string"},
-            "extends": {
-                "oneOf": [
-                    {"type": "string", "minLength": 1},
-                    {"type": "array", "items": {"type": "string", "minLength": 1}},
-                ]
-            },
-            "profile": {"enum": list(PROFILES)},
-            "options": {"type": "array", "uniqueItems": True, "items": {"enum": list(OPTIONS)}},
-            "key": {
-                "type": "object",
-                "properties": {
-                    "from": {"enum": list(KEY_SOURCES)},
-                    "name": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
-                    "path": {"type": "string"},
-                },
-                "required": ["from"],
-                "additionalProperties": False,
-            },
-            "uids": {
-                "type": "object",
-                "properties": {"policy": {"enum": ["remap", "keep"]}},
-                "additionalProperties": False,
-            },
-            "dates": {
-                "type": "object",
-                "properties": {
-                    "policy": {"enum": ["remove", "keep", "shift"]},
-                    "shift-days": {
-                        "type": "object",
-                        "properties": {
-                            "min": {"type": "integer", "minimum": -36500, "maximum": 36500},
-                            "max": {"type": "integer", "minimum": -36500, "maximum": 36500},
-                        },
-                        "required": ["min", "max"],
-                        "additionalProperties": False,
-                    },
-                },
-                "required": ["policy"],
-                "additionalProperties": False,
-            },
-            "patient": {
-                "type": "object",
-                "properties": {
-                    "id-prefix": {"type": "string", "maxLength": 32},
-                    "name": {"enum": ["pseudonym", "empty"]},
-                },
-                "additionalProperties": False,
-            },
-            "attributes": {
-                "type": "object",
-                "propertyNames": {"pattern": _ATTRIBUTE_KEY},
-                "additionalProperties": rule,
-            },
-            "private-creators": {
-                "type": "object",
-                "propertyNames": {"minLength": 1},
-                "additionalProperties": rule,
-            },
-            "vr": {
-                "type": "object",
-                "propertyNames": {"enum": list(VR_NAMES)},
-                "additionalProperties": rule,
-            },
-            "text-patterns": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "name": {"type": "string", "minLength": 1},
-                        "regex": {"type": "string", "minLength": 1},
-                        "replacement": {"type": "string"},
-                    },
-                    "required": ["name", "regex"],
-                    "additionalProperties": False,
-                },
-            },
-            "pixels": {
-                "type": "object",
-                "properties": {
-                    "clean": {"type": "array", "items": condition},
-                    "ocr": {"type": "boolean"},
-                    "allow-tokens": {"type": "array", "items": {"type": ["string", "number"]}},
-                    "margin": {"type": "integer", "minimum": 0, "maximum": 100},
-                    "regions": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "when": condition,
-                                "boxes": {"type": "array", "minItems": 1, "items": box},
-                            },
-                            "required": ["when", "boxes"],
-                            "additionalProperties": False,
-                        },
-                    },
-                    "burned-in-unmatched": {"enum": ["quarantine", "keep"]},
-                    "overlays": {"enum": ["remove", "scan"]},
-                },
-                "additionalProperties": False,
-            },
-            "exclude": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"when": condition, "reason": {"type": "string", "minLength": 1}},
-                    "required": ["when", "reason"],
-                    "additionalProperties": False,
-                },
-            },
-        },
+        **to_schema(lang.RECIPE),
     }
+
+
+def to_schema(node: lang.Node) -> dict[str, Any]:
+    """The JSON Schema of one node of the language table."""
+    if isinstance(node, lang.Text):
+        return _text(node)
+    if isinstance(node, lang.Integer):
+        out: dict[str, Any] = {"type": "integer"}
+        if node.minimum is not None:
+            out["minimum"] = node.minimum
+        if node.maximum is not None:
+            out["maximum"] = node.maximum
+        return out
+    if isinstance(node, lang.Boolean):
+        return {"type": "boolean"}
+    if isinstance(node, lang.Const):
+        return {"const": node.value}
+    if isinstance(node, lang.Choice):
+        return {"enum": list(node.values)}
+    if isinstance(node, lang.Number):
+        return {"type": ["string", "number"]}
+    if isinstance(node, lang.ListOf):
+        out = {"type": "array", "items": to_schema(node.item)}
+        if node.min_items:
+            out["minItems"] = node.min_items
+        if node.unique:
+            out["uniqueItems"] = True
+        return out
+    if isinstance(node, lang.Tuple):
+        count = len(node.items)
+        return {
+            "type": "array",
+            "prefixItems": [to_schema(item) for item in node.items],
+            "minItems": count,
+            "maxItems": count,
+        }
+    if isinstance(node, lang.Fields):
+        return _fields(node)
+    if isinstance(node, lang.MapOf):
+        key = to_schema(node.key)
+        key.pop("type", None)  # property names are always strings
+        values = to_schema(node.value)
+        return {"type": "object", "propertyNames": key, "additionalProperties": values}
+    if isinstance(node, lang.OneOf):
+        return {"anyOf": [to_schema(option) for option in node.options]}
+    raise TypeError(f"no schema for {node!r}")
+
+
+def _text(node: lang.Text) -> dict[str, Any]:
+    text: dict[str, Any] = {"type": "string"}
+    if node.min_length:
+        text["minLength"] = node.min_length
+    if node.max_length is not None:
+        text["maxLength"] = node.max_length
+    if node.pattern is not None:
+        text["pattern"] = lang.full(node.pattern)
+    other = (["number"] if node.numbers else []) + (["boolean"] if node.booleans else [])
+    if not other:
+        return text
+    if len(text) == 1:
+        return {"type": ["string", *other]}
+    return {"anyOf": [text, {"type": other if len(other) > 1 else other[0]}]}
+
+
+def _fields(node: lang.Fields) -> dict[str, Any]:
+    properties = {}
+    for name, child in node.fields.items():
+        schema = to_schema(child)
+        if name in node.nullable:
+            schema = {"anyOf": [schema, {"type": "null"}]}
+        properties[name] = schema
+    out: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    if node.required:
+        out["required"] = list(node.required)
+    conditions = []
+    for rule in node.rules:
+        when: dict[str, Any] = {
+            "properties": {rule.key: {"enum": list(rule.values)}},
+            "required": [rule.key],
+        }
+        if rule.negate:
+            when = {"not": when}
+        then = {"required": [rule.field]} if rule.present else {"not": {"required": [rule.field]}}
+        conditions.append({"if": when, "then": then})
+    if conditions:
+        out["allOf"] = conditions
+    return out

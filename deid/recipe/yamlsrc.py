@@ -8,10 +8,13 @@ PyYAML's own safe constructor so types match what users expect from YAML.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import yaml
+
+#: See :attr:`Diagnostic.kind`.
+DiagnosticKind = Literal["shape", "meaning", "syntax"]
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -24,6 +27,10 @@ class Diagnostic:
     line: int
     column: int
     message: str
+    #: ``shape``: the JSON Schema finds it too (a key, type, choice, bound or pattern);
+    #: ``meaning``: only ``deid validate`` can (dictionary, VR fit, files, contradictions);
+    #: ``syntax``: the YAML itself.
+    kind: DiagnosticKind = field(default="meaning", compare=False)
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}: {self.message}"
@@ -34,6 +41,7 @@ class Diagnostic:
             "line": self.line,
             "column": self.column,
             "message": self.message,
+            "kind": self.kind,
         }
 
 
@@ -48,9 +56,9 @@ def compose(text: str, path: str) -> tuple[yaml.Node | None, list[Diagnostic]]:
         context = error.context_mark
         if error.problem and error.context and context and context is not mark:
             problem += f" ({error.context} at line {context.line + 1})"
-        return None, [Diagnostic(path, line, column, f"YAML syntax error: {problem}")]
+        return None, [Diagnostic(path, line, column, f"YAML syntax error: {problem}", "syntax")]
     except yaml.YAMLError as error:
-        return None, [Diagnostic(path, 1, 1, f"YAML error: {error}")]
+        return None, [Diagnostic(path, 1, 1, f"YAML error: {error}", "syntax")]
     return node, duplicate_keys(node, path) if node is not None else []
 
 
@@ -71,6 +79,7 @@ def duplicate_keys(node: yaml.Node, path: str) -> list[Diagnostic]:
                                 *pos(key),
                                 f'duplicate key "{key.value}" (first at line {seen[key.value]}): '
                                 "two rules for the same entry; keep one",
+                                "syntax",
                             )
                         )
                     else:

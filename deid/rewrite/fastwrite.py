@@ -23,9 +23,11 @@ raised here also sends the caller back to ``dcmwrite``, so a failure mode is nev
 
 from __future__ import annotations
 
+import re
 import struct
 from typing import Any
 
+import pydicom
 from pydicom import Dataset
 from pydicom.charset import convert_encodings, default_encoding
 from pydicom.dataelem import DataElement, RawDataElement
@@ -51,6 +53,19 @@ PIXEL_DATA = 0x7FE00010
 _META_TAGS = (0x00020001, 0x00020002, 0x00020003, 0x00020010, 0x00020012, 0x00020013)
 _META_VRS = {0x00020001: "OB", 0x00020013: "SH"}  # the others are UI
 _LONG_VRS = frozenset(str(vr) for vr in EXPLICIT_VR_LENGTH_32)
+#: The pydicom (major, minor) releases whose writer these bytes were checked against; this
+#: module reads pydicom's private state, so any other release goes to ``dcmwrite`` (and
+#: pyproject.toml pins the same range, tests/recipe/test_recipe_project_checks.py both).
+CHECKED_PYDICOM = ((3, 0),)
+
+
+def pydicom_checked(version: str = pydicom.__version__) -> bool:
+    """Whether ``version`` is a pydicom release the fast writer was checked against."""
+    match = re.match(r"(\d+)\.(\d+)", version)
+    return bool(match) and (int(match[1]), int(match[2])) in CHECKED_PYDICOM
+
+
+_CHECKED = pydicom_checked()
 
 
 def _explicit(tag: int, vr: str, value: bytes) -> bytes:
@@ -233,6 +248,8 @@ def encode_fast(dataset: Dataset) -> bytes | None:
     """``dcmwrite(buffer, dataset, enforce_file_format=True)``'s bytes, or None when this is
     not a case handled here (see the module docstring). ``dataset.file_meta`` must be the
     one :func:`deid.rewrite.writer.build_file_meta` made, ``dataset.preamble`` 128 bytes."""
+    if not _CHECKED:
+        return None  # another pydicom might write other bytes: its own dcmwrite decides
     if any(t >> 16 in (0, 2) for t in dataset._dict):
         return None  # dcmwrite refuses these
     meta = getattr(dataset, "file_meta", None)

@@ -185,3 +185,26 @@ def test_errors_in_an_extended_file_name_that_file(write):
     base = write("base.yaml", "deid-recipe: 1\nattributes:\n  PatientNme: X\n")
     composition = check_text("deid-recipe: 1\nextends: base.yaml\n", "top.yaml", base.parent)
     assert [(Path(d.path).name, d.line) for d in composition.diagnostics] == [("base.yaml", 3)]
+
+
+@pytest.mark.parametrize(
+    ("line", "section"),
+    [
+        ("PatientName: X", "attributes"),
+        ("(0010,0010): X", "attributes"),
+        ('(0029,"CSA",10): X', "attributes"),
+        ("(60xx,3000): X", "attributes"),
+        ("PN: X", "vr"),
+        ("ocr: false", "pixels"),
+        ("shift-days: {min: -9, max: -1}", "dates"),
+    ],
+)
+def test_a_rule_at_the_top_level_says_which_section_it_belongs_in(line, section):
+    errors = _errors(f"deid-recipe: 1\n{line}\n")
+    assert len(errors) == 1
+    assert f"did you mean to put it under {section}:?" in errors[0]
+    assert errors[0].startswith("2: ")
+
+
+def test_an_unknown_keyword_at_the_top_level_gets_the_nearest_section_name():
+    assert 'did you mean "options"' in _errors("deid-recipe: 1\noption: [retain-uids]\n")[0]

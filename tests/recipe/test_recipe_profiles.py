@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deid.recipe.model import OPTIONS
+from deid.recipe.model import OPTION_COLUMNS, OPTIONS
+from deid.resources import standard_table
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "profiles" / "source"
@@ -136,5 +137,16 @@ def test_generator_options_agree_with_the_model():
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while it loads
     spec.loader.exec_module(module)
+    assert module.OPTION_COLUMNS is OPTION_COLUMNS  # one table, not a copy kept in step
     assert {name: column for name, (_code, column) in OPTIONS.items()} == module.OPTION_COLUMNS
     assert module.EDITION == "2026d"
+
+
+def test_option_columns_are_the_standard_tables_columns():
+    """Every option column of Table E.1-1 belongs to exactly one option, and no option names
+    a column the table does not have."""
+    with standard_table("confidentiality_profile.csv").open(newline="", encoding="utf-8") as fh:
+        header = next(csv.reader(fh))
+    table_columns = set(header[header.index("basic_profile") + 1 :])
+    named = [column for column in OPTION_COLUMNS.values() if column is not None]
+    assert sorted(named) == sorted(table_columns)

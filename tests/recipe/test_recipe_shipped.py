@@ -115,5 +115,34 @@ def test_load_recipe_accepts_a_builtin_name(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     assert load_recipe("research").options == builtin_recipe("research").options
-    (tmp_path / "research").write_text("deid-recipe: 1\n")  # a local file wins
-    assert load_recipe("research").options == ()
+    (tmp_path / "research").write_text("deid-recipe: 1\n")  # a local file does not shadow it
+    assert load_recipe("research").options == builtin_recipe("research").options
+    assert load_recipe("./research").options == ()  # a path reads the local file
+
+
+def test_a_folder_named_like_a_builtin_does_not_shadow_it(tmp_path, monkeypatch, capsys):
+    """`./research/` (say, the export) next to `deid validate research`: the shipped recipe."""
+    from deid.cli import main
+    from deid.recipe import load_recipe
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "research").mkdir()
+    (tmp_path / "basic.yaml").mkdir()
+    assert main(["validate", "research"]) == 0
+    assert "research: valid" in capsys.readouterr().out
+    assert main(["validate", "./research"]) == 2
+    assert "research: cannot read recipe: is a directory" in capsys.readouterr().err
+    assert main(["validate", "basic.yaml"]) == 2  # a path, and it is a folder
+    assert 'the built-in recipe is named "basic"' in capsys.readouterr().err
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("deid-recipe: 1\nextends: research\n")  # extends follows the same rule
+    assert load_recipe(mine).options == builtin_recipe("research").options
+
+
+def test_a_name_that_is_not_a_recipe_names_the_builtins(tmp_path, monkeypatch, capsys):
+    from deid.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "reserach"]) == 2
+    err = capsys.readouterr().err
+    assert "no such file; built-in recipes are basic, research, retain-uids" in err
