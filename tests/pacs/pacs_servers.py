@@ -1,4 +1,4 @@
-"""Real Orthanc servers for the PACS tests: Debian's ``orthanc`` with its ``orthanc-dicomweb`` plugin.
+"""Real Orthanc servers for the PACS tests: Debian's ``orthanc`` and its DICOMweb plugin.
 
 Why real servers: DICOMweb and DIMSE clients are only as right as what a real archive accepts and
 answers (its multipart framing, its QIDO matching, its association negotiation, its 401). Each
@@ -180,7 +180,7 @@ class OrthancServer:
             process.wait(timeout=10)
 
     def log_tail(self, lines: int = 20) -> str:
-        logs = sorted(self.root.glob("Orthanc*.log*")) + [self.root / "orthanc.log"]
+        logs = [*sorted(self.root.glob("Orthanc*.log*")), self.root / "orthanc.log"]
         text = "".join(p.read_text(errors="replace") for p in logs if p.is_file())
         return "\n".join(text.splitlines()[-lines:])
 
