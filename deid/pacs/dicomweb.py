@@ -1,0 +1,16 @@
+"""A dicomweb-client for an endpoint: credentials and CA bundle from ``auth``, bounded timeouts."""
+
+from __future__ import annotations
+
+from dicomweb_client.api import DICOMwebClient
+
+from deid.pacs.auth import http_session
+from deid.pacs.urls import DicomwebEndpoint
+
+TIMEOUT_S = (5.0, 60.0)  # connect, read
+
+
+def dicomweb_client(endpoint: DicomwebEndpoint, role: str) -> DICOMwebClient:
+    return DICOMwebClient(
+        endpoint.base_url, session=http_session(endpoint.host, role), timeout=TIMEOUT_S
+    )
