@@ -20,8 +20,9 @@ from deid.pacs.urls import DimseEndpoint
 CALLING_AET = "DEID"
 TIMEOUT_S = 30
 
-# pynetdicom logs every PDU at INFO/DEBUG; keep it quiet unless asked.
-logging.getLogger("pynetdicom").setLevel(logging.WARNING)
+# pynetdicom logs PDUs at INFO/DEBUG and a refused connection at ERROR; deid reports each
+# failure itself (one line, as a PacsError), so keep pynetdicom's own logging quiet.
+logging.getLogger("pynetdicom").setLevel(logging.CRITICAL)
 
 
 def new_ae() -> AE:
@@ -39,10 +40,10 @@ def associate(ae: AE, endpoint: DimseEndpoint, **kwargs) -> Iterator[Association
             f"{endpoint}: association rejected (unknown called AE title {endpoint.aet!r} "
             f"or calling AE {CALLING_AET!r} not allowed)"
         )
-    if assoc.is_aborted:
-        raise TransientError(f"{endpoint}: association aborted by the peer")
-    if not assoc.is_established:
-        raise TransientError(f"{endpoint}: connection refused or no answer")
+    if not assoc.is_established:  # pynetdicom flags a refused TCP connection as aborted too
+        raise TransientError(
+            f"{endpoint}: no association (connection refused, aborted or no answer)"
+        )
     try:
         yield assoc
     finally:

@@ -11,6 +11,8 @@ TIMEOUT_S = (5.0, 60.0)  # connect, read
 
 
 def dicomweb_client(endpoint: DicomwebEndpoint, role: str) -> DICOMwebClient:
-    return DICOMwebClient(
+    client = DICOMwebClient(
         endpoint.base_url, session=http_session(endpoint.host, role), timeout=TIMEOUT_S
     )
+    client.set_http_retry_params(retry=False)  # deid.pacs.retry is the one retry loop
+    return client
