@@ -115,9 +115,9 @@ def test_server_stopped_mid_way(throwaway):
     assert "connection failed" in send_error.value.reason
 
 
-def test_http_5xx_is_transient(clinical):
+def test_unknown_instance_is_a_permanent_404(clinical):
+    """A 404 is not retried (5xx is: see test_pacs_probe_retry)."""
     endpoint = parse_endpoint(clinical.dicomweb_url)
-    # An unknown instance answers 404 (permanent): not retried.
     ref = _everything(endpoint)[0]
     missing = type(ref)(ref.study_uid, ref.series_uid, "1.2.3.4.5.6.7", ref.sop_class_uid)
     with pytest.raises(PacsError) as raised:
