@@ -113,3 +113,12 @@ def test_cstore_out_of_resources_spent_is_a_transient_failure(busy_scp):
     answers.extend([0xA700] * 5)
     results = cstore.send_instances(parse_endpoint(url), [fresh_instance()[0]], FAST)
     assert not results[0].stored and "0xA700" in results[0].reason and stored == []
+
+
+def test_cstore_failure_status_is_not_retried_and_not_stored(busy_scp):
+    url, answers, stored = busy_scp
+    answers[:] = [0xC211, 0x0000]  # a failure for the first, success for the second instance
+    sent = [fresh_instance(), fresh_instance()]
+    results = cstore.send_instances(parse_endpoint(url), [data for data, _ in sent], FAST)
+    assert [(r.stored, r.status) for r in results] == [(False, "0xC211"), (True, "0x0000")]
+    assert results[0].reason == "C-STORE status 0xC211" and stored == []
