@@ -29,11 +29,16 @@ system-deps:
 	fi
 	@tesseract --version >/dev/null 2>&1 || { echo "tesseract is still missing"; exit 1; }
 
-# Only `make test` needs a browser: the review page is rendered by headless chromium.
+# Only `make test` needs a browser (the review page is rendered by headless chromium) and the
+# two real Orthanc servers of the PACS tests (orthanc, with its DICOMweb plugin).
 test-system-deps: system-deps
 	@if ! command -v chromium >/dev/null 2>&1; then \
 		echo "Installing Debian package chromium (the review page's browser test)"; \
 		$(SUDO) apt-get update -qq && $(APT_INSTALL) chromium >/dev/null; \
+	fi
+	@if ! [ -x /usr/sbin/Orthanc ] || ! [ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ]; then \
+		echo "Installing Debian packages orthanc and orthanc-dicomweb (the PACS tests' servers)"; \
+		$(SUDO) apt-get update -qq && $(APT_INSTALL) orthanc orthanc-dicomweb >/dev/null; \
 	fi
 
 # Debian splits venv/ensurepip out of the interpreter (python3-venv); install it when this

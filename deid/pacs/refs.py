@@ -1,0 +1,37 @@
+"""What a listing yields and what a send answers: plain records the plan and the ledger can hold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StudyRef:
+    study_uid: str
+    instances: int | None = None  # NumberOfStudyRelatedInstances when the server says
+
+
+@dataclass(frozen=True)
+class SeriesRef:
+    study_uid: str
+    series_uid: str
+    modality: str | None = None
+    instances: int | None = None
+
+
+@dataclass(frozen=True)
+class InstanceRef:
+    study_uid: str
+    series_uid: str
+    sop_uid: str
+    sop_class_uid: str | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The destination's answer for one instance: STOW-RS or C-STORE status, and why not."""
+
+    sop_uid: str
+    stored: bool
+    status: str  # "0x0000", "0xA700", "0xC000" for DIMSE; "stored", "failed 0x0110" for STOW
+    reason: str | None = None
