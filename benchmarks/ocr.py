@@ -33,11 +33,12 @@ from pydicom.data import get_testdata_file
 from pydicom.uid import JPEG2000Lossless, JPEGLSLossless, RLELossless
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "pixels"))
 
 from deid.pixels.clean import clean_pixels
 from deid.pixels.ocr import OcrCache
 from deid.pixels.render import load_frames
-from deid.pixels.synthetic import (
+from pixels_synthetic import (
     FONTS,
     PLACEMENTS,
     PlantedText,
