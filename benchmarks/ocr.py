@@ -35,9 +35,6 @@ from pydicom.uid import JPEG2000Lossless, JPEGLSLossless, RLELossless
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "pixels"))
 
-from deid.pixels.clean import clean_pixels
-from deid.pixels.ocr import OcrCache
-from deid.pixels.render import load_frames
 from pixels_synthetic import (
     FONTS,
     PLACEMENTS,
@@ -47,6 +44,10 @@ from pixels_synthetic import (
     plant,
     text_mask,
 )
+
+from deid.pixels.clean import clean_pixels
+from deid.pixels.ocr import OcrCache
+from deid.pixels.render import load_frames
 from deid.recipe.model import PixelSettings
 
 #: Images without text of their own (others, e.g. mlut_18/vlut_04, carry a test pattern's).

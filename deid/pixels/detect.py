@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deid.pixels.candidates import Candidate, extend_line, find_candidates
+from deid.pixels.candidates import Candidate, extend_line, find_candidates, looks_like_text
 from deid.pixels.ocr import Crop, OcrCache, confirm, prepare_crop
 from deid.pixels.regions import Rect, mostly_outside
 
@@ -60,6 +60,8 @@ def detect_text(
             box = (cand.x, cand.y, cand.w, cand.h)
             if mostly_outside(image_area, box):
                 found.append(Found(index, box, "outside-image-area"))
+                continue
+            if not looks_like_text(frame, cand):
                 continue
             tight = frame[cand.y : cand.y + cand.h, cand.x : cand.x + cand.w]
             twin = _near_duplicate(seen.get(box, []), tight)

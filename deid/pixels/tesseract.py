@@ -127,10 +127,13 @@ def read_words(image: np.ndarray, psm: int) -> list[Word]:
     for item in tesserocr.iterate_level(iterator, level):
         if item.IsAtBeginningOf(tesserocr.RIL.TEXTLINE):
             line += 1
-        text = (item.GetUTF8Text(level) or "").strip()
+        try:
+            text = (item.GetUTF8Text(level) or "").strip()
+            box = item.BoundingBox(level)
+        except RuntimeError:  # "No text returned": an empty word
+            continue
         if not text:
             continue
-        box = item.BoundingBox(level)
         if box is None:
             continue
         _, top, _, bottom = box
