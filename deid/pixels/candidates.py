@@ -206,8 +206,6 @@ SCREEN_MIN_CONTRAST = 40
 SCREEN_MIN_TRANSITIONS = 1.0
 #: Glyphs of a line share a top (capitals, digits) or a baseline: deviation in glyph heights.
 SCREEN_MAX_MISALIGNMENT = 0.12
-#: A single blob is a word whose glyphs merged only when the text is small.
-SCREEN_MERGED_MAX_HEIGHT = 16
 
 
 def _ink(crop: np.ndarray) -> np.ndarray | None:
@@ -230,24 +228,27 @@ def looks_like_text(gray: np.ndarray, cand: Candidate) -> bool:
     """
     if cand.w < SCREEN_MIN_SPAN * cand.glyph_height:
         return False
-    if cand.blobs == 1 and cand.glyph_height > SCREEN_MERGED_MAX_HEIGHT:
-        return False
     # Two blobs (two words, or a word and a glyph) have one deviation between them: looser.
+    # Five or more glyph-sized blobs in a row are text-like enough (italic and script
+    # glyphs do not share a top or a baseline).
     limit = SCREEN_MAX_MISALIGNMENT * (2 if cand.blobs == 2 else 1)
-    if cand.blobs >= 2 and cand.misalignment > limit:
+    if 2 <= cand.blobs < 5 and cand.misalignment > limit:
         return False
     crop = gray[cand.y : cand.y + cand.h, cand.x : cand.x + cand.w]
     ink = _ink(crop)
     if ink is None or not ink.any():
         return False
     share = float(ink.mean())
-    if share > 0.6 or share < 0.04:
+    if share > 0.7 or share < 0.04:
         return False
+    # The line's own height, not the median blob's: broken (italic, script) glyphs make
+    # small blobs in a tall line.
+    height = max(cand.glyph_height, cand.h)
     padded = np.pad(ink.astype(np.uint8), 1)
     half_width = cv2.distanceTransform(padded, cv2.DIST_L2, 3)[1:-1, 1:-1][ink]
     stroke = 2.0 * float(np.percentile(half_width, 90))
-    if stroke > max(3.5, 0.4 * cand.glyph_height):
+    if stroke > max(3.5, 0.4 * height):
         return False
     rows = ink[max(0, cand.h // 2 - cand.h // 4) : cand.h // 2 + cand.h // 4 + 1]
     transitions = np.abs(np.diff(rows.astype(np.int8), axis=1)).sum(axis=1).max()
-    return float(transitions) / 2 >= SCREEN_MIN_TRANSITIONS * cand.w / max(cand.glyph_height, 1)
+    return float(transitions) / 2 >= SCREEN_MIN_TRANSITIONS * cand.w / height
