@@ -9,8 +9,10 @@ forkserver children inherit it), so the whole pipeline meets the broken environm
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -158,3 +160,50 @@ def test_cli_quarantines_when_tesseract_has_no_language_data(tmp_path) -> None:
     assert [r["reason"] for r in rows] == [
         "OCR engine unavailable (no eng.traineddata for Tesseract)"
     ]
+
+
+IMAGE_MAGIC = (b"\x89PNG", b"BM", b"II*\x00", b"MM\x00*", b"P5", b"P6", b"\xff\xd8\xff")
+
+
+def test_a_run_killed_mid_ocr_leaves_no_crop_anywhere(tmp_path) -> None:
+    """OCR runs in process: no image of a crop or page is ever written, so a kill -9 in
+    the middle of reading leaves nothing in the temp folder (nor anywhere else)."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for i in range(40):
+        ds, _ = build("rgb", lines=(f"PATIENT^NUMBER{i}", f"ID {48151623 + i}"))
+        ds.Modality = "OT"
+        ds.save_as(inputs / f"im{i:02d}.dcm", enforce_file_format=True)
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(REPO), TMPDIR=str(private_tmp))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "deid", "run", str(RESEARCH), str(inputs), "--out", str(out)]
+    command += ["--workers", "1", "--key-file", str(_key(tmp_path))]
+    proc = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not any(out.rglob("*.dcm")):
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before it could be killed mid-OCR"
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    written = len(list(out.rglob("*.dcm")))
+    assert 0 < written < 40, "killed in the middle of the batch"
+    suspicious = []
+    for folder in (private_tmp, tmp_path / "in", out):
+        for path in folder.rglob("*"):
+            if path.is_file() and path.suffix != ".dcm":
+                with open(path, "rb") as handle:
+                    head = handle.read(8)
+                if head.startswith(IMAGE_MAGIC) or "tess" in path.name:
+                    suspicious.append(path)
+    assert suspicious == []
+    assert not [p for p in private_tmp.rglob("*") if p.is_file() and "dask" not in str(p)]
