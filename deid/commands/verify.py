@@ -40,6 +40,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--recipe", metavar="R", help="recipe (default: the one named in the ledger's run.json)"
     )
+    parser.add_argument(
+        "--pixels",
+        choices=("cleaned", "all"),
+        default="cleaned",
+        help="re-read by OCR the pixels of the images Clean Pixel Data cleaned (default) or "
+        "of every image, and report identifying header values still readable",
+    )
     add_cluster_arguments(parser)
     parser.add_argument(
         "--partition-size",
@@ -73,6 +80,7 @@ def _verify(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         partition_size=args.partition_size,
         on_finding=show,
+        pixels=args.pixels,
     )
     for line in report.summary_lines():
         print(f"deid verify: {line}", file=sys.stderr)
