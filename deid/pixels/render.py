@@ -64,7 +64,7 @@ def load_frames(ds: pydicom.Dataset) -> Frames:
         # ledger and the terminal, and a hostile file may hold a name in any element.
         shown = photometric if photometric in STANDARD_PHOTOMETRICS else "(not a standard term)"
         raise UnsupportedPixels(f"Photometric Interpretation {shown} not supported")
-    if int(ds.get("BitsAllocated", 0) or 0) not in (1, 8, 16):
+    if int(ds.get("BitsAllocated", 0) or 0) not in (1, 8, 16, 32):
         raise UnsupportedPixels(f"Bits Allocated {ds.get('BitsAllocated')} not supported")
     try:
         arr = _decode(ds)

@@ -17,10 +17,10 @@ from pydicom.uid import (
 )
 
 from deid.pixels import clean_pixels
-from deid.rewrite.writer import encode_part10
 from deid.pixels.codec import write_frames
 from deid.pixels.render import load_frames
 from deid.recipe.model import PixelSettings
+from deid.rewrite.writer import encode_part10
 
 
 @pytest.mark.parametrize("syntax", [RLELossless, JPEGLSLossless, JPEG2000Lossless])
