@@ -84,23 +84,28 @@ def _linked_pairs(blobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     compared with the few that follow it in centre order (a sweep), not with all of them:
     textured frames make thousands of blobs.
     """
-    x, y, w, h = (blobs[:, i].astype(np.float64) for i in range(4))
+    order = np.argsort(blobs[:, 1] + blobs[:, 3] / 2, kind="stable")
+    x, y, w, h = (blobs[order, i].astype(np.float64) for i in range(4))
     centre = y + h / 2
-    order = np.argsort(centre, kind="stable")
-    centre_sorted = centre[order]
-    reach = np.searchsorted(centre_sorted, centre_sorted + h[order] * 1.25, side="right")
+    reach = np.searchsorted(centre, centre + h * 1.25, side="right")
+    widest = int((reach - np.arange(len(order))).max(initial=1))
     firsts, seconds = [], []
-    for rank, i in enumerate(order.tolist()):
-        js = order[rank + 1 : reach[rank]]
-        if not len(js):
+    for step in range(1, widest):  # compare each blob with the one ``step`` places on
+        i = np.arange(len(order) - step)
+        j = i + step
+        near = j < reach[i]
+        if not near.any():
             continue
-        overlap = np.minimum(y[i] + h[i], y[js] + h[js]) - np.maximum(y[i], y[js])
-        small_h, big_h = np.minimum(h[i], h[js]), np.maximum(h[i], h[js])
-        gap = np.maximum(x[i], x[js]) - np.minimum(x[i] + w[i], x[js] + w[js])
-        keep = js[(overlap >= 0.5 * small_h) & (big_h <= 2.5 * small_h) & (gap <= 1.3 * big_h)]
-        firsts.extend([i] * len(keep))
-        seconds.extend(keep.tolist())
-    return np.asarray(firsts, dtype=np.int64), np.asarray(seconds, dtype=np.int64)
+        i, j = i[near], j[near]
+        overlap = np.minimum(y[i] + h[i], y[j] + h[j]) - np.maximum(y[i], y[j])
+        small_h, big_h = np.minimum(h[i], h[j]), np.maximum(h[i], h[j])
+        gap = np.maximum(x[i], x[j]) - np.minimum(x[i] + w[i], x[j] + w[j])
+        keep = (overlap >= 0.5 * small_h) & (big_h <= 2.5 * small_h) & (gap <= 1.3 * big_h)
+        firsts.append(order[i[keep]])
+        seconds.append(order[j[keep]])
+    if not firsts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(firsts), np.concatenate(seconds)
 
 
 def _group_lines(blobs: np.ndarray) -> list[np.ndarray]:
@@ -197,9 +202,13 @@ def extend_line(gray: np.ndarray, cand: Candidate) -> Candidate:
     )
 
 
-#: The screen: a line must be this many glyph heights wide (two characters or more; a lone
-#: glyph is an orientation marker at most and carries no identity).
-SCREEN_MIN_SPAN = 1.4
+#: The screen: a line must be this many line heights wide (three characters or more;
+#: shorter is an orientation marker or a unit at most, and carries no identity).
+SCREEN_MIN_SPAN = 2.0
+#: A line of a few glyphs is about as tall as its glyphs; taller groups are stacked
+#: structure. Five or more glyph-sized blobs in a row get half as much again (italic and
+#: script glyphs break into pieces of several heights).
+SCREEN_MAX_LINE_TO_GLYPH = 1.6
 #: Strokes must reach this far (8-bit levels) from the line's background.
 SCREEN_MIN_CONTRAST = 40
 #: Ink transitions along the line's middle row per glyph height of width (text: ~1 or more).
@@ -226,13 +235,19 @@ def looks_like_text(gray: np.ndarray, cand: Candidate) -> bool:
     through its middle crosses many strokes. Anatomy that the blob stage lets through is
     mostly single round blobs, pairs, or thick structure, and fails one of these.
     """
-    if cand.w < SCREEN_MIN_SPAN * cand.glyph_height:
+    if cand.w < SCREEN_MIN_SPAN * max(cand.glyph_height, cand.h):
+        return False
+    many = cand.blobs >= 5
+    if (
+        cand.blobs >= 2
+        and cand.h > SCREEN_MAX_LINE_TO_GLYPH * (1.5 if many else 1) * cand.glyph_height
+    ):
         return False
     # Two blobs (two words, or a word and a glyph) have one deviation between them: looser.
     # Five or more glyph-sized blobs in a row are text-like enough (italic and script
     # glyphs do not share a top or a baseline).
-    limit = SCREEN_MAX_MISALIGNMENT * (2 if cand.blobs == 2 else 1)
-    if 2 <= cand.blobs < 5 and cand.misalignment > limit:
+    limit = SCREEN_MAX_MISALIGNMENT * (2 if cand.blobs == 2 or many else 1)
+    if cand.blobs >= 2 and cand.misalignment > limit:
         return False
     crop = gray[cand.y : cand.y + cand.h, cand.x : cand.x + cand.w]
     ink = _ink(crop)
