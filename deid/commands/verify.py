@@ -44,6 +44,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--recipe", metavar="R", help="recipe (default: the one named in the ledger's run.json)"
     )
+    parser.add_argument(
+        "--pixels",
+        choices=("cleaned", "all"),
+        default="cleaned",
+        help="re-read by OCR the pixels of the images Clean Pixel Data cleaned (default) or "
+        "of every image, and report identifying header values still readable",
+    )
     add_cluster_arguments(parser)
     parser.add_argument(
         "--show-input-paths",
@@ -99,6 +106,7 @@ def _verify(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             partition_size=args.partition_size,
             on_finding=show,
+            pixels=args.pixels,
         )
     print_out("\n".join(f"deid verify: {line}" for line in report.summary_lines()))
     if note and not report.clean:  # last, where it is read: it explains the findings

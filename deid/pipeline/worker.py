@@ -262,11 +262,9 @@ def _same_bytes(path: Path, data: bytes) -> bool:
 
 def _reason(error: Exception) -> str:
     """The engine's own quarantine reasons are value-free by contract; keep them as written."""
-    try:
-        from deid.rewrite.errors import QuarantineError
-    except ImportError:  # pragma: no cover - engine not installed
-        QuarantineError = ()
-    if QuarantineError and isinstance(error, QuarantineError):
+    from deid.rewrite.errors import QuarantineError
+
+    if isinstance(error, QuarantineError):
         return " ".join(str(error).split()) or "quarantined by the engine"
     return describe_error(error)
 

@@ -37,6 +37,9 @@ class Candidate:
     h: int
     glyph_height: int
     blobs: int
+    #: How well the glyphs sit on one line: the smaller of the median absolute deviation of
+    #: their tops and of their bottoms, in glyph heights (0 for one blob).
+    misalignment: float = 0.0
 
 
 def background_level(crop: np.ndarray) -> int:
@@ -74,18 +77,42 @@ def _blobs(gray: np.ndarray) -> np.ndarray:
     return np.stack([x, y, w, h, area], axis=1)[keep]
 
 
+def _linked_pairs(blobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i, j) of blobs on one text line: overlapping rows, similar height, near in x.
+
+    Only blobs whose vertical centres are close can overlap enough, so each blob is
+    compared with the few that follow it in centre order (a sweep), not with all of them:
+    textured frames make thousands of blobs.
+    """
+    order = np.argsort(blobs[:, 1] + blobs[:, 3] / 2, kind="stable")
+    x, y, w, h = (blobs[order, i].astype(np.float64) for i in range(4))
+    centre = y + h / 2
+    reach = np.searchsorted(centre, centre + h * 1.25, side="right")
+    widest = int((reach - np.arange(len(order))).max(initial=1))
+    firsts, seconds = [], []
+    for step in range(1, widest):  # compare each blob with the one ``step`` places on
+        i = np.arange(len(order) - step)
+        j = i + step
+        near = j < reach[i]
+        if not near.any():
+            continue
+        i, j = i[near], j[near]
+        overlap = np.minimum(y[i] + h[i], y[j] + h[j]) - np.maximum(y[i], y[j])
+        small_h, big_h = np.minimum(h[i], h[j]), np.maximum(h[i], h[j])
+        gap = np.maximum(x[i], x[j]) - np.minimum(x[i] + w[i], x[j] + w[j])
+        keep = (overlap >= 0.5 * small_h) & (big_h <= 2.5 * small_h) & (gap <= 1.3 * big_h)
+        firsts.append(order[i[keep]])
+        seconds.append(order[j[keep]])
+    if not firsts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(firsts), np.concatenate(seconds)
+
+
 def _group_lines(blobs: np.ndarray) -> list[np.ndarray]:
-    """Union blobs that sit on one text line: overlapping rows, similar height, near in x."""
+    """Union blobs that sit on one text line (see :func:`_linked_pairs`)."""
     n = len(blobs)
     if n == 0:
         return []
-    x, y, w, h = (blobs[:, i].astype(np.float64) for i in range(4))
-    top, bottom, left, right = y, y + h, x, x + w
-    overlap = np.minimum(bottom[:, None], bottom[None, :]) - np.maximum(top[:, None], top[None, :])
-    small_h = np.minimum(h[:, None], h[None, :])
-    big_h = np.maximum(h[:, None], h[None, :])
-    gap = np.maximum(left[:, None], left[None, :]) - np.minimum(right[:, None], right[None, :])
-    linked = (overlap >= 0.5 * small_h) & (big_h <= 2.5 * small_h) & (gap <= 1.3 * big_h)
     parent = np.arange(n)
 
     def find(i: int) -> int:
@@ -94,7 +121,7 @@ def _group_lines(blobs: np.ndarray) -> list[np.ndarray]:
             i = parent[i]
         return i
 
-    rows, cols = np.nonzero(np.triu(linked, 1))
+    rows, cols = _linked_pairs(blobs)
     for i, j in zip(rows.tolist(), cols.tolist()):
         ri, rj = find(i), find(j)
         if ri != rj:
@@ -114,6 +141,10 @@ def find_candidates(gray: np.ndarray) -> list[Candidate]:
         blobs = blobs[order[:MAX_BLOBS]]
     lines = []
     for group in _group_lines(blobs):
+        if len(group) == 1:  # most groups: no statistics needed
+            x0, y0, w, h = (int(v) for v in group[0, :4])
+            lines.append(Candidate(x0, y0, w, h, h, 1, 0.0))
+            continue
         x0 = int(group[:, 0].min())
         y0 = int(group[:, 1].min())
         x1 = int((group[:, 0] + group[:, 2]).max())
@@ -122,7 +153,12 @@ def find_candidates(gray: np.ndarray) -> list[Candidate]:
         w, h = x1 - x0, y1 - y0
         if h > 3 * glyph_h or w < 0.3 * glyph_h:
             continue
-        lines.append(Candidate(x0, y0, w, h, glyph_h, len(group)))
+        tops, bottoms = group[:, 1], group[:, 1] + group[:, 3]
+        deviation = min(
+            float(np.median(np.abs(tops - np.median(tops)))),
+            float(np.median(np.abs(bottoms - np.median(bottoms)))),
+        )
+        lines.append(Candidate(x0, y0, w, h, glyph_h, len(group), deviation / max(glyph_h, 1)))
     lines.sort(key=lambda c: -(c.w * c.h))
     return lines[:MAX_LINES]
 
@@ -161,4 +197,73 @@ def extend_line(gray: np.ndarray, cand: Candidate) -> Candidate:
     pad = cand.glyph_height // 2
     left = max(0, walk(cand.x, -1) - pad)
     right = min(columns - 1, walk(cand.x + cand.w - 1, 1) + pad)
-    return Candidate(left, cand.y, right - left + 1, cand.h, cand.glyph_height, cand.blobs)
+    return Candidate(
+        left, cand.y, right - left + 1, cand.h, cand.glyph_height, cand.blobs, cand.misalignment
+    )
+
+
+#: The screen: a line must be this many line heights wide (three characters or more;
+#: shorter is an orientation marker or a unit at most, and carries no identity).
+SCREEN_MIN_SPAN = 2.0
+#: A line of a few glyphs is about as tall as its glyphs; taller groups are stacked
+#: structure. Five or more glyph-sized blobs in a row get half as much again (italic and
+#: script glyphs break into pieces of several heights).
+SCREEN_MAX_LINE_TO_GLYPH = 1.6
+#: Strokes must reach this far (8-bit levels) from the line's background.
+SCREEN_MIN_CONTRAST = 40
+#: Ink transitions along the line's middle row per glyph height of width (text: ~1 or more).
+SCREEN_MIN_TRANSITIONS = 1.0
+#: Glyphs of a line share a top (capitals, digits) or a baseline: deviation in glyph heights.
+SCREEN_MAX_MISALIGNMENT = 0.12
+
+
+def _ink(crop: np.ndarray) -> np.ndarray | None:
+    """Pixels far from the crop's background level, or None when the contrast is too low."""
+    values = crop.astype(np.int16)
+    distance = np.abs(values - background_level(crop))
+    contrast = float(np.percentile(distance, 98))
+    if contrast < SCREEN_MIN_CONTRAST:
+        return None
+    return distance > contrast / 2
+
+
+def looks_like_text(gray: np.ndarray, cand: Candidate) -> bool:
+    """The cheap screen (no OCR): whether a candidate line may be text worth reading.
+
+    A text line is two or more glyphs wide, its glyphs sit on a common baseline, its
+    strokes contrast with the background and are thin next to its height, and a row
+    through its middle crosses many strokes. Anatomy that the blob stage lets through is
+    mostly single round blobs, pairs, or thick structure, and fails one of these.
+    """
+    if cand.w < SCREEN_MIN_SPAN * max(cand.glyph_height, cand.h):
+        return False
+    many = cand.blobs >= 5
+    if (
+        cand.blobs >= 2
+        and cand.h > SCREEN_MAX_LINE_TO_GLYPH * (1.5 if many else 1) * cand.glyph_height
+    ):
+        return False
+    # Two blobs (two words, or a word and a glyph) have one deviation between them: looser.
+    # Five or more glyph-sized blobs in a row are text-like enough (italic and script
+    # glyphs do not share a top or a baseline).
+    limit = SCREEN_MAX_MISALIGNMENT * (2 if cand.blobs == 2 or many else 1)
+    if cand.blobs >= 2 and cand.misalignment > limit:
+        return False
+    crop = gray[cand.y : cand.y + cand.h, cand.x : cand.x + cand.w]
+    ink = _ink(crop)
+    if ink is None or not ink.any():
+        return False
+    share = float(ink.mean())
+    if share > 0.7 or share < 0.04:
+        return False
+    # The line's own height, not the median blob's: broken (italic, script) glyphs make
+    # small blobs in a tall line.
+    height = max(cand.glyph_height, cand.h)
+    padded = np.pad(ink.astype(np.uint8), 1)
+    half_width = cv2.distanceTransform(padded, cv2.DIST_L2, 3)[1:-1, 1:-1][ink]
+    stroke = 2.0 * float(np.percentile(half_width, 90))
+    if stroke > max(3.5, 0.4 * height):
+        return False
+    rows = ink[max(0, cand.h // 2 - cand.h // 4) : cand.h // 2 + cand.h // 4 + 1]
+    transitions = np.abs(np.diff(rows.astype(np.int8), axis=1)).sum(axis=1).max()
+    return float(transitions) / 2 >= SCREEN_MIN_TRANSITIONS * cand.w / height

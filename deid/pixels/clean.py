@@ -27,6 +27,7 @@ from deid.pixels.outcome import Box, PixelOutcome
 from deid.pixels.overlays import scan_overlays
 from deid.pixels.regions import fixed_boxes, pad_box, ultrasound_image_mask
 from deid.pixels.render import Frames, UnsupportedPixels, fill_value, load_frames, to_gray8
+from deid.pixels.tesseract import OcrUnavailable, ensure_available
 from deid.recipe.model import PixelSettings
 from deid.rewrite.writer import transfer_syntax_of
 
@@ -77,8 +78,10 @@ def fill_boxes(frames: Frames, boxes: list[Box], value: int | tuple[int, int, in
 
 
 def _detection_failed(error: Exception) -> str:
-    """The quarantine reason for a crash in detection: the type only, never a message
-    (library messages can quote what they choked on)."""
+    """The quarantine reason for a crash in detection: the type only, never a library's
+    message (it can quote what it choked on); our own engine reasons are value-free."""
+    if isinstance(error, OcrUnavailable):
+        return str(error)
     return f"text detection failed ({type(error).__name__})"
 
 
@@ -114,6 +117,13 @@ def clean_pixels(
             checked_only=True,
             overlay_boxes=overlay_boxes,
         )
+    if settings.ocr:
+        # Fail closed before looking: an image is never passed as "no text found" because
+        # the engine that would have read it is missing.
+        try:
+            ensure_available()
+        except OcrUnavailable as error:
+            return PixelOutcome(False, [], ts_in, quarantine_reason=str(error))
     try:
         frames = load_frames(ds)
     except UnsupportedPixels as error:

@@ -4,8 +4,8 @@ Only lossless encoders are used: re-encoding lossy would add a second generation
 loss and hide nothing more. Inputs whose syntax has no lossless encoder here (JPEG
 baseline/extended/lossless, lossy JPEG-LS and JPEG 2000, HTJ2K) are written as
 Explicit VR Little Endian; the caller records the syntax in the ledger. Explicit VR Big
-Endian (retired) is refused: converting it faithfully needs byte swaps pydicom leaves to
-the caller.
+Endian (retired) is converted to Explicit VR Little Endian, its word-structured values
+byte-swapped by the writer's converter.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from deid.rewrite.writer import transfer_syntax_of
+from deid.rewrite.writer import convert_big_endian, transfer_syntax_of
 
 #: Syntaxes written back as they came: native ones directly, encapsulated ones re-encoded.
 NATIVE_KEPT = (ExplicitVRLittleEndian, ImplicitVRLittleEndian, DeflatedExplicitVRLittleEndian)
@@ -52,9 +52,11 @@ def write_frames(
     """
     original = transfer_syntax_of(ds)
     if original == ExplicitVRBigEndian:
-        # Rewriting little endian would need every OW value (palettes, overlays) swapped
-        # by hand; pydicom does not do it. The syntax is retired: quarantine, do not guess.
-        raise CannotRewrite("Explicit VR Big Endian (retired) pixel data cannot be rewritten")
+        # The retired syntax is written as Explicit VR Little Endian (as the engine writes
+        # every Big Endian file): every word-structured value (palettes, overlays, the old
+        # Pixel Data) is byte-swapped first, then the cleaned frames replace Pixel Data.
+        convert_big_endian(ds)
+        original = ExplicitVRLittleEndian
     if not hasattr(ds, "file_meta") or ds.file_meta is None:
         ds.file_meta = FileMetaDataset()
     had_frames = "NumberOfFrames" in ds

@@ -1,6 +1,6 @@
-"""Confirm candidate lines with Tesseract, many crops per Tesseract call.
+"""Confirm candidate lines with Tesseract (in process), many crops per call.
 
-Starting Tesseract costs far more than reading a line, so the crops of a whole dataset
+Laying out a page costs more than reading a line, so the crops of a whole dataset
 (all frames) are normalised to one text height, made dark-on-white, de-duplicated by
 hash and stacked into one page that is read with ``--psm 6``; each word is mapped back to
 its crop by its vertical position. Only the *decision* (text or not, allowed or not) is
@@ -11,7 +11,6 @@ one call.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import threading
 from collections import OrderedDict
@@ -20,13 +19,9 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import pytesseract
 
 from deid.pixels.candidates import background_level
-
-# Tesseract's OpenMP threads fight Dask workers for cores; one thread per call is fastest
-# on a busy machine. Only a default: a user's explicit setting wins.
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+from deid.pixels.tesseract import Word, read_words
 
 #: Cap-height crops are scaled to (Tesseract reads best around 30 px).
 TARGET_HEIGHT = 32
@@ -67,15 +62,6 @@ class Crop:
     crisp: bool
     #: Line width in glyph heights: how many characters the line can plausibly hold.
     span: float = 0.0
-
-
-@dataclass(frozen=True)
-class Word:
-    """One word as Tesseract read it; ``line`` identifies its text line on the page."""
-
-    text: str
-    conf: float
-    line: tuple[int, int, int] = (0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -226,41 +212,19 @@ def _read_page(crops: Sequence[Crop]) -> list[list[Word]]:
         page[y : y + h, GAP : GAP + w] = crop.image
         spans.append((y - GAP // 2, y + h + GAP // 2))
         y += h + GAP
-    data = pytesseract.image_to_data(
-        page, config="--psm 6 --oem 1", output_type=pytesseract.Output.DICT
-    )
     words: list[list[Word]] = [[] for _ in crops]
-    rows = zip(
-        data["text"],
-        data["conf"],
-        data["top"],
-        data["height"],
-        data["block_num"],
-        data["par_num"],
-        data["line_num"],
-    )
-    for text, conf, top, h, block, par, line in rows:
-        text = (text or "").strip()
-        if not text:
-            continue
-        centre = top + h / 2
+    for word in read_words(page, psm=6):
+        centre = word.top + word.height / 2
         for index, (a, b) in enumerate(spans):
             if a <= centre < b:
-                words[index].append(Word(text, float(conf), (block, par, line)))
+                words[index].append(word)
                 break
     return words
 
 
 def _read_line(crop: Crop) -> list[Word]:
     """Tesseract on one crop as a single text line (``--psm 7``)."""
-    data = pytesseract.image_to_data(
-        crop.image, config="--psm 7 --oem 1", output_type=pytesseract.Output.DICT
-    )
-    return [
-        Word(text.strip(), float(conf), (0, 0, 0))
-        for text, conf in zip(data["text"], data["conf"])
-        if (text or "").strip()
-    ]
+    return read_words(crop.image, psm=7)
 
 
 class OcrCache:

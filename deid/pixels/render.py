@@ -64,10 +64,10 @@ def load_frames(ds: pydicom.Dataset) -> Frames:
         # ledger and the terminal, and a hostile file may hold a name in any element.
         shown = photometric if photometric in STANDARD_PHOTOMETRICS else "(not a standard term)"
         raise UnsupportedPixels(f"Photometric Interpretation {shown} not supported")
-    if int(ds.get("BitsAllocated", 0) or 0) not in (1, 8, 16):
+    if int(ds.get("BitsAllocated", 0) or 0) not in (1, 8, 16, 32):
         raise UnsupportedPixels(f"Bits Allocated {ds.get('BitsAllocated')} not supported")
     try:
-        arr = decode_pixel_array(ds)
+        arr = _decode(ds)
     except Exception as error:  # any codec failure is a quarantine, never a crash
         raise UnsupportedPixels(f"pixel data cannot be decoded ({type(error).__name__})") from error
     samples = int(ds.get("SamplesPerPixel", 1) or 1)
@@ -78,6 +78,27 @@ def load_frames(ds: pydicom.Dataset) -> Frames:
         raise UnsupportedPixels("decoded frame count differs from Number of Frames")
     out_pi = "RGB" if photometric in YBR_INPUTS else photometric
     return Frames(stored=arr, photometric=out_pi, photometric_in=photometric)
+
+
+def _decode(ds: pydicom.Dataset) -> np.ndarray:
+    """Decode all frames; a dataset read without a Part 10 header (no file meta) is decoded
+    with the transfer syntax it was read in, and left without file meta as it came."""
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and "TransferSyntaxUID" in meta:
+        return decode_pixel_array(ds)
+    from pydicom.dataset import FileMetaDataset
+
+    from deid.rewrite.writer import transfer_syntax_of
+
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = transfer_syntax_of(ds)
+    try:
+        return decode_pixel_array(ds)
+    finally:
+        if meta is None:
+            del ds.file_meta
+        else:
+            ds.file_meta = meta
 
 
 def _window(ds: pydicom.Dataset) -> tuple[float, float] | None:

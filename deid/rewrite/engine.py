@@ -636,12 +636,16 @@ def _rewrite_dataset(ds: Dataset, anchor: str, run: _Run, stack: list) -> None:
             del ds[tag]
 
 
-def _clean_pixels(dataset: Dataset, recipe: Recipe) -> PixelOutcome | None:
-    """Run the pixel step if it is installed (it is written in parallel with this module)."""
+def _clean_pixels(dataset: Dataset, recipe: Recipe) -> PixelOutcome:
+    """Run the pixel step; when it cannot even be imported (OpenCV, NumPy or the OCR
+    binding missing or broken) the file is quarantined, never written uncleaned."""
     try:
-        from deid.pixels import clean_pixels  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+        from deid.pixels import clean_pixels
+    except Exception as exc:  # ImportError, or a shared library that fails to load
+        missing = getattr(exc, "name", None) or _failing_module(exc)
+        raise QuarantineError(
+            f"Clean Pixel Data cannot run: {value_free(str(missing))[:60]} does not import"
+        ) from exc
     try:
         outcome = clean_pixels(dataset, recipe.pixels)
     except QuarantineError:
@@ -652,6 +656,16 @@ def _clean_pixels(dataset: Dataset, recipe: Recipe) -> PixelOutcome | None:
     if outcome is not None and outcome.quarantine_reason:
         raise QuarantineError(outcome.quarantine_reason)
     return outcome
+
+
+def _failing_module(exc: BaseException) -> str:
+    """The module whose import raised (the innermost frame's), for a reason that names
+    what is broken."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    name = tb.tb_frame.f_globals.get("__name__") if tb is not None else None
+    return str(name or type(exc).__name__)
 
 
 def scrub_reason(reason: str, identifiers: Identifiers | None) -> str:

@@ -46,6 +46,7 @@ from deid.verification.ledger import (
     rows_for,
     written_uid_sets,
 )
+from deid.verification.pixeltext import pixel_findings
 from deid.verification.scan import read_output, scan_dataset
 from deid.verification.values import gather
 from deid.verification.walk import walk
@@ -70,6 +71,8 @@ class VerifySetup:
     ledger_dir: str
     #: The run's identities (:mod:`deid.verification.crossindex`), as array bytes.
     cross_index: bytes = b""
+    #: Which outputs' pixels are re-read by OCR (:mod:`deid.verification.pixeltext`).
+    pixels: str = "cleaned"
 
 
 @lru_cache(maxsize=2)
@@ -114,6 +117,7 @@ def check_written(
     recipe: Recipe,
     refs: list[tuple],
     cross: CrossIndex | None = None,
+    pixels: str = "cleaned",
 ) -> list[Finding]:
     """Findings for one written input; appends its references to ``refs`` for later.
 
@@ -139,6 +143,7 @@ def check_written(
     findings = scan_dataset(ident, output, out_ds, relpath)
     if cross:
         findings += cross.findings(out_ds, original, recipe, relpath)
+    findings += pixel_findings(original, out_ds, relpath, recipe, pixels)
     for level, keyword in IDENTITY:  # the ledger must describe the files as they are
         actual = str(out_ds.get(keyword) or "").strip("\x00 ")
         if actual != (row.get(f"{level}_instance_uid_out") or ""):
@@ -187,7 +192,7 @@ def _verify_partition(paths: list[str], setup: VerifySetup, start: int) -> dict:
             statuses[row["status"]] += 1
             if row["status"] == "written":
                 checked += 1
-                findings.extend(check_written(path, row, out_dir, recipe, refs, cross))
+                findings.extend(check_written(path, row, out_dir, recipe, refs, cross, setup.pixels))
     if refs:
         sets = written_uid_sets(str(ledger), ledger_signature(ledger))
         for relpath, attr_path, level, uid_in, uid_out in refs:
@@ -259,8 +264,12 @@ def verify_run(
     scheduler: str | None = None,
     partition_size: int = DEFAULT_PARTITION_SIZE,
     on_finding: Callable[[Finding], None] | None = None,
+    pixels: str = "cleaned",
 ) -> VerifyReport:
     """Verify every input under ``input_paths`` against the ledger and the output tree.
+
+    ``pixels``: ``cleaned`` re-reads by OCR the images Clean Pixel Data selected, ``all``
+    every image (see :mod:`deid.verification.pixeltext`).
 
     ``input_paths`` empty or None: the inputs (and manifest) the run recorded in run.json.
     """
@@ -289,7 +298,7 @@ def verify_run(
     if not inputs:  # the run's own inputs, as run.json recorded them
         inputs, manifest = _run_inputs(ledger)
     paths = collect_inputs(inputs, manifest, prune=(out, ledger))
-    setup = VerifySetup(pickle.dumps(recipe), str(out), str(ledger))
+    setup = VerifySetup(pickle.dumps(recipe), str(out), str(ledger), pixels)
     report = VerifyReport(inputs=len(paths))
     chunks = [(i, paths[i : i + partition_size]) for i in range(0, len(paths), partition_size)]
     n_workers = workers or os.cpu_count() or 1

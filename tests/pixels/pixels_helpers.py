@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pydicom
 import pytesseract
+from pixels_synthetic import PlantedText, make_dataset, plant, smooth_background
 
 from deid.pixels.render import load_frames, to_gray8
-from deid.pixels.synthetic import PlantedText, make_dataset, plant, smooth_background
 
 SIZE = (192, 256)
 KINDS = ("mono8", "mono12", "mono16", "mono1", "rgb", "ybr_full", "palette", "multiframe")

@@ -7,11 +7,11 @@ import numpy as np
 import pydicom
 import pytest
 from pixels_helpers import KINDS, build, read_region, words_in
+from pixels_synthetic import make_dataset, smooth_background
 from pydicom.data import get_testdata_file
 
 from deid.pixels import PixelOutcome, clean_pixels
 from deid.pixels.render import load_frames
-from deid.pixels.synthetic import make_dataset, smooth_background
 from deid.recipe.model import PixelSettings
 
 FILL_EXPECTED = {"mono1": "max", "palette": 255}

@@ -20,6 +20,7 @@ from deid.pixels import clean_pixels
 from deid.pixels.codec import write_frames
 from deid.pixels.render import load_frames
 from deid.recipe.model import PixelSettings
+from deid.rewrite.writer import encode_part10
 
 
 @pytest.mark.parametrize("syntax", [RLELossless, JPEGLSLossless, JPEG2000Lossless])
@@ -70,12 +71,34 @@ def test_lossy_jpeg_is_written_uncompressed_and_marked_lossy() -> None:
     assert np.array_equal(ds.pixel_array, stored[0])
 
 
-def test_big_endian_input_with_text_is_quarantined(settings: PixelSettings) -> None:
-    ds = pydicom.dcmread(get_testdata_file("OBXXXX1A_expb.dcm"))
-    original = ds.PixelData
+def test_big_endian_input_with_text_is_converted_and_cleaned(
+    tmp_path, settings: PixelSettings
+) -> None:
+    """Explicit VR Big Endian (retired) with pixel data is cleaned, not quarantined: written
+    as Explicit VR Little Endian with the palette swapped so the image displays the same."""
+    from pydicom.pixels import apply_color_lut
+
+    source = get_testdata_file("OBXXXX1A_expb.dcm")
+    ds = pydicom.dcmread(source)
+    indices = ds.pixel_array.copy()
+    # What the image displays: the same file in little endian, as pydicom ships it.
+    reference = pydicom.dcmread(get_testdata_file("OBXXXX1A.dcm"))
+    assert np.array_equal(reference.pixel_array, indices)
+    before = apply_color_lut(reference.pixel_array, reference)
     outcome = clean_pixels(ds, settings)
-    assert not outcome.changed and outcome.quarantine_reason
-    assert "Big Endian" in outcome.quarantine_reason and ds.PixelData is original
+    assert outcome.quarantine_reason is None and outcome.changed
+    assert outcome.transfer_syntax_out == ExplicitVRLittleEndian
+    path = tmp_path / "le.dcm"
+    path.write_bytes(encode_part10(ds))  # the engine's writer
+    again = pydicom.dcmread(path)
+    assert again.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    after = apply_color_lut(again.pixel_array, again)
+    touched = np.zeros(after.shape[:2], dtype=bool)
+    for _f, x, y, w, h in outcome.boxes:
+        touched[y : y + h, x : x + w] = True
+    assert touched.any()
+    assert np.array_equal(again.pixel_array[~touched], indices[~touched])
+    assert np.array_equal(after[~touched], before[~touched]), "palette garbled"
 
 
 def test_real_ultrasound_text_is_found(settings: PixelSettings) -> None:

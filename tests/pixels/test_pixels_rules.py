@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pydicom
 from pixels_helpers import build
+from pixels_synthetic import PlantedText, make_dataset, plant, smooth_background
 from pydicom.pixels import pack_bits
 
 import deid.pixels.detect as detect_module
@@ -14,7 +15,6 @@ from deid.pixels import clean_pixels
 from deid.pixels.clean import NOT_FOUND_REASON, UNMATCHED_REASON
 from deid.pixels.ocr import Verdict
 from deid.pixels.render import load_frames
-from deid.pixels.synthetic import PlantedText, make_dataset, plant, smooth_background
 from deid.recipe.model import Condition, PixelRegionRule, PixelSettings
 
 ONLY_US = (Condition.from_mapping({"Modality": "US"}),)

@@ -77,13 +77,19 @@ def test_research_has_the_promised_options_and_pixel_settings():
     assert recipe.pixels.enabled and recipe.pixels.ocr
     assert len(recipe.safe_private) == 479
 
-    class Header(dict):
-        pass
+    # Every image is screened for burned-in text, whatever its modality or Burned In
+    # Annotation says (CT/MR screen captures, CR/DX labels carry text too).
+    from pydicom import Dataset
 
-    for modality in ("US", "SC", "XA", "ES"):
-        assert any(c.matches(Header(Modality=modality)) for c in recipe.pixels.clean_when)
-    assert not any(c.matches(Header(Modality="CT")) for c in recipe.pixels.clean_when)
-    assert any(c.matches(Header(BurnedInAnnotation="YES")) for c in recipe.pixels.clean_when)
+    from deid.pixels.clean import selected_for_cleaning
+
+    for modality in ("US", "SC", "XA", "ES", "CT", "MR", "CR", "DX", "NM", "OT"):
+        for burned_in in ("YES", "NO", None):
+            header = Dataset()
+            header.Modality = modality
+            if burned_in is not None:
+                header.BurnedInAnnotation = burned_in
+            assert selected_for_cleaning(header, recipe.pixels), (modality, burned_in)
     assert "113101" in [code for code, _m in recipe.method_codes()]
 
 
