@@ -192,7 +192,9 @@ def _verify_partition(paths: list[str], setup: VerifySetup, start: int) -> dict:
             statuses[row["status"]] += 1
             if row["status"] == "written":
                 checked += 1
-                findings.extend(check_written(path, row, out_dir, recipe, refs, cross, setup.pixels))
+                findings.extend(
+                    check_written(path, row, out_dir, recipe, refs, cross, setup.pixels)
+                )
     if refs:
         sets = written_uid_sets(str(ledger), ledger_signature(ledger))
         for relpath, attr_path, level, uid_in, uid_out in refs:
