@@ -45,7 +45,7 @@ def _ranked(path: str, rank: int) -> set[str]:
 
 
 def build(rank: int) -> bytes:
-    import names_dataset
+    import names_dataset  # type: ignore[import-untyped]
 
     folder = os.path.join(os.path.dirname(names_dataset.__file__), "v3")
     given = _ranked(os.path.join(folder, "first_names.pkl.gz"), rank)

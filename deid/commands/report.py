@@ -85,10 +85,12 @@ def ledger_path(text: str) -> Path:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from deid.pipeline.ledger import reading
     from deid.pipeline.summary import print_out, report, silence_stdout
 
     ledger = ledger_path(args.ledger)
-    text, code = report(ledger)
+    with reading(ledger):  # a damaged part: one line naming it
+        text, code = report(ledger)
     if args.dicomdir:
         written = _write_dicomdir(ledger, Path(args.dicomdir), args.out)
         print(f"deid: wrote {args.dicomdir}/DICOMDIR over {written} file(s)", file=sys.stderr)

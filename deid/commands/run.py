@@ -55,8 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=positive_int,
         default=None,
         metavar="N",
-        help=f"files per partition (default {DEFAULT_PARTITION_SIZE}, or what the ledger's "
-        "earlier runs used)",
+        help=f"files per partition (default {DEFAULT_PARTITION_SIZE}); a rerun keeps what the "
+        "ledger's earlier runs used",
     )
     run.add_argument(
         "--file-timeout",

@@ -300,7 +300,7 @@ def verify_run(
     if not inputs:  # the run's own inputs, as run.json recorded them
         inputs, manifest = _run_inputs(ledger)
     paths = collect_inputs(inputs, manifest, prune=(out, ledger))
-    setup = VerifySetup(pickle.dumps(recipe), str(out), str(ledger), pixels)
+    setup = VerifySetup(pickle.dumps(recipe), str(out), str(ledger), pixels=pixels)
     report = VerifyReport(inputs=len(paths))
     chunks = [(i, paths[i : i + partition_size]) for i in range(0, len(paths), partition_size)]
     n_workers = workers or os.cpu_count() or 1
