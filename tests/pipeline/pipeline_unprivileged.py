@@ -58,12 +58,15 @@ def _prefix(probe_root: str) -> tuple[str, ...] | None:
     try:
         if os.geteuid() != 0:  # already unprivileged
             return ()
-        nobody = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
-        if _works(nobody, probe):
-            return tuple(nobody)
+        # Root without the file-mode bypass first: the run's ledger and output then belong
+        # to the test's own user. As ``nobody`` a venv run wrote no ledger (seen on a clean
+        # clone), so that form is only the fallback.
         capless = [setpriv, f"--bounding-set={_DROP_DAC}", f"--inh-caps={_DROP_DAC}"]
         if _works(capless, probe):
             return tuple(capless)
+        nobody = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+        if _works(nobody, probe):
+            return tuple(nobody)
         return None
     finally:
         probe.chmod(0o700)
