@@ -11,8 +11,9 @@ importable from ``deid`` itself)::
 
 from __future__ import annotations
 
+from deid.dicom.uids import is_well_known_uid
 from deid.recipe import builtin_recipe, load_recipe
-from deid.rewrite.engine import Deidentified, deidentify, is_well_known_uid
+from deid.rewrite.engine import Deidentified, deidentify
 from deid.rewrite.errors import QuarantineError
 from deid.rewrite.keys import KeyRing
 from deid.rewrite.writer import encode_part10, write_atomic

@@ -15,6 +15,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deid.dicom.vrs import DATE_VRS, TEXT_VRS
 from deid.recipe.document import VR_NAMES, Located, RecipeDocument, parse_document
 from deid.recipe.model import (
     DatePolicy,
@@ -44,8 +45,6 @@ UNSUPPORTED_OPTIONS = {
 }
 FULL = "retain-longitudinal-full-dates"
 MODIFIED = "retain-longitudinal-modified-dates"
-TEXT_VRS = ("LO", "SH", "ST", "LT", "UT", "UC")
-DATE_VRS = ("DA", "DT", "TM")
 SAFETY_NET = Origin("safety-net", "vr-defaults")
 
 

@@ -11,22 +11,9 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-_DA = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-# ACR-NEMA style "2024.01.31" appears in old files; accept it and write the DICOM form.
-_DA_DOTTED = re.compile(r"^(\d{4})\.(\d{2})\.(\d{2})$")
+from deid.dicom.dates import parse_da
+
 _DT = re.compile(r"^(\d{4})(\d{2})(\d{2})(.*)$")
-
-
-def parse_da(text: str) -> date | None:
-    """A DA string as a date, or None when it is not a valid calendar date."""
-    text = text.strip()
-    match = _DA.match(text) or _DA_DOTTED.match(text)
-    if not match:
-        return None
-    try:
-        return date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError:
-        return None
 
 
 def _shift(day: date, days: int) -> str | None:
@@ -76,3 +63,6 @@ def shift_dt(text: str, days: int) -> str:
         return ""
     shifted = _shift(day, days)
     return shifted + match[4] if shifted else ""
+
+
+__all__ = ["parse_da", "shift_da", "shift_dt"]

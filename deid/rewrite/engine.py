@@ -96,8 +96,10 @@ from pydicom import Dataset, config
 from pydicom.dataelem import DataElement
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
-from pydicom.uid import UID_dictionary
 
+from deid.dicom.privates import is_safe_private_keep
+from deid.dicom.sop import sop_instance_uid
+from deid.dicom.uids import is_well_known_uid
 from deid.recipe.model import Recipe, Rule
 from deid.rewrite import dicomdir, iod
 from deid.rewrite.dates import shift_da, shift_dt
@@ -157,7 +159,6 @@ CODED_TAGS = frozenset(
     }
 )
 COMPOUND = frozenset({"Z/D", "X/Z", "X/D", "X/Z/D", "X/Z/U*"})
-WELL_KNOWN_ROOT = "1.2.840.10008."
 AGE_CAP = "090Y"
 
 
@@ -178,11 +179,6 @@ class Deidentified:
     transfer_syntax_out: str = ""
     #: Things the ledger or a log may want to say (never values), e.g. a converted encoding.
     notes: list[str] = field(default_factory=list)
-
-
-def is_well_known_uid(uid: str) -> bool:
-    """Standard UIDs (SOP Classes, Transfer Syntaxes, coding schemes ...) are never remapped."""
-    return uid.startswith(WELL_KNOWN_ROOT) or uid in UID_dictionary
 
 
 def _text(value: Any) -> str:
@@ -348,19 +344,6 @@ def _clean(
         del ds[tag]
         return False
     return True
-
-
-#: The option whose per-key K rules keep Table E.3.10-1's "safe" private attributes.
-SAFE_PRIVATE_OPTION = "retain-safe-private"
-
-
-def is_safe_private_keep(rule: Rule) -> bool:
-    """A K that comes from Retain Safe Private's table (not from a recipe's own rule)."""
-    return (
-        rule.action == "K"
-        and rule.origin.layer == "option"
-        and rule.origin.name == SAFE_PRIVATE_OPTION
-    )
 
 
 def _keep_safe_private(ds: Dataset, tag: int, vr: str, anchor: str, run: _Run, stack: list) -> bool:
@@ -724,14 +707,9 @@ def _top_value(dataset: Dataset, tag: int, recipe: Recipe) -> Any:
 
 
 def _sop_instance_uid_in(dataset: Dataset, recipe: Recipe) -> str:
-    """:func:`header_uid` for the SOP Instance UID, reading the body's value by
-    :func:`_top_value`."""
-    value = str(_top_value(dataset, SOP_INSTANCE_UID, recipe) or "").strip(" \x00")
-    if not value:  # a DICOMDIR, or a body without it: the header's
-        meta = getattr(dataset, "file_meta", None)
-        header = meta.get("MediaStorageSOPInstanceUID") if meta is not None else None
-        value = str(header or "").strip(" \x00")
-    return value
+    """The SOP Instance UID (a DICOMDIR, or a body without it: the header's), reading the
+    body's value by :func:`_top_value`."""
+    return sop_instance_uid(dataset, _top_value(dataset, SOP_INSTANCE_UID, recipe))
 
 
 def deidentify(dataset: Dataset, recipe: Recipe, keys: KeyRing) -> Deidentified:

@@ -36,6 +36,8 @@ from pydicom.filewriter import write_data_element, write_dataset, writers
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
+from deid.dicom.vrs import TEXT_VRS
+
 _TAG = struct.Struct("<HH")
 _US = struct.Struct("<H")
 _UL = struct.Struct("<L")
@@ -114,7 +116,6 @@ def _meta_bytes(meta: Dataset) -> bytes | None:
 #: the value's characters as they are, padded to even length (UI with NUL).
 _ASCII_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "TM", "UI", "UR"})
 #: VRs pydicom writes with ``write_text``: encoded by the character set, padded with a space.
-_TEXT_VRS = frozenset({"LO", "SH", "ST", "LT", "UT", "UC"})
 #: Python codecs (as :func:`pydicom.charset.convert_encodings` names them) under which an
 #: ASCII string encodes to its ASCII bytes with no escape sequence.
 _PLAIN_CODECS = frozenset({"iso8859", "latin_1", "UTF8", "utf_8"})
@@ -135,7 +136,7 @@ def _simple_value(elem: Any, plain_text: bool) -> bytes | None:
         return None
     if vr in _ASCII_VRS:
         pad = "\0" if vr == "UI" else " "
-    elif vr in _TEXT_VRS and plain_text:
+    elif vr in TEXT_VRS and plain_text:
         pad = " "
     else:
         return None

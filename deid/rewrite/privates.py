@@ -16,8 +16,7 @@ Sequence, PS3.15 E.3.10 item 1) are not trusted: only the recipe decides.
 
 from __future__ import annotations
 
-from pydicom import Dataset
-
+from deid.dicom.privates import private_creators
 from deid.recipe.model import PrivateKey, Recipe, Rule
 
 #: id(recipe) -> (recipe, {(group, creator, element, vr): rule or None}); the recipe is
@@ -48,19 +47,4 @@ def private_rule(recipe: Recipe, group: int, creator: str, element: int, vr: str
     return rule
 
 
-def private_creators(ds: Dataset, tags: list[int]) -> dict[tuple[int, int], str]:
-    """(group, block byte) -> creator, from the (gggg,0010-00FF) elements of ``ds``."""
-    creators: dict[tuple[int, int], str] = {}
-    for tag in tags:
-        group, elem = tag >> 16, tag & 0xFFFF
-        if group & 1 and 0x0010 <= elem <= 0x00FF:
-            try:
-                value = ds[tag].value
-            except Exception:
-                continue
-            if isinstance(value, bytes):
-                value = value.decode("latin-1")
-            creator = str(value).strip(" \x00")
-            if creator:
-                creators[(group, elem)] = creator
-    return creators
+__all__ = ["private_creators", "private_rule"]

@@ -33,6 +33,8 @@ from typing import Any
 from pydicom import Dataset
 from pydicom.multival import MultiValue
 
+from deid.dicom import names as person_name
+
 PATIENT_NAME = 0x00100010
 PATIENT_ID = 0x00100020
 MIN_ID = 4
@@ -47,11 +49,11 @@ def _text(value: Any) -> str:
 
 def _name_forms(name: str) -> set[str]:
     forms: set[str] = set()
-    for group in name.split("="):
+    for group in person_name.groups(name):
         group = group.strip(" ^")
-        if "^" not in group and " " not in group:
+        if not person_name.is_multi_component(group):
             continue  # a single component: Clean text's business, not this guard's
-        forms.update({group, " ".join(p for p in group.split("^") if p), group.replace("^", "")})
+        forms.update(person_name.group_forms(group))
     return {f for f in forms if len(f) >= MIN_NAME}
 
 

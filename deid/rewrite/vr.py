@@ -34,33 +34,14 @@ from __future__ import annotations
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement
 
-TEXT_VRS = frozenset({"LO", "SH", "ST", "LT", "UT", "UC"})
-DATE_VRS = frozenset({"DA", "DT", "TM"})
-STRING_VRS = frozenset(
-    {
-        "AE",
-        "AS",
-        "CS",
-        "DA",
-        "DS",
-        "DT",
-        "IS",
-        "LO",
-        "LT",
-        "PN",
-        "SH",
-        "ST",
-        "TM",
-        "UC",
-        "UI",
-        "UR",
-        "UT",
-    }
+from deid.dicom.vrs import (
+    BINARY_VRS,
+    DATE_VRS,
+    NUMBER_VRS,
+    STRING_VRS,
+    TEXT_VRS,
+    WORD_SIZE,
 )
-BINARY_VRS = frozenset({"OB", "OW", "OF", "OL", "OD", "OV", "UN"})
-#: Bytes per word for the binary VRs, for byte swapping and for dummy lengths.
-WORD_SIZE = {"OB": 1, "UN": 1, "OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
-NUMBER_VRS = frozenset({"US", "SS", "UL", "SL", "UV", "SV", "FL", "FD", "AT"})
 
 DUMMY_TEXT = "ANONYMIZED"
 DUMMY_AE = "DEID"
@@ -127,3 +108,18 @@ def empty_value(vr: str) -> object:
     if vr in STRING_VRS:
         return ""
     return None
+
+
+__all__ = [
+    "BINARY_VRS",
+    "DATE_VRS",
+    "DUMMIES",
+    "NUMBER_VRS",
+    "STRING_VRS",
+    "TEXT_VRS",
+    "WORD_SIZE",
+    "concrete",
+    "dummy_value",
+    "element_vr",
+    "empty_value",
+]

@@ -33,14 +33,11 @@ from pydicom import Dataset, config, dcmwrite
 from pydicom.dataelem import DataElement
 from pydicom.dataset import FileMetaDataset
 from pydicom.filebase import DicomBytesIO
-from pydicom.uid import (
-    UID,
-    ExplicitVRBigEndian,
-    ExplicitVRLittleEndian,
-    ImplicitVRLittleEndian,
-)
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian
 
 from deid import __version__
+from deid.dicom.sop import header_uid
+from deid.dicom.syntax import read_transfer_syntax
 from deid.rewrite import dicomdir
 from deid.rewrite.errors import QuarantineError
 from deid.rewrite.fastwrite import encode_fast
@@ -56,16 +53,7 @@ OUTPUT_MODE = 0o644
 
 def transfer_syntax_of(dataset: Dataset) -> UID:
     """The transfer syntax the dataset was read with (Explicit VR Little Endian if new)."""
-    meta = getattr(dataset, "file_meta", None)
-    ts = meta.get("TransferSyntaxUID") if meta is not None else None
-    if ts:
-        return UID(str(ts).strip(" \x00"))
-    implicit, little = getattr(dataset, "original_encoding", (None, None))
-    if implicit is None:
-        return ExplicitVRLittleEndian
-    if implicit:
-        return ImplicitVRLittleEndian
-    return ExplicitVRLittleEndian if little else ExplicitVRBigEndian
+    return read_transfer_syntax(dataset) or ExplicitVRLittleEndian
 
 
 def output_transfer_syntax(dataset: Dataset) -> UID:
@@ -110,20 +98,10 @@ def convert_big_endian(dataset: Dataset) -> bool:
     return True
 
 
-def header_uid(dataset: Dataset, keyword: str, meta_keyword: str) -> str:
-    """The dataset's own UID (``keyword``), else its File Meta's (``meta_keyword``): a
-    DICOMDIR, or a body whose UID was removed, has it only in the header."""
-    value = str(dataset.get(keyword) or "").strip(" \x00")
-    if not value:
-        meta = getattr(dataset, "file_meta", None)
-        value = str((meta.get(meta_keyword) if meta is not None else None) or "").strip(" \x00")
-    return value
-
-
 def build_file_meta(dataset: Dataset, transfer_syntax: str) -> FileMetaDataset:
     """A new File Meta Information for ``dataset`` (see the module docstring)."""
-    sop_class = header_uid(dataset, "SOPClassUID", "MediaStorageSOPClassUID")
-    sop_instance = header_uid(dataset, "SOPInstanceUID", "MediaStorageSOPInstanceUID")
+    sop_class = header_uid(dataset, "SOPClassUID")
+    sop_instance = header_uid(dataset, "SOPInstanceUID")
     if not sop_class:
         raise QuarantineError("no SOP Class UID: cannot build a Part 10 header")
     if not sop_instance:
@@ -228,7 +206,6 @@ __all__ = [
     "build_file_meta",
     "convert_big_endian",
     "encode_part10",
-    "header_uid",
     "output_transfer_syntax",
     "transfer_syntax_of",
     "write_atomic",

@@ -32,6 +32,7 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
+from deid.dicom.sop import sop_instance_uid, uid_text
 from deid.errors import UserError
 from deid.pipeline.ledger import ledger_text
 from deid.pipeline.plan import DEFAULT_PARTITION_SIZE
@@ -145,13 +146,11 @@ def check_written(
         findings += cross.findings(out_ds, original, recipe, relpath)
     findings += pixel_findings(original, out_ds, relpath, recipe, pixels)
     for level, keyword in IDENTITY:  # the ledger must describe the files as they are
-        actual = str(out_ds.get(keyword) or "").strip("\x00 ")
+        actual = uid_text(out_ds.get(keyword))
         if actual != (row.get(f"{level}_instance_uid_out") or ""):
             findings.append(Finding(relpath, keyword, "ledger-mismatch"))
-        source = str(original.get(keyword) or "").strip("\x00 ")
-        if not source and level == "sop":  # no SOP Instance UID: the file meta names it
-            meta = getattr(original, "file_meta", None)
-            source = str((meta or {}).get("MediaStorageSOPInstanceUID") or "").strip("\x00 ")
+        # no SOP Instance UID in the body: the file meta names it
+        source = sop_instance_uid(original) if level == "sop" else uid_text(original.get(keyword))
         if source != (row.get(f"{level}_instance_uid_in") or ""):
             findings.append(Finding(where, keyword, "ledger-mismatch", input_path=name))
     out_refs = references(out_ds)

@@ -7,7 +7,9 @@ Places searched, in order, each finding naming the first place a needle shows up
 3. the 128-byte preamble, in the dataset's encodings (path ``preamble``);
 4. the raw bytes of the file (deflated data sets inflated first), with the bulk pixel data
    value cut out, for needles not already found decoded (path ``raw-bytes``);
-5. the output path relative to the output root (path ``output-path``).
+5. the output path relative to the output root (path ``output-path``);
+6. the free text values (LO SH ST LT UT UC) again, for the original's dates in every
+   spelling the engine removes from free text (:func:`deid.dicom.dates.date_patterns`).
 
 Needles contained in the text the engine generates from the recipe (the de-identification
 marking: see :func:`deid.verification.values.generated_text`) are not leaks; the marking
@@ -31,13 +33,15 @@ import pydicom
 from pydicom.charset import encode_string
 from pydicom.dataset import Dataset
 
+from deid.dicom.dates import date_regex
+from deid.dicom.uids import DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN as DEFLATED
+from deid.dicom.vrs import TEXT_VRS
 from deid.verification.findings import Finding
 from deid.verification.textscan import scan_free_text
 from deid.verification.values import IdentifyingSet, Needle, fold, kind_for
 from deid.verification.walk import BULK_TAGS, elements, value_bytes, value_strings, walk
 
 MIN_BINARY_NEEDLE = 6
-DEFLATED = "1.2.840.10008.1.2.1.99"
 
 _DIGITS = frozenset(b"0123456789")
 _DIGITS_DOTS = frozenset(b"0123456789.")
@@ -111,13 +115,17 @@ class _Haystack:
         self.starts: list[int] = []
         self.paths: list[str] = []
         self.kinds: list[str] = []
+        #: Indexes of the parts that are free text (the engine's Clean text VRs).
+        self.free: list[int] = []
         self._edges: tuple[list[tuple[str, int]], dict[str, int]] | None = None
         self.length = 0
         self.blobs: list[tuple[str, bytes]] = []
         self.text = ""
 
-    def add(self, path: str, text: str, kind: str = "") -> None:
+    def add(self, path: str, text: str, kind: str = "", free: bool = False) -> None:
         folded = fold(text)
+        if free:
+            self.free.append(len(self.parts))
         self.starts.append(self.length)
         self.paths.append(path)
         self.kinds.append(kind)
@@ -164,8 +172,9 @@ def _collect(dataset: Dataset, haystack: _Haystack, prefix: str) -> None:
         tag = int(element.tag)
         here = prefix or path
         kind = kind_for(tag, element.VR or "UN", (tag >> 16) % 2 == 1)
+        free = element.VR in TEXT_VRS
         for text in value_strings(element):
-            haystack.add(here, text, kind)
+            haystack.add(here, text, kind, free)
         if level is dataset and tag in BULK_TAGS:
             return None
         raw = value_bytes(element)
@@ -248,6 +257,11 @@ def scan_dataset(
             warnings.simplefilter("ignore")
             for finding in scan_free_text(dataset, ident.recipe, relpath):
                 report(finding.path, finding.kind)
+    dates = date_regex(list(ident.dates)) if ident.dates else None
+    if dates is not None:  # every spelling the engine removes from free text
+        for i in haystack.free:
+            if dates.search(haystack.parts[i]):
+                report(haystack.paths[i], "date")
     needles = [n for n in ident.needles if n.folded not in ident.generated]
     if not needles:
         return [Finding(relpath, path, kind) for path, kind in findings]

@@ -16,7 +16,9 @@ The filter rule (documented here because it decides what verify can miss):
    and each component group (alphabetic, ideographic, phonetic) spaced and unspaced;
    dates (DA and the date part of DT) yield their common spellings: 20240131, 2024-01-31,
    2024/01/31, 2024.01.31, 31/01/2024, 01/31/2024, 31.01.2024, 31-01-2024, Jan 31 2024,
-   31 Jan 2024, January 31, 2024.
+   31 Jan 2024, January 31, 2024; and the output's free text (LO SH ST LT UT UC) is
+   searched for every spelling the engine removes from it (31/1/24, 1.31.2024, 31st
+   January, 2024 ...: :func:`deid.dicom.dates.date_patterns`, the engine's own list).
 2. Too short or generic to identify anyone, so skipped: fewer than 4 characters (2 in CJK
    scripts, where two characters make a surname); no letter or digit at all; numbers with
    fewer than 6 significant digits (2.000000 has one); binary numbers (US, UL, FL, FD,
@@ -64,8 +66,13 @@ from typing import Any
 from pydicom.charset import convert_encodings
 from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset
-from pydicom.uid import UID_dictionary
 
+from deid.dicom import names as person_name
+from deid.dicom.dates import date_of
+from deid.dicom.dates import date_spellings as common_date_spellings
+from deid.dicom.privates import block_creator, is_private_creator, is_safe_private_keep
+from deid.dicom.uids import is_well_known_uid
+from deid.dicom.vrs import BINARY_NUMBER_VRS
 from deid.recipe.model import PrivateKey, Recipe, Rule
 from deid.rewrite.vr import DUMMIES
 from deid.text import vocabulary
@@ -74,8 +81,6 @@ from deid.verification.walk import SKIP, value_bytes, value_strings, walk
 MIN_LENGTH = 4
 MIN_IDEOGRAPHIC_LENGTH = 2
 MIN_NUMBER_DIGITS = 6
-#: The option whose per-key K rules keep Table E.3.10-1 (mirrors the engine).
-SAFE_OPTION = "retain-safe-private"
 
 #: Codes after which the original value is gone from the output.
 REMOVING_ACTIONS = frozenset(
@@ -86,9 +91,6 @@ REMOVING_ACTIONS = frozenset(
 #: inside them, so the items' values are judged by their own rules.
 REMOVING_SEQUENCE_ACTIONS = frozenset({"X", "Z", "X/Z"})
 
-BINARY_NUMBER_VRS = frozenset(
-    {"US", "UL", "SS", "SL", "FL", "FD", "UV", "SV", "AT", "OF", "OD", "OL", "OV", "OW"}
-)
 TEXT_LIKE_VRS = frozenset({"LO", "SH", "ST", "LT", "UT", "UC", "CS", "UR", "IS", "DS"})
 
 GENERIC_WORDS = frozenset(
@@ -164,12 +166,7 @@ KIND_PRIORITY = (
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _DIGITS = re.compile(r"^\d+$")
 _DIGITS_DOTS = re.compile(r"^[\d.]+$")
-_NAME_SPLIT = re.compile(r"[\^=\s,]+")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTH_NAMES = (
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
-)  # fmt: skip
+_NAME_SPLIT = person_name.WORD_SPLIT
 
 
 @dataclass(frozen=True)
@@ -197,6 +194,9 @@ class IdentifyingSet:
     #: The effective recipe, for the gate's own look at the output's free text
     #: (:mod:`deid.verification.textscan`); None skips that look.
     recipe: Recipe | None = None
+    #: The calendar dates among the date needles: searched in the output's free text in
+    #: every spelling the engine removes (:func:`deid.dicom.dates.date_patterns`).
+    dates: tuple[date, ...] = ()
 
     def pairs(self) -> list[tuple[str, str]]:
         return [(n.kind, n.text) for n in self.needles]
@@ -204,32 +204,8 @@ class IdentifyingSet:
 
 def date_spellings(value: str) -> list[str]:
     """A DICOM date (YYYYMMDD...) in the spellings people type into free text."""
-    digits = value[:8]
-    if not _DIGITS.match(digits) or len(digits) != 8:
-        return []
-    try:
-        day = date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
-    except ValueError:
-        return []
-    y, m, d = f"{day.year:04d}", f"{day.month:02d}", f"{day.day:02d}"
-    mon, month = _MONTHS[day.month - 1], _MONTH_NAMES[day.month - 1]
-    return [
-        digits,
-        f"{y}-{m}-{d}",
-        f"{y}/{m}/{d}",
-        f"{y}.{m}.{d}",
-        f"{d}/{m}/{y}",
-        f"{m}/{d}/{y}",
-        f"{d}.{m}.{y}",
-        f"{d}-{m}-{y}",
-        f"{mon} {day.day} {y}",
-        f"{day.day} {mon} {y}",
-        f"{month} {day.day}, {y}",
-    ]
-
-
-def is_well_known_uid(value: str) -> bool:
-    return value in UID_dictionary or value.startswith("1.2.840.10008.")
+    day = date_of(value)
+    return [] if day is None else common_date_spellings(day)
 
 
 def kind_for(tag: int, vr: str, private: bool) -> str:
@@ -267,35 +243,12 @@ def kind_for(tag: int, vr: str, private: bool) -> str:
 
 
 def _creator_of(level: Dataset, tag: int, cache: dict) -> str | None:
-    """The Private Creator string of a private element's block, None if there is none."""
-    group, element = tag >> 16, tag & 0xFFFF
-    if element < 0x1000:
-        return None
-    creator_tag = (group << 16) | (element >> 8)
-    key = (id(level), creator_tag)
+    """The Private Creator string of a private element's block, None if there is none
+    (read as the engine reads it: :func:`deid.dicom.privates.block_creator`)."""
+    key = (id(level), tag >> 16, (tag & 0xFFFF) >> 8)
     if key not in cache:
-        cache[key] = _read_creator(level, creator_tag)
+        cache[key] = block_creator(level, tag)
     return cache[key]
-
-
-def _read_creator(level: Dataset, creator_tag: int) -> str | None:
-    if creator_tag not in level:
-        return None
-    try:
-        value = level[creator_tag].value
-    except Exception:
-        value = level.get_item(creator_tag).value
-    if isinstance(value, (bytes, bytearray)):
-        value = bytes(value).decode("latin-1")
-    if not isinstance(value, str):
-        return None
-    return value.strip(" \x00")
-
-
-def _safe_private_keep(rule: Rule) -> bool:
-    """A K from Retain Safe Private's table: the engine keeps the value but cleans identity
-    out of it (see ``deid.rewrite.engine.is_safe_private_keep``), so it is not verbatim."""
-    return rule.action == "K" and rule.origin.layer == "option" and rule.origin.name == SAFE_OPTION
 
 
 def _fate(rule: Rule | None, vr: str, recipe: Recipe) -> str:
@@ -332,8 +285,8 @@ def _texts(element: Any) -> list[str]:
 def _expand(kind: str, vr: str, text: str) -> list[str]:
     if vr == "PN" or kind in ("patient-name", "person-name"):
         forms = [text, *(_NAME_SPLIT.split(text))]
-        for group in text.split("="):  # alphabetic, ideographic, phonetic
-            forms += [group, group.replace("^", " ").strip(), group.replace("^", "")]
+        for group in person_name.groups(text):  # alphabetic, ideographic, phonetic
+            forms += sorted(person_name.group_forms(group))
         return forms
     if vr in ("DA", "DT") or kind == "date":
         return [text, *date_spellings(text)]
@@ -345,8 +298,8 @@ def _whole_forms(text: str) -> set[str]:
     forms searched even inside kept values. Single components are not: "Name" of
     "Last Name^First Name" is in many a code meaning."""
     forms = set()
-    for group in text.split("="):
-        forms.update({group, group.replace("^", " ").strip(), group.replace("^", "")})
+    for group in person_name.groups(text):
+        forms.update(person_name.group_forms(group))
     return {fold(f.strip(" \x00")) for f in forms if _NAME_SPLIT.search(f.strip())}
 
 
@@ -458,7 +411,7 @@ def gather(original: Dataset, recipe: Recipe) -> IdentifyingSet:
         group, elem_no = tag >> 16, tag & 0xFFFF
         vr = element.VR or "UN"
         private = group % 2 == 1
-        if private and 0x0010 <= elem_no <= 0x00FF:
+        if is_private_creator(tag):
             return SKIP if vr == "SQ" else None  # creator strings: vendor names
         if elem_no == 0x0000:
             return None  # group lengths
@@ -471,7 +424,7 @@ def gather(original: Dataset, recipe: Recipe) -> IdentifyingSet:
             else:
                 key = PrivateKey(group, creator, elem_no & 0xFF)
                 rule = recipe.rule_for_private(key, vr)
-                if rule is not None and _safe_private_keep(rule):
+                if rule is not None and is_safe_private_keep(rule):
                     # the engine cleans "safe" private text of identity: not verbatim
                     rule = Rule("C", rule.origin, rule.value)
                 fate = _fate(rule, vr, recipe)
@@ -500,6 +453,7 @@ def gather(original: Dataset, recipe: Recipe) -> IdentifyingSet:
     cleaned = "\x00".join(kept_cleaned)
     excluded = _replace_values(recipe)
     chosen: dict[str, Needle] = {}
+    date_texts = {t[:8] for k, vr, t in gone if vr in ("DA", "DT") or k == "date"}
     for kind, vr, text in gone:
         whole = {fold(text), *_whole_forms(text)} if kind in PATIENT_KINDS else set()
         for candidate in _expand(kind, vr, text):
@@ -517,7 +471,14 @@ def gather(original: Dataset, recipe: Recipe) -> IdentifyingSet:
             if previous is None or KIND_PRIORITY.index(kind) < KIND_PRIORITY.index(previous.kind):
                 chosen[folded] = Needle(kind, candidate, folded, _boundary(candidate, kind))
     needles = sorted(chosen.values(), key=lambda n: (KIND_PRIORITY.index(n.kind), n.folded))
-    return IdentifyingSet(needles, dataset_encodings(original), generated_text(recipe), recipe)
+    days = {date_of(t) for t in date_texts if fold(t) in chosen}
+    return IdentifyingSet(
+        needles,
+        dataset_encodings(original),
+        generated_text(recipe),
+        recipe,
+        tuple(sorted(d for d in days if d is not None)),
+    )
 
 
 def identifying_values(original: Dataset, recipe: Recipe) -> list[tuple[str, str]]:

@@ -66,7 +66,7 @@ def test_references_in_rt_and_waveform_files_consistent(name) -> None:
     """Every UID reference in the output is either a remapped UID of the map or well-known."""
     from pydicom.data import get_testdata_file
 
-    from deid.rewrite.engine import is_well_known_uid
+    from deid.dicom.uids import is_well_known_uid
 
     keys = KeyRing(b"rt")
     ds = pydicom.dcmread(get_testdata_file(name), force=True)
