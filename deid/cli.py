@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="De-identify DICOM exports with recipes built on DICOM PS3.15 Annex E.",
     )
     parser.add_argument("--version", action="version", version=f"deid {__version__}")
+    parser.set_defaults(started=STARTED)  # commands read it from the namespace, not from here
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)

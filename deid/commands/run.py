@@ -106,7 +106,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from deid.cli import STARTED
     from deid.pipeline.batch import RunOptions, run
     from deid.pipeline.limits import Limits
 
@@ -124,7 +123,7 @@ def _run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         file_timeout=args.file_timeout,
         limits=Limits.from_options(args.max_pixel_mb, args.max_value_kb, args.child_memory_mb),
-        started=STARTED,
+        started=getattr(args, "started", None),
     )
     try:
         return run(options).exit_code

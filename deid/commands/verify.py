@@ -83,7 +83,7 @@ def _output_argument(args: argparse.Namespace) -> str:
 def _verify(args: argparse.Namespace) -> int:
     from deid.pipeline.ledger import reading
     from deid.pipeline.summary import print_out
-    from deid.verification.run import verify_run
+    from deid.verifyrun.runner import verify_run
 
     args.out = _output_argument(args)
     ledger = args.ledger or f"{args.out.rstrip('/')}.ledger"

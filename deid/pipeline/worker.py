@@ -34,6 +34,7 @@ from deid.pipeline.destination import DESTINATION_FAILED, is_destination_error
 from deid.pipeline.limits import Limits
 from deid.pipeline.records import FileRecord
 from deid.pipeline.sniff import HEAD_SIZE, sniff
+from deid.verification.check import check_gathered, gather_identifying
 
 if TYPE_CHECKING:
     from pydicom import Dataset
@@ -312,8 +313,6 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
         return None
     identifying = None
     if ctx.verify:  # the engine rewrites ``ds`` in place: take the needles first
-        from deid.verify import gather_identifying
-
         identifying = gather_identifying(ds, ctx.recipe)
     result = deidentify(ds, ctx.recipe, ctx.keys)
     out_ds = result.dataset
@@ -337,8 +336,6 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
         record.pixel_regions_scrubbed = len(boxes)
         record.transfer_syntax_out = pixel.transfer_syntax_out or record.transfer_syntax_out
     if identifying is not None:
-        from deid.verify import check_gathered
-
         findings = check_gathered(identifying, output, record.output_path)
         if findings:
             record.status = "quarantined"

@@ -28,20 +28,17 @@ import os
 import uuid
 from pathlib import Path
 
-import numpy as np
 from pydicom import Dataset, config, dcmwrite
 from pydicom.dataelem import DataElement
 from pydicom.dataset import FileMetaDataset
 from pydicom.filebase import DicomBytesIO
-from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian
 
 from deid import __version__
 from deid.dicom.sop import header_uid
-from deid.dicom.syntax import read_transfer_syntax
+from deid.dicom.syntax import convert_big_endian, output_transfer_syntax, transfer_syntax_of
 from deid.rewrite import dicomdir
 from deid.rewrite.errors import QuarantineError
 from deid.rewrite.fastwrite import encode_fast
-from deid.rewrite.vr import WORD_SIZE
 
 log = logging.getLogger(__name__)
 
@@ -49,53 +46,6 @@ IMPLEMENTATION_CLASS_UID = "2.25.297755578150005674490289079127119414794"
 IMPLEMENTATION_VERSION_NAME = f"DEID_{__version__}"[:16]
 PREAMBLE = b"\x00" * 128
 OUTPUT_MODE = 0o644
-
-
-def transfer_syntax_of(dataset: Dataset) -> UID:
-    """The transfer syntax the dataset was read with (Explicit VR Little Endian if new)."""
-    return read_transfer_syntax(dataset) or ExplicitVRLittleEndian
-
-
-def output_transfer_syntax(dataset: Dataset) -> UID:
-    """The transfer syntax :func:`encode_part10` will write for this dataset."""
-    ts = transfer_syntax_of(dataset)
-    return ExplicitVRLittleEndian if ts == ExplicitVRBigEndian else ts
-
-
-def _swap_binary(dataset: Dataset) -> None:
-    """Byte-swap the word-structured binary values of a Big Endian dataset, in place.
-
-    pydicom converts numbers (US, FL ...) when the encoding changes, but keeps OW/OF/...
-    bytes as read, so those must be swapped by hand to stay correct in Little Endian.
-    """
-    stack = [dataset]
-    while stack:
-        ds = stack.pop()
-        bits = ds.get("BitsAllocated")
-        for elem in ds:
-            vr = elem.VR
-            if vr == "SQ":
-                stack.extend(elem.value or [])
-                continue
-            size = WORD_SIZE.get(vr, 1)
-            if elem.tag == 0x7FE00010 and vr == "OW" and isinstance(bits, int) and bits > 16:
-                size = bits // 8
-            value = elem.value
-            if size > 1 and isinstance(value, (bytes, bytearray)) and len(value) % size == 0:
-                dtype = np.dtype(f">u{size}")
-                elem.value = np.frombuffer(value, dtype=dtype).byteswap().tobytes()
-
-
-def convert_big_endian(dataset: Dataset) -> bool:
-    """Make a Big Endian dataset Explicit VR Little Endian; True when it did."""
-    if transfer_syntax_of(dataset) != ExplicitVRBigEndian:
-        return False
-    _swap_binary(dataset)
-    if getattr(dataset, "file_meta", None) is None:
-        dataset.file_meta = FileMetaDataset()
-    dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    log.info("converted Explicit VR Big Endian to Explicit VR Little Endian")
-    return True
 
 
 def build_file_meta(dataset: Dataset, transfer_syntax: str) -> FileMetaDataset:

@@ -1,16 +1,17 @@
-"""``deid verify``: re-scan de-identified output for residual identifiers.
+"""The per-file gate: one original against its output, as ``deid run --verify`` runs it.
 
-The public API the pipeline (``deid run --verify``) and the CLI use. The work lives in
-:mod:`deid.verification`; this module only names it:
+What the pipeline's per-file step (and ``deid verify``'s partition tasks) call; the work
+lives in the modules of :mod:`deid.verification`:
 
 - :func:`identifying_values`: (kind, value) for every value of an original the effective
   recipe did not keep, after the documented short/generic filter
   (:mod:`deid.verification.values`).
 - :func:`check_pair`: one original against its output bytes and output path: fast enough to
   run per file inside a pipeline worker.
-- :func:`verify_run`: every input of a run against the ledger and the output tree, partitioned
-  over Dask like the pipeline, plus the set-level invariants (every input in the ledger
-  exactly once, references resolve, study/series/instance hierarchy preserved).
+
+A whole run (every input against the ledger and the output tree, partitioned over Dask,
+plus the set-level invariants) is :func:`deid.verifyrun.runner.verify_run`, one layer up,
+beside ``deid run``'s orchestration.
 
 Findings name the output, the attribute path and the kind of value, never the value.
 """
@@ -49,23 +50,6 @@ def check_gathered(
     return scan_output(identifying, output_bytes, output_relpath)
 
 
-def verify_run(
-    input_paths,
-    out_dir,
-    ledger_dir,
-    recipe=None,
-    workers=None,
-    **options,
-) -> VerifyReport:
-    """Verify a whole run; see :func:`deid.verification.run.verify_run`.
-
-    ``recipe`` is a :class:`Recipe`, a recipe path, or None for the run's own (run.json).
-    """
-    from deid.verification.run import verify_run as _verify_run
-
-    return _verify_run(input_paths, out_dir, ledger_dir, recipe, workers=workers, **options)
-
-
 __all__ = [
     "Finding",
     "IdentifyingSet",
@@ -74,5 +58,4 @@ __all__ = [
     "check_pair",
     "gather_identifying",
     "identifying_values",
-    "verify_run",
 ]

@@ -24,7 +24,7 @@ from deid.pipeline.worker import SkipFile, parse
 from deid.rewrite.engine import deidentify
 from deid.rewrite.errors import QuarantineError
 from deid.rewrite.writer import encode_part10
-from deid.verify import check_gathered, gather_identifying
+from deid.verification.check import check_gathered, gather_identifying
 
 #: Exceptions a corrupt file may legitimately raise while being read or rewritten; the
 #: pipeline quarantines the file with the class name and message. RecursionError comes from

@@ -16,7 +16,7 @@ from hostile_engine import run_one
 
 from deid.cli import main
 from deid.resources import recipes_dir
-from deid.verify import verify_run
+from deid.verifyrun.runner import verify_run
 
 CASES = {case.name: case for case in build_cases()}
 

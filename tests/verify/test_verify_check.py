@@ -20,8 +20,8 @@ from verify_data import (
 )
 
 from deid.recipe import recipe_from_text
+from deid.verification.check import Finding, check_pair, gather_identifying, identifying_values
 from deid.verification.scan import read_output, scan_dataset
-from deid.verify import Finding, check_pair, gather_identifying, identifying_values
 
 
 def _values(pairs: list[tuple[str, str]]) -> set[str]:

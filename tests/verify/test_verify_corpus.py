@@ -20,7 +20,8 @@ from pydicom.data import get_charset_files, get_testdata_file, get_testdata_file
 from deid.cli import main
 from deid.recipe import builtin_recipe
 from deid.resources import recipes_dir
-from deid.verify import check_pair, verify_run
+from deid.verification.check import check_pair
+from deid.verifyrun.runner import verify_run
 
 FAST_SUBSET = (
     "CT_small.dcm", "MR_small.dcm", "MR_small_bigendian.dcm", "MR_small_implicit.dcm",

@@ -13,7 +13,7 @@ from verify_data import make_dataset, to_bytes
 from deid.cli import main
 from deid.resources import recipes_dir
 from deid.verification import crossindex
-from deid.verify import verify_run
+from deid.verifyrun.runner import verify_run
 
 OTHER = "Wojciechowska^Henrietta"
 

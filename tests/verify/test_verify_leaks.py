@@ -13,7 +13,7 @@ import pydicom
 from verify_data import PATIENT_ID, PATIENT_NAME, make_dataset, to_bytes
 
 from deid.recipe import builtin_recipe, recipe_from_text
-from deid.verify import check_pair, identifying_values
+from deid.verification.check import check_pair, identifying_values
 
 
 def _output_with(original_bytes: bytes, change) -> bytes:

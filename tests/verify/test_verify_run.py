@@ -16,8 +16,9 @@ from deid.cli import main
 from deid.pipeline.records import FILES_SCHEMA
 from deid.recipe import builtin_recipe
 from deid.resources import recipes_dir
-from deid.verification.ledger import ledger_findings
-from deid.verify import Finding, verify_run
+from deid.verification.check import Finding
+from deid.verifyrun.invariants import ledger_findings
+from deid.verifyrun.runner import verify_run
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from pydicom.dataset import Dataset
 from verify_data import deidentify_bytes, make_dataset, to_bytes
 
 from deid.recipe import builtin_recipe, recipe_from_text
+from deid.verification.check import check_pair
 from deid.verification.textscan import text_kinds
-from deid.verify import check_pair
 
 NAME = "Skutathlyx^Ottilie"
 
