@@ -86,6 +86,8 @@ check-profiles: $(STAMP)
 lint: $(STAMP)
 	$(VENV_PY) -m ruff check .
 	$(VENV_PY) -m ruff format --check .
+	$(VENV_PY) -m mypy deid scripts
+	$(VENV)/bin/lint-imports
 
 bench: setup
 	$(RUN_IN_VENV) $(VENV_PY) benchmarks/throughput.py

@@ -7,20 +7,22 @@ empty one) belongs to no block: the engine removes it, so verify counts its valu
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 #: The PS3.15 option whose per-key K rules keep Table E.3.10-1's "safe" private attributes.
 SAFE_PRIVATE_OPTION = "retain-safe-private"
 
 
-class _Origin(Protocol):
-    layer: str
-    name: str
-
-
 class _Rule(Protocol):
-    action: str
-    origin: Any
+    """What the predicate reads of a :class:`deid.recipe.model.Rule` (this layer is below
+    the recipe's: it names the attributes, not the class)."""
+
+    @property
+    def action(self) -> str: ...
+
+    @property
+    def origin(self) -> Any: ...
 
 
 def is_private_creator(tag: int) -> bool:
@@ -44,7 +46,7 @@ def creator_text(value: Any) -> str | None:
     return text or None
 
 
-def private_creators(ds: Any, tags: list[int]) -> dict[tuple[int, int], str]:
+def private_creators(ds: Any, tags: Iterable[int]) -> dict[tuple[int, int], str]:
     """(group, block byte) -> creator, from the (gggg,0010-00FF) elements of ``ds``."""
     creators: dict[tuple[int, int], str] = {}
     for tag in tags:

@@ -61,8 +61,8 @@ def shift_dt(text: str, days: int) -> str:
         day = date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
         return ""
-    shifted = _shift(day, days)
-    return shifted + match[4] if shifted else ""
+    moved = _shift(day, days)
+    return moved + match[4] if moved else ""
 
 
 __all__ = ["parse_da", "shift_da", "shift_dt"]

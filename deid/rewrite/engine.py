@@ -436,8 +436,10 @@ def _clean_text(ds: Dataset, tag: int, vr: str, cleaner: TextCleaner, free: bool
         if cleaned != texts:
             # A value that was nothing but identifying becomes the dummy, so a Type 1
             # label (e.g. Structure Set Label = the Study ID) stays present and valid.
-            cleaned = [c if c or not t.strip() else dummy_value(vr) for c, t in zip(cleaned, texts)]
-            _set(ds, tag, vr, cleaned)
+            filled: list[Any] = [
+                c if c or not t.strip() else dummy_value(vr) for c, t in zip(cleaned, texts)
+            ]
+            _set(ds, tag, vr, filled)
     except Exception:  # undecodable text cannot be shown to be clean
         if tag in ds:
             del ds[tag]
@@ -615,8 +617,8 @@ def _rewrite_dataset(ds: Dataset, anchor: str, run: _Run, stack: list) -> None:
             ):
                 del ds[tag]
     for group in overlay_drop:
-        for tag in [int(t) for t in list(ds.keys()) if t >> 16 == group]:
-            del ds[tag]
+        for overlay_tag in [int(t) for t in list(ds.keys()) if t >> 16 == group]:
+            del ds[overlay_tag]
 
 
 def _clean_pixels(dataset: Dataset, recipe: Recipe) -> PixelOutcome:

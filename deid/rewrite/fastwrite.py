@@ -64,7 +64,7 @@ CHECKED_PYDICOM = ((3, 0),)
 def pydicom_checked(version: str = pydicom.__version__) -> bool:
     """Whether ``version`` is a pydicom release the fast writer was checked against."""
     match = re.match(r"(\d+)\.(\d+)", version)
-    return bool(match) and (int(match[1]), int(match[2])) in CHECKED_PYDICOM
+    return match is not None and (int(match[1]), int(match[2])) in CHECKED_PYDICOM
 
 
 _CHECKED = pydicom_checked()
@@ -216,7 +216,7 @@ def _write_body(
             elem = dataset.get_item(tag)  # a deferred value: get_item reads it
         vr = elem.VR
         undefined = False
-        if elem.is_raw:
+        if isinstance(elem, RawDataElement):  # what ``is_raw`` says, seen by the checker
             value = elem.value
             if type(value) is not bytes or elem.length == _UNDEFINED:
                 value = None
@@ -235,8 +235,8 @@ def _write_body(
             write(_IMPLICIT_HEAD.pack(group, elem_no, length))
         elif vr in _LONG_VRS:
             write(_LONG_HEAD.pack(group, elem_no, vr.encode("latin-1"), length))
-        elif len(value) <= 0xFFFF:
-            write(_SHORT_HEAD.pack(group, elem_no, vr.encode("latin-1"), length))
+        elif len(value) <= 0xFFFF:  # explicit VR: ``vr`` is a two-letter str (checked above)
+            write(_SHORT_HEAD.pack(group, elem_no, vr.encode("latin-1"), length))  # type: ignore[union-attr]
         else:  # pydicom warns and writes it as UN: let it
             write_data_element(fp, elem, encodings)
             continue

@@ -359,7 +359,7 @@ def _replace_values(recipe: Recipe) -> frozenset[str]:
     """Values the recipe or engine write themselves (``replace`` values, the engine's
     dummies): an original equal to one of them is not a leak."""
     key = ("deid.verify", "replace-values")
-    cached = recipe._cache.get(key)
+    cached: Any = recipe._cache.get(key)
     if cached is None:
         values: set[str] = _engine_dummies()
         for layer in recipe.layers:
@@ -367,8 +367,8 @@ def _replace_values(recipe: Recipe) -> frozenset[str]:
             rules += [*layer.private.values(), *layer.private_creators.values()]
             values.update(r.value.casefold() for r in rules if r.action == "replace" and r.value)
         cached = frozenset(values)
-        recipe._cache[key] = cached  # type: ignore[assignment]
-    return cached  # type: ignore[return-value]
+        recipe._cache[key] = cached
+    return cached
 
 
 def generated_text(recipe: Recipe) -> str:
@@ -376,7 +376,7 @@ def generated_text(recipe: Recipe) -> str:
     De-identification Method (deid, version, recipe name, digest), the method codes and
     their meanings, Longitudinal Temporal Information Modified."""
     key = ("deid.verify", "generated-text")
-    cached = recipe._cache.get(key)
+    cached: Any = recipe._cache.get(key)
     if cached is None:
         from deid import __version__
 
@@ -385,8 +385,8 @@ def generated_text(recipe: Recipe) -> str:
         with contextlib.suppress(Exception):  # a hand-built recipe may name unknown codes
             parts += [text for pair in recipe.method_codes() for text in pair]
         cached = "\x00".join(p.casefold() for p in parts if p)
-        recipe._cache[key] = cached  # type: ignore[assignment]
-    return cached  # type: ignore[return-value]
+        recipe._cache[key] = cached
+    return cached
 
 
 def dataset_encodings(dataset: Dataset) -> list[str]:

@@ -99,11 +99,11 @@ def verify_run(
     if recipe is None:
         recipe = recipe_from_ledger(ledger)
     elif not isinstance(recipe, Recipe):
-        recipe = load_recipe(recipe)
+        recipe = load_recipe(os.fspath(recipe))
     inputs, manifest = list(input_paths or []), None
     if not inputs:  # the run's own inputs, as run.json recorded them
         inputs, manifest = _run_inputs(ledger)
-    paths = collect_inputs(inputs, manifest, prune=(out, ledger))
+    paths = collect_inputs(inputs, manifest, prune=(str(out), str(ledger)))
     setup = VerifySetup(pickle.dumps(recipe), str(out), str(ledger), pixels=pixels)
     report = VerifyReport(inputs=len(paths))
     chunks = [(i, paths[i : i + partition_size]) for i in range(0, len(paths), partition_size)]

@@ -1,8 +1,9 @@
 """Checks the code already assumes: typed package, pre-commit hooks, the pydicom range the fast
-writer was checked against, and ``mypy deid/recipe`` clean."""
+writer was checked against, ``mypy deid`` clean, and the import layers kept."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -79,14 +80,36 @@ def test_the_package_says_it_is_typed():
     assert (ROOT / "deid" / "py.typed").is_file()
 
 
-def test_mypy_is_clean_on_deid_recipe_and_scripts(tmp_path):
+def test_mypy_is_clean_on_deid_and_scripts(tmp_path):
+    """The whole package type-checks (``make lint`` runs the same), in a fresh cache."""
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path), "deid/recipe", "scripts"],
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path), "deid", "scripts"],
         cwd=ROOT,
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_import_graph_keeps_its_layers_and_has_no_cycle():
+    """pyproject's import-linter contracts: each layer imports only the layers below it, and
+    no two sibling packages or modules import each other (``make lint`` runs the same)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command;"
+         " sys.exit(lint_imports_command())", "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+    contracts = re.findall(r"^(.+) KEPT", result.stdout, re.MULTILINE)
+    assert len(contracts) == 2, result.stdout
 
 
 def _hooks() -> dict[str, dict]:
