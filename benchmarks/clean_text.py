@@ -364,7 +364,7 @@ def _read_back(ds, attribute: str) -> str:
 def run_engine(cases: list[dict]) -> list[str]:
     from deid.recipe import builtin_recipe
     from deid.rewrite.engine import deidentify
-    from deid.rewrite.keys import KeyRing
+    from deid.rewrite.keyring import KeyRing
 
     recipe = builtin_recipe("research")
     keys = KeyRing(b"clean-text-benchmark-key-0123456")

@@ -14,8 +14,8 @@ from __future__ import annotations
 from deid.dicom.uids import is_well_known_uid
 from deid.recipe import builtin_recipe, load_recipe
 from deid.rewrite.engine import Deidentified, deidentify
-from deid.rewrite.errors import QuarantineError
-from deid.rewrite.keys import KeyRing
+from deid.rewrite.keyring import KeyRing
+from deid.rewrite.quarantine import QuarantineError
 from deid.rewrite.writer import encode_part10, write_atomic
 
 __all__ = [

@@ -262,7 +262,7 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
         ledger_mod.check_binding(ledger, str(out), None)
         return _dry_run(options, paths, size, recipe, out, ledger, stream)
 
-    from deid.rewrite.keys import KeyRing
+    from deid.rewrite.keyring import KeyRing
 
     key = _resolve_run_key(ledger, options.key_file, getattr(recipe, "key_source", "ledger"))
     keys = KeyRing(key.secret)

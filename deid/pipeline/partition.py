@@ -35,7 +35,7 @@ class RunSetup:
 
     recipe_pickle: bytes
     recipe_digest: str
-    keys: Any  # deid.rewrite.keys.KeyRing: sub-keys only, never the raw secret
+    keys: Any  # deid.rewrite.keyring.KeyRing: sub-keys only, never the raw secret
     out_dir: str
     ledger_dir: str
     verify: bool

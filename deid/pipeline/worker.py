@@ -64,7 +64,7 @@ class WorkContext:
     """Everything a worker needs per file; built once per partition (or per process)."""
 
     recipe: Recipe
-    keys: Any  # deid.rewrite.keys.KeyRing
+    keys: Any  # deid.rewrite.keyring.KeyRing
     out_dir: Path
     verify: bool = False
     partition: int = -1
@@ -74,7 +74,7 @@ class WorkContext:
 def describe_error(error: BaseException) -> str:
     """``Class: message`` on one line, quoted values blanked, at most 200 characters."""
     message = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-    from deid.rewrite.errors import value_free
+    from deid.rewrite.quarantine import value_free
 
     message = value_free(message)
     kind = type(error)
@@ -263,7 +263,7 @@ def _same_bytes(path: Path, data: bytes) -> bool:
 
 def _reason(error: Exception) -> str:
     """The engine's own quarantine reasons are value-free by contract; keep them as written."""
-    from deid.rewrite.errors import QuarantineError
+    from deid.rewrite.quarantine import QuarantineError
 
     if isinstance(error, QuarantineError):
         return " ".join(str(error).split()) or "quarantined by the engine"

@@ -46,7 +46,7 @@ from deid.recipe.model import (
     RuleLayer,
     TextPattern,
 )
-from deid.recipe.yamlsrc import Diagnostic, DiagnosticKind, compose, kind, pos, value
+from deid.recipe.yamlsrc import Diagnostic, DiagnosticKind, kind, load_node, pos, value
 
 __all__ = [
     "FORMAT_VERSION",
@@ -252,7 +252,7 @@ def parse_document(
         base_dir=base_dir or (file.parent if file else Path.cwd()),
         data=text.encode("utf-8"),
     )
-    node, problems = compose(text, path)
+    node, problems = load_node(text, path)
     checker = _Checker(path)
     checker.diagnostics.extend(problems)
     if node is None:

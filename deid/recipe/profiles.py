@@ -17,7 +17,7 @@ import yaml
 from deid.errors import RecipeError
 from deid.recipe.attributes import AttributeSyntaxError, parse_attribute, place_rule
 from deid.recipe.model import Origin, PrivateKey, Rule, RuleLayer
-from deid.recipe.yamlsrc import compose, pos, value
+from deid.recipe.yamlsrc import load_node, pos, value
 from deid.resources import profiles_dir
 
 
@@ -88,7 +88,7 @@ def _load(path_text: str, _size: int, _mtime: int, name: str) -> ProfileFile:
     path = Path(path_text)
     data = path.read_bytes()
     shown = display_path(path)
-    node, problems = compose(data.decode("utf-8"), shown)
+    node, problems = load_node(data.decode("utf-8"), shown)
     if problems or not isinstance(node, yaml.MappingNode):
         detail = str(problems[0]) if problems else f"{shown}:1:1: not a mapping"
         raise RecipeError(f"{detail} (regenerate with `make profiles`)")

@@ -45,7 +45,7 @@ class Diagnostic:
         }
 
 
-def compose(text: str, path: str) -> tuple[yaml.Node | None, list[Diagnostic]]:
+def load_node(text: str, path: str) -> tuple[yaml.Node | None, list[Diagnostic]]:
     """The document's root node, or the YAML syntax error as a diagnostic."""
     try:
         node = yaml.compose(text, Loader=_Loader)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from deid.dicom.dates import parse_da
+from deid.dicom.date_forms import parse_da
 
 _DT = re.compile(r"^(\d{4})(\d{2})(\d{2})(.*)$")
 

@@ -103,10 +103,10 @@ from deid.dicom.uids import is_well_known_uid
 from deid.recipe.model import Recipe, Rule
 from deid.rewrite import dicomdir, iod
 from deid.rewrite.dates import shift_da, shift_dt
-from deid.rewrite.errors import QuarantineError, value_free
-from deid.rewrite.keys import KeyRing
+from deid.rewrite.keyring import KeyRing
 from deid.rewrite.marking import mark
-from deid.rewrite.privates import private_creators, private_rule
+from deid.rewrite.private_rules import private_creators, private_rule
+from deid.rewrite.quarantine import QuarantineError, value_free
 from deid.rewrite.residual import ResidualGuard
 from deid.rewrite.textclean import (
     UNSURE,

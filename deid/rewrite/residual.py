@@ -33,7 +33,7 @@ from typing import Any
 from pydicom import Dataset
 from pydicom.multival import MultiValue
 
-from deid.dicom import names as person_name
+from deid.dicom import person_names as person_name
 
 PATIENT_NAME = 0x00100010
 PATIENT_ID = 0x00100020

@@ -37,8 +37,8 @@ from deid import __version__
 from deid.dicom.sop import header_uid
 from deid.dicom.syntax import convert_big_endian, output_transfer_syntax, transfer_syntax_of
 from deid.rewrite import dicomdir
-from deid.rewrite.errors import QuarantineError
 from deid.rewrite.fastwrite import encode_fast
+from deid.rewrite.quarantine import QuarantineError
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ Places searched, in order, each finding naming the first place a needle shows up
    value cut out, for needles not already found decoded (path ``raw-bytes``);
 5. the output path relative to the output root (path ``output-path``);
 6. the free text values (LO SH ST LT UT UC) again, for the original's dates in every
-   spelling the engine removes from free text (:func:`deid.dicom.dates.date_patterns`).
+   spelling the engine removes from free text (:func:`deid.dicom.date_forms.date_patterns`).
 
 Needles contained in the text the engine generates from the recipe (the de-identification
 marking: see :func:`deid.verification.values.generated_text`) are not leaks; the marking
@@ -33,7 +33,7 @@ import pydicom
 from pydicom.charset import encode_string
 from pydicom.dataset import Dataset
 
-from deid.dicom.dates import date_regex
+from deid.dicom.date_forms import date_regex
 from deid.dicom.uids import DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN as DEFLATED
 from deid.dicom.vrs import TEXT_VRS
 from deid.verification.findings import Finding

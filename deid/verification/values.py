@@ -18,7 +18,7 @@ The filter rule (documented here because it decides what verify can miss):
    2024/01/31, 2024.01.31, 31/01/2024, 01/31/2024, 31.01.2024, 31-01-2024, Jan 31 2024,
    31 Jan 2024, January 31, 2024; and the output's free text (LO SH ST LT UT UC) is
    searched for every spelling the engine removes from it (31/1/24, 1.31.2024, 31st
-   January, 2024 ...: :func:`deid.dicom.dates.date_patterns`, the engine's own list).
+   January, 2024 ...: :func:`deid.dicom.date_forms.date_patterns`, the engine's own list).
 2. Too short or generic to identify anyone, so skipped: fewer than 4 characters (2 in CJK
    scripts, where two characters make a surname); no letter or digit at all; numbers with
    fewer than 6 significant digits (2.000000 has one); binary numbers (US, UL, FL, FD,
@@ -67,9 +67,9 @@ from pydicom.charset import convert_encodings
 from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset
 
-from deid.dicom import names as person_name
-from deid.dicom.dates import date_of
-from deid.dicom.dates import date_spellings as common_date_spellings
+from deid.dicom import person_names as person_name
+from deid.dicom.date_forms import date_of
+from deid.dicom.date_forms import date_spellings as common_date_spellings
 from deid.dicom.privates import block_creator, is_private_creator, is_safe_private_keep
 from deid.dicom.uids import is_well_known_uid
 from deid.dicom.vrs import BINARY_NUMBER_VRS
@@ -195,7 +195,7 @@ class IdentifyingSet:
     #: (:mod:`deid.verification.textscan`); None skips that look.
     recipe: Recipe | None = None
     #: The calendar dates among the date needles: searched in the output's free text in
-    #: every spelling the engine removes (:func:`deid.dicom.dates.date_patterns`).
+    #: every spelling the engine removes (:func:`deid.dicom.date_forms.date_patterns`).
     dates: tuple[date, ...] = ()
 
     def pairs(self) -> list[tuple[str, str]]:

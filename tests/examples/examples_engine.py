@@ -37,8 +37,8 @@ def deidentify_export(recipe_name: str, root: Path, files: list[Path], out: Path
     try:
         from deid.recipe import builtin_recipe
         from deid.rewrite.engine import deidentify
-        from deid.rewrite.errors import QuarantineError
-        from deid.rewrite.keys import KeyRing
+        from deid.rewrite.keyring import KeyRing
+        from deid.rewrite.quarantine import QuarantineError
         from deid.rewrite.writer import encode_part10
     except ImportError as exc:  # other helpers write these modules in parallel
         pytest.skip(f"deid engine or recipe loader not importable yet: {exc}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from deid.recipe import builtin_recipe
-from deid.rewrite.keys import KeyRing
+from deid.rewrite.keyring import KeyRing
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from pydicom.errors import BytesLengthException, InvalidDicomError
 from deid.pipeline.sniff import HEAD_SIZE, sniff
 from deid.pipeline.worker import SkipFile, parse
 from deid.rewrite.engine import deidentify
-from deid.rewrite.errors import QuarantineError
+from deid.rewrite.quarantine import QuarantineError
 from deid.rewrite.writer import encode_part10
 from deid.verification.check import check_gathered, gather_identifying
 

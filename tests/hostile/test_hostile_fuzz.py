@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deid.recipe import builtin_recipe
-from deid.rewrite.keys import KeyRing
+from deid.rewrite.keyring import KeyRing
 
 BASE = encode(base_dataset())
 RECIPE = builtin_recipe("basic")

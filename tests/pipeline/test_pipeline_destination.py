@@ -21,7 +21,7 @@ from deid.pipeline import worker as worker_mod
 from deid.pipeline.destination import DESTINATION_FAILED, EXIT_DESTINATION, DestinationFailed
 from deid.pipeline.partition import RunSetup, run_partition
 from deid.recipe import load_recipe
-from deid.rewrite.keys import KeyRing
+from deid.rewrite.keyring import KeyRing
 
 
 def _setup(tmp_path: Path) -> RunSetup:

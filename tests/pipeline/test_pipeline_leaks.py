@@ -29,7 +29,7 @@ from pydicom.uid import EnhancedSRStorage
 
 from deid.pipeline.worker import WorkContext, describe_error, new_record, prepare
 from deid.recipe import builtin_recipe
-from deid.rewrite.keys import KeyRing
+from deid.rewrite.keyring import KeyRing
 
 RESEARCH = str(Path(BASIC).with_name("research.yaml"))
 NAME = "Zqxdoe^Zqxjohn"

@@ -11,7 +11,7 @@ from pipeline_builders import BASIC, HEX_KEY, make_image, save
 from pipeline_helpers import ledger_rows, output_files, run_cli
 
 from deid.pipeline.records import FILES_SCHEMA
-from deid.rewrite.keys import KeyRing
+from deid.rewrite.keyring import KeyRing
 
 OTHER_KEY = "ff" * 32
 

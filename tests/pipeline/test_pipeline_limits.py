@@ -20,7 +20,7 @@ from deid.pipeline import ledger as ledger_mod
 from deid.pipeline.limits import MIB, Limits, codestream_frame_bytes
 from deid.pipeline.partition import RunSetup, run_partition
 from deid.recipe import load_recipe
-from deid.rewrite.keys import KeyRing
+from deid.rewrite.keyring import KeyRing
 
 HOG_CHILD = (sys.executable, str(Path(__file__).with_name("pipeline_hog_child.py")))
 

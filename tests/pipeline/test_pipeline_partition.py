@@ -13,7 +13,7 @@ from pipeline_builders import BASIC, HEX_KEY, make_image, save
 from deid.pipeline import ledger as ledger_mod
 from deid.pipeline.partition import RunSetup, run_partition
 from deid.recipe import load_recipe
-from deid.rewrite.keys import KeyRing
+from deid.rewrite.keyring import KeyRing
 
 HANG_CHILD = (sys.executable, str(Path(__file__).with_name("pipeline_hang_child.py")))
 LEAKY_CHILD = (sys.executable, str(Path(__file__).with_name("pipeline_leaky_child.py")))

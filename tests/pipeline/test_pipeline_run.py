@@ -13,7 +13,7 @@ from pipeline_builders import BASIC, HEX_KEY, make_export, make_image, save
 from pipeline_helpers import dataset_uids, ledger_rows, output_files, run_cli, uid_map
 from pydicom.uid import ImplicitVRLittleEndian
 
-from deid.rewrite.keys import KeyRing
+from deid.rewrite.keyring import KeyRing
 
 
 def test_end_to_end_every_input_once_and_uids_mapped(tmp_path, export, key_file, capsys):

@@ -10,7 +10,7 @@ from pipeline_builders import BASIC, HEX_KEY, make_image, save
 
 from deid.pipeline import supervise
 from deid.recipe import load_recipe
-from deid.rewrite.keys import KeyRing
+from deid.rewrite.keyring import KeyRing
 
 
 def _child_setup(out: Path) -> dict:

@@ -267,7 +267,7 @@ def test_duplicate_resolver_survives_a_vanished_winner(tmp_path: Path) -> None:
     from deid.pipeline.duplicates import resolve
     from deid.pipeline.worker import WorkContext
     from deid.recipe import load_recipe
-    from deid.rewrite.keys import KeyRing
+    from deid.rewrite.keyring import KeyRing
 
     ledger, out = tmp_path / "l", tmp_path / "out"
     ledger_mod.ensure_ledger(ledger)

@@ -25,7 +25,7 @@ from deid.pixels import clean_pixels
 from deid.pixels.ocr import OcrCache
 from deid.recipe.loader import load_recipe
 from deid.recipe.model import PixelSettings
-from deid.rewrite.errors import QuarantineError
+from deid.rewrite.quarantine import QuarantineError
 
 REPO = Path(__file__).resolve().parents[2]
 RESEARCH = REPO / "recipes" / "research.yaml"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rewrite_support import SECRET
 
-from deid.rewrite.keys import KeyRing
+from deid.rewrite.keyring import KeyRing
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from pydicom.errors import InvalidDicomError
 from rewrite_support import shipped
 
 from deid.rewrite.engine import deidentify
-from deid.rewrite.errors import QuarantineError
-from deid.rewrite.keys import KeyRing
+from deid.rewrite.keyring import KeyRing
+from deid.rewrite.quarantine import QuarantineError
 from deid.rewrite.writer import encode_part10
 
 #: What "a clear error" may be: the engine's own, or pydicom's for unreadable input.

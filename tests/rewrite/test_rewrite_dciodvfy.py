@@ -12,7 +12,7 @@ from pydicom.data import get_testdata_file
 from rewrite_support import shipped
 
 from deid.rewrite.engine import deidentify
-from deid.rewrite.keys import KeyRing
+from deid.rewrite.keyring import KeyRing
 from deid.rewrite.writer import write_atomic
 
 pytestmark = pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dciodvfy not installed")

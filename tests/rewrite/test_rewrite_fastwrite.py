@@ -19,8 +19,8 @@ from pydicom.uid import (
 from rewrite_support import base_dataset, shipped
 
 from deid.rewrite.engine import deidentify
-from deid.rewrite.errors import QuarantineError
 from deid.rewrite.fastwrite import encode_fast
+from deid.rewrite.quarantine import QuarantineError
 from deid.rewrite.writer import PREAMBLE, build_file_meta, convert_big_endian, transfer_syntax_of
 
 #: Small enough to keep the test quick, large enough to cover every syntax in the data.

@@ -7,7 +7,7 @@ import pickle
 import pytest
 from pydicom.uid import UID
 
-from deid.rewrite.keys import KeyRing
+from deid.rewrite.keyring import KeyRing
 
 
 def test_uid_is_deterministic_valid_and_keyed() -> None:

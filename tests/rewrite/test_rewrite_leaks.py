@@ -15,7 +15,7 @@ from pydicom.tag import Tag
 from rewrite_support import base_dataset, roundtrip, shipped
 
 from deid.rewrite.engine import deidentify
-from deid.rewrite.errors import QuarantineError, value_free
+from deid.rewrite.quarantine import QuarantineError, value_free
 
 NAME = "Zqxdoe^Zqxjohn"
 PID = "ZQXPID9876"

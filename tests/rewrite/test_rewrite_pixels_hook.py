@@ -12,7 +12,7 @@ from rewrite_support import base_dataset, shipped
 import deid.pixels
 from deid.pixels.outcome import PixelOutcome
 from deid.rewrite.engine import deidentify
-from deid.rewrite.errors import QuarantineError
+from deid.rewrite.quarantine import QuarantineError
 
 
 def _with_pixels(recipe):

@@ -21,7 +21,7 @@ from pydicom.sequence import Sequence
 from rewrite_support import base_dataset, shipped
 
 from deid.rewrite.engine import deidentify
-from deid.rewrite.keys import KeyRing
+from deid.rewrite.keyring import KeyRing
 from deid.rewrite.writer import encode_part10
 
 # Text attributes: listed in Table E.1-1 (X/D/Z ...) or not (safety net C: LO SH LT ST UT).

@@ -24,7 +24,7 @@ from rewrite_table_values import REFERENCED_UID, plausible_value
 from deid.resources import standard_table
 from deid.rewrite import iod
 from deid.rewrite.engine import deidentify
-from deid.rewrite.keys import KeyRing
+from deid.rewrite.keyring import KeyRing
 from deid.rewrite.vr import DUMMIES, concrete
 
 OPTION_COLUMNS = {

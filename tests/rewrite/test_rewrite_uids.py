@@ -10,7 +10,7 @@ from rewrite_support import base_dataset, roundtrip, shipped
 
 from deid.dicom.uids import is_well_known_uid
 from deid.rewrite.engine import deidentify
-from deid.rewrite.keys import KeyRing
+from deid.rewrite.keyring import KeyRing
 
 FOR = "1.2.826.0.1.3680043.10.9999.500"
 

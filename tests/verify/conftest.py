@@ -9,7 +9,7 @@ import pytest
 from verify_data import deidentify_bytes, make_dataset, to_bytes
 
 from deid.recipe import builtin_recipe
-from deid.rewrite.keys import KeyRing
+from deid.rewrite.keyring import KeyRing
 
 KEY = b"verify-tests-key-0123456789abcdef"
 

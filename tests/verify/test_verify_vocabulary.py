@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
 
-from deid.dicom import names as person_name
-from deid.dicom.dates import MONTH_NAMES, date_regex, date_spellings
+from deid.dicom import person_names as person_name
+from deid.dicom.date_forms import MONTH_NAMES, date_regex, date_spellings
 from deid.dicom.privates import block_creator, private_creators
 from deid.dicom.uids import is_well_known_uid
 from deid.recipe import builtin_recipe
