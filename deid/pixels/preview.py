@@ -7,8 +7,6 @@ text included: it is as sensitive as the input and must be handled like it.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import cv2
 import numpy as np
 import pydicom
 
+from deid.atomic import write_bytes
 from deid.pixels.clean import find_boxes, selected_for_cleaning
 from deid.pixels.outcome import Box
 from deid.pixels.render import load_frames, to_rgb8
@@ -59,11 +58,4 @@ def write_png(image: np.ndarray, out: Path) -> None:
     ok, encoded = cv2.imencode(".png", image)
     if not ok:
         raise OSError("PNG encoding failed")
-    fd, temp = tempfile.mkstemp(prefix=".preview-", suffix=".png", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(encoded.tobytes())
-        os.replace(temp, out)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_bytes(out, encoded.tobytes())

@@ -22,10 +22,7 @@ transfer syntax comes from how pydicom read it (``original_encoding``).
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import uuid
 from pathlib import Path
 
 from pydicom import Dataset, config, dcmwrite
@@ -34,6 +31,7 @@ from pydicom.dataset import FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 
 from deid import __version__
+from deid.atomic import write_bytes
 from deid.dicom.sop import header_uid
 from deid.dicom.syntax import convert_big_endian, output_transfer_syntax, transfer_syntax_of
 from deid.rewrite import dicomdir
@@ -130,24 +128,13 @@ def write_atomic(dataset: Dataset, path: Path | str) -> None:
 
     The bytes go to a hidden temporary file in the same folder (created 0o600, so a
     half-written file is never readable by others), are flushed to disk, made 0o644 and
-    renamed over ``path`` with :func:`os.replace`. On any failure the temporary is removed.
+    renamed over ``path`` (:func:`deid.atomic.write_bytes`). On any failure the temporary
+    is removed.
     """
     path = Path(path)
     data = encode_part10(dataset)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, OUTPUT_MODE)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
+    write_bytes(path, data, OUTPUT_MODE, fsync=True)
 
 
 __all__ = [
