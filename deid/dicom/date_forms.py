@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 MONTH_NAMES = (
     "January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -75,8 +76,10 @@ def date_patterns(day: date) -> list[str]:
     return out
 
 
-def date_regex(days: list[date]) -> re.Pattern[str] | None:
-    """One case-insensitive regex for every spelling of every date in ``days``."""
+@lru_cache(maxsize=1024)
+def date_regex(days: tuple[date, ...]) -> re.Pattern[str] | None:
+    """One case-insensitive regex for every spelling of every date in ``days``. Cached:
+    the files of one patient or study share their dates."""
     alternatives = sorted(
         {a for day in days for a in date_patterns(day)}, key=lambda a: (-len(a), a)
     )

@@ -257,7 +257,7 @@ def scan_dataset(
             warnings.simplefilter("ignore")
             for finding in scan_free_text(dataset, ident.recipe, relpath):
                 report(finding.path, finding.kind)
-    dates = date_regex(list(ident.dates)) if ident.dates else None
+    dates = date_regex(ident.dates) if ident.dates else None
     if dates is not None:  # every spelling the engine removes from free text
         for i in haystack.free:
             if dates.search(haystack.parts[i]):

@@ -21,24 +21,16 @@ from pydicom.sequence import Sequence
 from rewrite_support import SECRET, base_dataset, profile_recipe, roundtrip
 from rewrite_table_values import REFERENCED_UID, plausible_value
 
+from deid.recipe.model import OPTION_COLUMNS
 from deid.resources import standard_table
 from deid.rewrite import iod
 from deid.rewrite.engine import deidentify
 from deid.rewrite.keyring import KeyRing
 from deid.rewrite.vr import DUMMIES, concrete
 
-OPTION_COLUMNS = {
-    "retain_safe_private": "retain-safe-private",
-    "retain_uids": "retain-uids",
-    "retain_device_identity": "retain-device-identity",
-    "retain_institution_identity": "retain-institution-identity",
-    "retain_patient_characteristics": "retain-patient-characteristics",
-    "retain_longitudinal_full_dates": "retain-longitudinal-full-dates",
-    "retain_longitudinal_modified_dates": "retain-longitudinal-modified-dates",
-    "clean_descriptors": "clean-descriptors",
-    "clean_structured_content": "clean-structured-content",
-    "clean_graphics": "clean-graphics",
-}
+#: Table column -> option name: the model's one table (deid.recipe.model.OPTION_COLUMNS),
+#: read the other way round.
+COLUMN_OPTIONS = {column: name for name, column in OPTION_COLUMNS.items() if column is not None}
 #: Attributes the engine writes itself after the rules (PS3.15 E.1.1 marking).
 MARKING = {0x00120062, 0x00120063, 0x00120064, 0x00280303}
 #: VRs for the newest rows that pydicom 3.0's dictionary does not know yet (by name).
@@ -75,7 +67,7 @@ def _cases() -> list:
             # the file meta row is tested in test_rewrite_writer.py
             continue
         columns = [("basic_profile", None)] + [
-            (col, opt) for col, opt in OPTION_COLUMNS.items() if row[col]
+            (col, opt) for col, opt in COLUMN_OPTIONS.items() if row[col]
         ]
         for column, option in columns:
             code = row[column]

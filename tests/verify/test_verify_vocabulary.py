@@ -87,7 +87,7 @@ def original_on(day: date) -> Dataset:
 def test_the_gate_searches_the_spellings_the_engine_removes(case):
     """One grammar: verify's date pattern matches exactly what the engine removes."""
     day, text = case
-    found = date_regex([day]).search(f"seen {text} today") is not None
+    found = date_regex((day,)).search(f"seen {text} today") is not None
     assert found == engine_removes(day, text), text
 
 
