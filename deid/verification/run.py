@@ -35,6 +35,7 @@ from pydicom.dataset import Dataset
 from deid.errors import UserError
 from deid.pipeline.ledger import ledger_text
 from deid.pipeline.plan import DEFAULT_PARTITION_SIZE
+from deid.reading import parse, read_input
 from deid.recipe.model import Recipe
 from deid.verification.crossindex import CrossIndex, index_partition, merge
 from deid.verification.findings import Finding, VerifyReport, input_number
@@ -104,8 +105,6 @@ def references(dataset: Dataset) -> dict[str, tuple[str, str]]:
 
 def _read_original(path: str) -> Dataset:
     """The input read exactly as the pipeline reads it (same sniffing, same force rule)."""
-    from deid.pipeline.worker import parse, read_input
-
     data, kind = read_input(path)
     return parse(data, kind)
 

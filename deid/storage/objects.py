@@ -1,0 +1,86 @@
+"""Read an object, write one atomically: one PUT, or a multipart upload completed only
+when whole, so no partial output is ever visible to anyone listing the bucket.
+
+Why errors are translated here: a worker must tell the object's own fate (missing,
+unreadable: the input is quarantined with that reason) from the store's (access denied,
+bucket gone, the service down after every retry: the run stops with exit 3 and the rerun
+redoes the partition, see :mod:`deid.pipeline.destination`).
+"""
+
+from __future__ import annotations
+
+import errno
+
+from deid.storage.filesystems import scrub
+from deid.storage.remote import RemotePath
+from deid.storage.retry import retrying
+
+
+class ObjectUnreadable(Exception):
+    """An input object that cannot be read; the message is the quarantine reason."""
+
+
+def read_object(url: str | RemotePath) -> bytes:
+    """The whole object; :class:`ObjectUnreadable` with a one-line reason when it cannot
+    be read (deleted since the listing, access denied, the store failing after retries)."""
+    path = url if isinstance(url, RemotePath) else RemotePath(url)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ObjectUnreadable("input not found: the object is missing or was deleted") from None
+    except IsADirectoryError:
+        raise ObjectUnreadable("not a regular file: a prefix, not an object") from None
+    except PermissionError:
+        raise ObjectUnreadable("input unreadable: access denied") from None
+    except Exception as error:  # the store failed after every retry
+        raise ObjectUnreadable(f"input unreadable: {_short(error)}") from None
+
+
+def _short(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    text = scrub(f"{type(error).__name__}: {text}")
+    return text if len(text) <= 160 else text[:159] + "…"
+
+
+def destination_error(error: BaseException, where: RemotePath) -> OSError:
+    """A write failure as the pipeline's destination errors look (errno EIO/EROFS), so it
+    stops the run instead of quarantining a file that is fine."""
+    if isinstance(error, PermissionError):
+        return OSError(errno.EROFS, f"access denied writing {where.bucket}")
+    if isinstance(error, FileNotFoundError):
+        return OSError(errno.EIO, f"the bucket {where.bucket} does not exist")
+    return OSError(errno.EIO, _short(error))
+
+
+def write_atomic(path: RemotePath, data: bytes) -> None:
+    """Put ``data`` at ``path`` (replacing what is there) in one visible step."""
+    try:
+        retrying(lambda: path.fs.pipe_file(path.fs_path, data))
+    except Exception as error:
+        raise destination_error(error, path) from None
+
+
+def write_unique(path: RemotePath, data: bytes) -> bool:
+    """Like :func:`deid.pipeline.worker.write_unique` on a bucket: a conditional PUT
+    (``If-None-Match: *``) that fails when the name exists. True when ``path`` now holds
+    exactly ``data``; False when it holds other bytes (a duplicate SOP Instance UID)."""
+    fs = path.fs
+
+    def put() -> bool:
+        try:
+            fs.pipe_file(path.fs_path, data, mode="create")
+            return True
+        except FileExistsError:
+            return False
+        except (TypeError, NotImplementedError):  # a filesystem without exclusive create
+            if fs.exists(path.fs_path):
+                return False
+            fs.pipe_file(path.fs_path, data)
+            return True
+
+    try:
+        if retrying(put):
+            return True
+        return retrying(lambda: fs.cat_file(path.fs_path)) == data
+    except Exception as error:
+        raise destination_error(error, path) from None
