@@ -9,6 +9,7 @@ from pathlib import Path
 
 from deid.commands.arguments import (
     add_cluster_arguments,
+    add_storage_arguments,
     builtin_recipe_names,
     non_negative_int,
     positive_float,
@@ -41,12 +42,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="RECIPE",
         help=f"recipe file (YAML), or a built-in recipe: {', '.join(builtin_recipe_names())}",
     )
-    run.add_argument("inputs", metavar="INPUT", nargs="*", default=[], help="files or folders")
-    run.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    run.add_argument("--ledger", metavar="DIR", help="ledger folder (default OUT.ledger)")
-    run.add_argument("--key-file", metavar="FILE", help="secret key (else $DEID_KEY or ledger)")
+    run.add_argument(
+        "inputs",
+        metavar="INPUT",
+        nargs="*",
+        default=[],
+        help="files or folders, or object-storage URLs (s3://BUCKET/PREFIX, gs://, az://)",
+    )
+    run.add_argument("--out", required=True, metavar="DIR", help="output folder or URL")
+    run.add_argument("--ledger", metavar="DIR", help="ledger folder or URL (default OUT.ledger)")
+    run.add_argument(
+        "--key-file", metavar="FILE", help="secret key, file or URL (else $DEID_KEY or ledger)"
+    )
     add_cluster_arguments(run)
-    run.add_argument("--manifest", metavar="FILE", help="paths: text (one a line) or Parquet")
+    add_storage_arguments(run)
+    run.add_argument(
+        "--manifest", metavar="FILE", help="paths or URLs: text (one a line) or Parquet"
+    )
     run.add_argument(
         "--verify", action="store_true", help="re-scan each output; a leak quarantines"
     )
@@ -109,6 +121,7 @@ def _run(args: argparse.Namespace) -> int:
     from deid.cli import STARTED
     from deid.pipeline.batch import RunOptions, run
     from deid.pipeline.limits import Limits
+    from deid.storage.filesystems import parse_storage_options
 
     options = RunOptions(
         recipe=args.recipe,
@@ -125,6 +138,8 @@ def _run(args: argparse.Namespace) -> int:
         file_timeout=args.file_timeout,
         limits=Limits.from_options(args.max_pixel_mb, args.max_value_kb, args.child_memory_mb),
         started=STARTED,
+        scheduler_file=args.scheduler_file,
+        storage_options=parse_storage_options(args.storage_options),
     )
     try:
         return run(options).exit_code

@@ -23,9 +23,6 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pds
 
 from deid.pipeline import ledger as ledger_mod
-from deid.storage.locations import location
-from deid.storage.parquet import read_table
-from deid.storage.remote import RemotePath
 from deid.pipeline.worker import (
     TEMP_SUFFIX,
     WorkContext,
@@ -33,6 +30,9 @@ from deid.pipeline.worker import (
     prepare,
     replace_atomic,
 )
+from deid.storage.locations import location
+from deid.storage.parquet import read_table
+from deid.storage.remote import RemotePath
 
 
 def _contested(ledger: Path) -> pa.Table:
@@ -40,9 +40,7 @@ def _contested(ledger: Path) -> pa.Table:
     or held by a provisional duplicate."""
     pieces = []
     # pyarrow applies the filter while it reads (a bucket's parts are not copied whole).
-    claimed = pds.field("status").isin(["written", "duplicate"]) & (
-        pds.field("output_path") != ""
-    )
+    claimed = pds.field("status").isin(["written", "duplicate"]) & (pds.field("output_path") != "")
     for path in ledger_mod.iter_parts(ledger, "files"):
         columns = ["input_path", "output_path", "status", "reason", "partition"]
         pieces.append(read_table(path, columns=columns, filters=claimed))
@@ -155,6 +153,9 @@ def sweep_temp_files(out_dir: Path) -> int:
 
 def finish_run(setup, n_partitions: int) -> dict[str, int]:
     """The run's last task (on a worker): duplicates, stale parts, temp files."""
+    from deid.storage.filesystems import configure
+
+    configure(getattr(setup, "storage_options", None))
     ledger = location(setup.ledger_dir)
     out_dir = location(setup.out_dir)
 

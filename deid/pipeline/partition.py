@@ -12,10 +12,7 @@ import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-import pyarrow.parquet as pq
 
 from deid import __version__
 from deid.pipeline import ledger as ledger_mod
@@ -23,6 +20,9 @@ from deid.pipeline.destination import DESTINATION_FAILED, DestinationFailed, is_
 from deid.pipeline.limits import Limits
 from deid.pipeline.records import FileRecord
 from deid.pipeline.supervise import Child, ChildFailed, new_child
+from deid.storage.filesystems import configure
+from deid.storage.locations import location
+from deid.storage.parquet import read_table
 
 __all__ = ["PROGRESS_TOPIC", "ChildFailed", "DestinationFailed", "RunSetup", "run_partition"]
 
@@ -43,6 +43,8 @@ class RunSetup:
     #: The child's command line; None = ``python -m deid.pipeline.child``.
     child_command: tuple[str, ...] | None = None
     limits: Limits = field(default_factory=Limits)
+    #: ``--storage-options`` (may hold secrets: kept in memory, never written or shown).
+    storage_options: dict | None = field(default=None, repr=False)
 
     def child_setup(self) -> dict:
         return {
@@ -51,6 +53,7 @@ class RunSetup:
             "out_dir": self.out_dir,
             "verify": self.verify,
             "limits": self.limits,
+            "storage_options": self.storage_options,
         }
 
     def identity(self) -> tuple:
@@ -62,6 +65,7 @@ class RunSetup:
             self.verify,
             self.child_command,
             self.limits,
+            repr(sorted((self.storage_options or {}).items())),
         )
 
 
@@ -194,9 +198,10 @@ def summarize_records(statuses: list[str]) -> dict:
 
 def run_partition(index: int, content_hash: str, paths: list[str], setup: RunSetup) -> dict:
     """Process (or skip) one partition; returns ``{"index", "skipped", "status": {...}}``."""
-    ledger = Path(setup.ledger_dir)
+    configure(setup.storage_options)
+    ledger = location(setup.ledger_dir)
     if ledger_mod.partition_complete(ledger, index, content_hash, setup.verify, setup.limits):
-        table = pq.read_table(ledger_mod.part_path(ledger, "files", index), columns=["status"])
+        table = read_table(ledger_mod.part_path(ledger, "files", index), columns=["status"])
         statuses = table.column("status").to_pylist()
         return {"index": index, "skipped": True, "status": summarize_records(statuses)}
     started = time.perf_counter()
