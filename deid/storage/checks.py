@@ -12,6 +12,9 @@ from deid.storage.filesystems import scrub
 from deid.storage.remote import RemotePath
 from deid.storage.retry import retrying
 
+#: A start-up check answers fast: a dead endpoint is a typo far more often than an outage.
+PROBE_ATTEMPTS = 2
+
 _CREDENTIAL_WORDS = (
     "invalidaccesskeyid",
     "signaturedoesnotmatch",
@@ -62,6 +65,6 @@ def check_reachable(path: RemotePath, what: str) -> None:
             fs.ls(path.bucket, detail=False)
 
     try:
-        retrying(probe)
+        retrying(probe, attempts=PROBE_ATTEMPTS)
     except Exception as error:
         raise storage_user_error(error, f"cannot use the {what} {path}", path) from None

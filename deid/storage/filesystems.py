@@ -26,7 +26,9 @@ _options: dict[str, Any] = {}
 _lock = threading.Lock()
 #: botocore's own retries (standard mode: throttling, 5xx, connection errors), under
 #: :mod:`deid.storage.retry`'s, which also covers what botocore hands up.
-BOTO_RETRIES = {"max_attempts": 5, "mode": "standard"}
+BOTO_RETRIES = {"max_attempts": 3, "mode": "standard"}
+#: s3fs's own retry loop (it sleeps up to 15 s a try): kept short, ours does the rest.
+S3FS_RETRIES = 2
 
 
 def parse_storage_options(text: str | None) -> dict[str, Any]:
@@ -129,5 +131,7 @@ def filesystem(protocol: str):
             ) from None
         except (TypeError, ValueError) as error:
             raise UserError(f"--storage-options for {protocol}: {scrub(str(error))}") from None
+        if protocol == "s3" and hasattr(fs, "retries"):
+            fs.retries = S3FS_RETRIES
         _filesystem_cache[protocol] = fs
         return fs
