@@ -148,7 +148,8 @@ def collect_inputs(
     prune = [str(p) for p in prune]
     found: set[str] = set()
     for item in inputs:
-        if is_url(item) or item.lower().startswith("file:"):
+        # The dispatch point for URL inputs (storage here; other kinds beside it).
+        if is_url(item) or "://" in item or item.lower().startswith("file:"):
             parsed = parse_location(item, "INPUT")
             if parsed.is_remote:
                 found.update(_remote_inputs(parsed.url, prune))
