@@ -151,9 +151,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _ledger_path(text: str) -> Path:
-    path = Path(text)
+    from deid.storage.locations import location
+
+    path = location(text, "LEDGER")
     if not (path / "files").is_dir():
-        beside = Path(f"{text.rstrip('/')}.ledger")
+        beside = location(f"{text.rstrip('/')}.ledger", "LEDGER")
         hint = f"; the ledger of that output is {beside}" if (beside / "files").is_dir() else ""
         raise UserError(f"not a deid ledger (no files/ folder): {text}{hint}")
     from deid.pipeline.ledger import require_intact

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from deid.errors import UserError
 from deid.pipeline.ledger import iter_parts
+from deid.storage.parquet import read_schema, read_table
 
 #: The columns a listing shows, in order.
 LIST_COLUMNS = ("input_path", "status", "reason", "output_path")
@@ -28,9 +28,9 @@ FORMATS = ("text", "csv", "json")
 def read_part(path: Path, columns: list[str] | None = None) -> pa.Table:
     """One ledger part; a damaged one is a one-line user error naming it."""
     try:
-        schema = pq.read_schema(path)
+        schema = read_schema(path)
         wanted = None if columns is None else [c for c in columns if c in schema.names]
-        table = pq.read_table(path, columns=wanted)
+        table = read_table(path, columns=wanted)
     except (OSError, pa.ArrowException) as error:
         raise UserError(f"damaged ledger part {path}: {error}") from None
     for name in columns or ():

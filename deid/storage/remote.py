@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,9 @@ from deid.storage.retry import retrying
 @dataclass(frozen=True)
 class _Stat:
     st_size: int
+    #: Not a time: a number that changes when the object does (its ETag or modification
+    #: time), which is all the callers (cache signatures) use it for.
+    st_mtime_ns: int = 0
 
 
 class RemotePath:
@@ -132,7 +136,8 @@ class RemotePath:
 
     def stat(self) -> _Stat:
         info = retrying(lambda: self.fs.info(self.fs_path))
-        return _Stat(int(info.get("size") or 0))
+        changed = info.get("ETag") or info.get("LastModified") or info.get("mtime") or ""
+        return _Stat(int(info.get("size") or 0), zlib.crc32(str(changed).encode()))
 
     def iterdir(self) -> Iterator[RemotePath]:
         """The objects and "folders" directly below, sorted (none when there are none)."""

@@ -37,6 +37,7 @@ from deid.pipeline.ledger import ledger_text
 from deid.pipeline.plan import DEFAULT_PARTITION_SIZE
 from deid.reading import parse, read_input
 from deid.recipe.model import Recipe
+from deid.storage.locations import is_url, location
 from deid.verification.crossindex import CrossIndex, index_partition, merge
 from deid.verification.findings import Finding, VerifyReport, input_number
 from deid.verification.ledger import (
@@ -174,7 +175,7 @@ def verify_partition(paths: list[str], setup: VerifySetup, start: int = 0) -> di
 def _verify_partition(paths: list[str], setup: VerifySetup, start: int) -> dict:
     recipe = _recipe(setup.recipe_pickle)
     cross = _cross(setup.cross_index)
-    out_dir, ledger = Path(setup.out_dir), Path(setup.ledger_dir)
+    out_dir, ledger = location(setup.out_dir), location(setup.ledger_dir)
     rows = rows_for(ledger, paths)
     findings: list[Finding] = []
     statuses: Counter = Counter()
@@ -209,9 +210,10 @@ def _verify_partition(paths: list[str], setup: VerifySetup, start: int) -> dict:
 
 def verify_ledger(setup: VerifySetup) -> dict:
     """The set-level task: the whole ``files`` table, read once for every check."""
-    ledger = Path(setup.ledger_dir)
+    ledger = location(setup.ledger_dir)
     table = read_files_table(ledger, row_refs=True)
-    findings = ledger_findings(ledger, table) + orphan_outputs(ledger, Path(setup.out_dir), table)
+    out_dir = location(setup.out_dir)
+    findings = ledger_findings(ledger, table) + orphan_outputs(ledger, out_dir, table)
     return {"findings": [f.as_tuple() for f in findings], "records": table.num_rows}
 
 
@@ -236,7 +238,7 @@ def _run_inputs(ledger: Path) -> tuple[list[str], str | None]:
     if not inputs and not manifest:
         raise UserError(f"{ledger}/inputs.json names no inputs; give --input")
     for recorded in [*inputs, *([manifest] if manifest else [])]:
-        if not os.path.lexists(recorded):
+        if not is_url(recorded) and not os.path.lexists(recorded):
             raise UserError(
                 f"the run's input {recorded} (recorded in {ledger}/inputs.json) is not there; "
                 "if it moved, pass its new place with --input"
@@ -276,8 +278,8 @@ def verify_run(
     """
     from deid.pipeline.inputs import collect_inputs
 
-    out = Path(os.path.abspath(out_dir))
-    ledger = Path(os.path.abspath(ledger_dir))
+    out = location(out_dir, "OUT")  # a folder, or an object-storage URL
+    ledger = location(ledger_dir, "--ledger")
     if not (ledger / "files").is_dir():
         raise UserError(f"no ledger at {ledger} (expected {ledger / 'files'})")
     from deid.pipeline.ledger import require_intact
