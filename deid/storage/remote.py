@@ -160,6 +160,10 @@ class RemotePath:
 
     # -- contents --------------------------------------------------------------------------
     def read_bytes(self) -> bytes:
+        if self.protocol == "s3":
+            # One GET: with concurrency s3fs first asks the size (a HEAD per object), which
+            # only pays off for objects far larger than DICOM files usually are.
+            return retrying(lambda: self.fs.cat_file(self.fs_path, max_concurrency=1))
         return retrying(lambda: self.fs.cat_file(self.fs_path))
 
     def read_text(self, encoding: str = "utf-8") -> str:
