@@ -154,11 +154,10 @@ def _open_locations(options: RunOptions):
     configure(options.storage_options)
     out = location(options.out, "--out")
     ledger = location(options.ledger or f"{out}.ledger", "--ledger")
-    remote = [p for p in (out, ledger) if isinstance(p, RemotePath)]
-    if remote or any(is_url(i) for i in options.inputs):
+    if isinstance(out, RemotePath) or isinstance(ledger, RemotePath):
         check_remote_locations(options.inputs, out, ledger)
-    else:
-        check_locations(options.inputs, out, ledger)
+    else:  # an object input can never lie inside a local folder, nor hold one
+        check_locations([i for i in options.inputs if not is_url(i)], out, ledger)
     return out, ledger
 
 

@@ -30,6 +30,7 @@ import sys
 import warnings
 from collections import deque
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 IDLE_SECONDS = 300.0
 
@@ -44,12 +45,16 @@ def _context(setup: dict):
     configure(setup.get("storage_options"))  # credentials stay in this process's memory
     # Once the imports are done, before the first file: one file never takes the machine.
     apply_memory_limit(limits.child_memory_bytes)
+    out_dir = location(setup["out_dir"])
     return WorkContext(
         recipe=pickle.loads(setup["recipe"]),
         keys=setup["keys"],
-        out_dir=location(setup["out_dir"]),
+        out_dir=out_dir,
         verify=setup["verify"],
         limits=limits,
+        # Object outputs go back to the parent, which PUTs them while this process works
+        # on the next file (a PUT waits on the network; local files are written here).
+        defer_writes=not isinstance(out_dir, Path),
     )
 
 
@@ -108,8 +113,12 @@ def main(process=None) -> int:
             return 0
         ctx.partition = message[2]
         record = process(message[1], ctx)
+        deferred, ctx.deferred = ctx.deferred, None
         try:
-            outbound.send(("done", record.values()))
+            if deferred is not None:  # an object output: the parent PUTs it
+                outbound.send(("done", record.values(), deferred))
+            else:
+                outbound.send(("done", record.values()))
         except (BrokenPipeError, OSError):
             return 0
 

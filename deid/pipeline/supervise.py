@@ -91,7 +91,10 @@ class Child:
         try:
             message = self._receive(timeout)
             if message[0] == "done":
-                return FileRecord.from_values(message[1])
+                record = FileRecord.from_values(message[1])
+                if len(message) > 2:  # an object output for the parent to write
+                    record.deferred_output = message[2]  # type: ignore[attr-defined]
+                return record
             reason = "worker child sent an unexpected message"
         except TimeoutError:
             reason = f"timeout: no result within {timeout:g} s"

@@ -74,6 +74,11 @@ class WorkContext:
     limits: Limits = field(default_factory=Limits)
     #: Object inputs read ahead (:mod:`deid.storage.prefetch`); None: read when needed.
     prefetch: Any = None
+    #: Hand an object output to the caller instead of writing it (the batch child, whose
+    #: parent PUTs it while the child works on the next file; see :func:`write_outcome`).
+    defer_writes: bool = False
+    #: (relative output path, bytes) of the last file, when ``defer_writes``.
+    deferred: tuple[str, bytes] | None = None
 
 
 def describe_error(error: BaseException) -> str:
@@ -345,6 +350,30 @@ def _memory_reason(limits: Limits) -> str:
     return "MemoryError: out of memory"
 
 
+#: A record whose output is not written yet (never reaches the ledger: the batch finishes
+#: it with :func:`write_outcome` once the PUT is answered).
+PENDING_WRITE = "pending-write"
+
+
+def write_outcome(record: FileRecord, out_dir, unique: bool | None, error=None) -> FileRecord:
+    """``record`` after its deferred write: written, duplicate, a destination failure (the
+    store refused: the partition fails, see :mod:`deid.pipeline.destination`), or
+    quarantined for any other error, exactly as :func:`process_file` decides them."""
+    if error is None:
+        if unique:
+            record.status, record.reason = "written", ""
+        else:
+            record.status, record.reason = "duplicate", DUPLICATE_REASON
+        return record
+    record.output_path = ""
+    if is_destination_error(error):
+        record.status = DESTINATION_FAILED
+        record.reason = f"output {out_dir}: {error.strerror}"
+    else:
+        record.status, record.reason = "quarantined", _reason(error)
+    return record
+
+
 def process_file(path: str, ctx: WorkContext) -> FileRecord:
     """The fate of one input; never raises for anything the file can cause."""
     started = time.perf_counter()
@@ -353,6 +382,11 @@ def process_file(path: str, ctx: WorkContext) -> FileRecord:
         prepared = prepare(path, ctx, record)
         if prepared is not None:
             target = ctx.out_dir / record.output_path
+            if ctx.defer_writes and isinstance(target, RemotePath):
+                ctx.deferred = (record.output_path, prepared.output)
+                record.status, record.reason = PENDING_WRITE, ""
+                record.seconds = time.perf_counter() - started
+                return record
             try:
                 unique = write_unique(target, prepared.output)
             except OSError as error:

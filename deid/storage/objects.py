@@ -23,7 +23,12 @@ class ObjectUnreadable(Exception):
 def read_object(url: str | RemotePath) -> bytes:
     """The whole object; :class:`ObjectUnreadable` with a one-line reason when it cannot
     be read (deleted since the listing, access denied, the store failing after retries)."""
-    path = url if isinstance(url, RemotePath) else RemotePath(url)
+    from deid.errors import UserError
+
+    try:
+        path = url if isinstance(url, RemotePath) else RemotePath(url)
+    except UserError as error:  # a malformed URL in a manifest: that input's own fate
+        raise ObjectUnreadable(f"input not found: {str(error).split(': ', 1)[-1]}") from None
     try:
         return path.read_bytes()
     except FileNotFoundError:
