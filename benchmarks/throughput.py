@@ -209,6 +209,12 @@ class LocalS3:
         seconds = time.perf_counter() - started
         print(f"uploaded {len(files)} files to the local S3 server in {seconds:.1f} s")
 
+    def cpu_seconds(self) -> float:
+        """CPU the server process has used so far: on a real S3 endpoint that work is not
+        on the machine's cores, here it competes with deid's workers."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def clear(self, prefix: str) -> None:
         if self.fs.exists(f"deid-bench/{prefix}"):
             self.fs.rm(f"deid-bench/{prefix}", recursive=True)
@@ -270,6 +276,7 @@ def _rounds(count, files, inputs, workers, workdir, repeat, s3) -> None:
             peak[f"{n}"] = max(peak.get(f"{n}", 0.0), data["peak_mb"])
             if s3 is not None:
                 _settle()
+                server_before = s3.cpu_seconds()
                 data = measured_cli(
                     ["run", str(RECIPE), "s3://deid-bench/in", "--out",
                      f"s3://deid-bench/out{n}", "--workers", str(n)],
@@ -282,6 +289,11 @@ def _rounds(count, files, inputs, workers, workdir, repeat, s3) -> None:
                     print(f"deid run (s3) --workers {n} failed ({code}): {tail}")
                     return
                 timings[f"s3 {n}"] = data["seconds"]
+                server = s3.cpu_seconds() - server_before
+                print(
+                    f"  S3 run, {n} worker(s): the local S3 server used {server:.1f} CPU-s "
+                    f"in its {data['seconds']:.1f} s ({server / data['seconds']:.2f} cores)"
+                )
         print(f"round {round_no}: " + _rates(count, timings, workers))
         for name, value in timings.items():
             best[name] = min(best.get(name, value), value)

@@ -148,12 +148,14 @@ def _open_locations(options: RunOptions):
     """``--out`` and ``--ledger`` as locations, checked (layout, buckets reachable) before
     anything is written. The one place a run opens them: other kinds of destination (PACS)
     are dispatched beside this."""
-    from deid.storage.filesystems import configure
-    from deid.storage.locations import is_url, location
+    from deid.storage.filesystems import announce, configure
+    from deid.storage.locations import is_url, location, parse_location
 
     configure(options.storage_options)
     out = location(options.out, "--out")
     ledger = location(options.ledger or f"{out}.ledger", "--ledger")
+    named = [*options.inputs, options.out, str(ledger), options.key_file or ""]
+    announce({parse_location(n).protocol for n in named if is_url(n)})
     if isinstance(out, RemotePath) or isinstance(ledger, RemotePath):
         check_remote_locations(options.inputs, out, ledger)
     else:  # an object input can never lie inside a local folder, nor hold one

@@ -85,6 +85,9 @@ def main(process=None) -> int:
     # worker is still starting (see deid.pipeline.supervise), not at the first file.
     import deid.rewrite.engine
     import deid.rewrite.writer  # noqa: F401
+    from deid.storage.filesystems import preload
+
+    preload()  # s3fs & co. when the run has object locations (see PRELOAD_ENV)
 
     try:
         ctx = _context(inbound.recv())

@@ -183,6 +183,11 @@ class PrestartChild(WorkerPlugin):  # type: ignore[misc,valid-type]
         with _spares_lock:
             for _ in range(max(1, int(getattr(worker.state, "nthreads", 1)))):
                 _spares.append(Child())
+        from deid.storage.filesystems import preload
+
+        # The worker writes a run's object outputs and ledger parts: import s3fs & co.
+        # now, beside the cluster's start, not at the first partition's first object.
+        threading.Thread(target=preload, name="deid-preload", daemon=True).start()
 
     def teardown(self, worker) -> None:
         with _spares_lock:

@@ -14,6 +14,7 @@ shown, so a secret never reaches the terminal, a log, run.json or the ledger.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -108,6 +109,27 @@ def _s3_defaults(options: dict[str, Any]) -> dict[str, Any]:
 
 
 _filesystem_cache: dict[str, Any] = {}
+#: Set by a run with object locations before its local cluster starts: the workers and their
+#: per-file children inherit it and import the filesystem package while the cluster is
+#: still coming up, instead of at their first object (s3fs and aiobotocore: about 0.5 s).
+PRELOAD_ENV = "DEID_STORAGE_PRELOAD"
+
+
+def announce(protocols: set[str]) -> None:
+    """Ask the processes this one starts to preload ``protocols``' packages."""
+    if protocols:
+        os.environ[PRELOAD_ENV] = ",".join(sorted(protocols))
+
+
+def preload() -> None:
+    """Import what :data:`PRELOAD_ENV` names (errors are left to the first real use)."""
+    import importlib
+
+    for protocol in filter(None, os.environ.get(PRELOAD_ENV, "").split(",")):
+        module = {"s3": "s3fs", "gcs": "gcsfs", "abfs": "adlfs"}.get(protocol)
+        if module:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(module)
 
 
 def filesystem(protocol: str):
