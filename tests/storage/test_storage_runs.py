@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import use_endpoint
 from pipeline_builders import BASIC, make_export
 from pipeline_helpers import run_cli
-from storage_helpers import HEX_KEY, FlakyProxy, deid_env, local_files
+from storage_helpers import HEX_KEY, FlakyProxy, deid_env, local_files, use_endpoint
 
 
 @pytest.fixture

@@ -7,10 +7,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import start_moto, stop, use_endpoint
 from pipeline_builders import BASIC, make_export
 from pipeline_helpers import run_cli
-from storage_helpers import HEX_KEY, S3
+from storage_helpers import HEX_KEY, S3, start_moto, stop, use_endpoint
 
 
 @pytest.fixture
