@@ -127,9 +127,15 @@ def preload() -> None:
 
     for protocol in filter(None, os.environ.get(PRELOAD_ENV, "").split(",")):
         module = {"s3": "s3fs", "gcs": "gcsfs", "abfs": "adlfs"}.get(protocol)
-        if module:
-            with contextlib.suppress(ImportError):
-                importlib.import_module(module)
+        if not module:
+            continue
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
+        if protocol == "s3":
+            # The client too (botocore parses S3's service model: another half second);
+            # kept when the run's storage options turn out to be the environment's alone.
+            with contextlib.suppress(Exception):
+                filesystem("s3").connect()
 
 
 def filesystem(protocol: str):
