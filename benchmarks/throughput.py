@@ -2,6 +2,7 @@
 
     python benchmarks/throughput.py [--files 5000] [--size 256] [--workers 1 2] [--repeat 3]
     python benchmarks/throughput.py --plan-only 1000000
+    python benchmarks/throughput.py --storage s3 [--files 5000] [--workers 2]
 
 The first form builds N synthetic single-frame CT files, then measures in rounds: the
 floor (pydicom ``dcmread`` + ``save_as`` of every file, one process), and ``deid run
@@ -14,7 +15,11 @@ each measurement over the rounds (interleaved, so a slow spell of a shared machi
 not fall on one side only). ``deid run`` is timed from its command line to its exit code:
 start-up, cluster, closing summary and all. The second form writes a manifest of N
 paths and plans it with ``deid run --dry-run``, to show that planning a million files keeps
-the client small. Numbers, never assertions: this is a measurement, not a test.
+the client small. ``--storage s3`` starts a local S3 server (moto, server mode, on a free
+port of 127.0.0.1), uploads the same files to a bucket and, in every round, also runs
+``deid run s3://.../in --out s3://.../out`` with each worker count, printed beside the
+local-disk figure of the same round (the issue's target: 2 workers on S3 reach at least 0.7
+of their files/s on local disk). Numbers, never assertions: this is a measurement, not a test.
 """
 
 from __future__ import annotations
@@ -160,7 +165,69 @@ def _measure_cli(result_file: str, args: list[str]) -> int:
     return code
 
 
-def throughput(count: int, size: int, workers: list[int], workdir: Path, repeat: int) -> None:
+class LocalS3:
+    """A moto S3 server for the measurement, and the bucket the inputs are uploaded to."""
+
+    def __init__(self, workdir: Path) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.log = (workdir / "moto.log").open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        endpoint = f"http://127.0.0.1:{port}"
+        os.environ.update(
+            AWS_ACCESS_KEY_ID="bench",
+            AWS_SECRET_ACCESS_KEY="bench",
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_ENDPOINT_URL=endpoint,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        import s3fs
+
+        self.fs = s3fs.S3FileSystem(use_listings_cache=False, skip_instance_cache=True)
+        self.fs.mkdir("deid-bench")
+
+    def upload(self, inputs: Path) -> None:
+        started = time.perf_counter()
+        files = sorted(p for p in inputs.rglob("IM*"))
+        for p in files:
+            self.fs.pipe_file(f"deid-bench/in/{p.relative_to(inputs).as_posix()}", p.read_bytes())
+        seconds = time.perf_counter() - started
+        print(f"uploaded {len(files)} files to the local S3 server in {seconds:.1f} s")
+
+    def cpu_seconds(self) -> float:
+        """CPU the server process has used so far: on a real S3 endpoint that work is not
+        on the machine's cores, here it competes with deid's workers."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def clear(self, prefix: str) -> None:
+        if self.fs.exists(f"deid-bench/{prefix}"):
+            self.fs.rm(f"deid-bench/{prefix}", recursive=True)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+        self.log.close()
+
+
+def throughput(
+    count: int, size: int, workers: list[int], workdir: Path, repeat: int, storage: str = ""
+) -> None:
     inputs = workdir / "in"
     marker = workdir / f"in.complete-{count}x{size}"  # a kept --workdir is reused as is
     if not marker.exists():
@@ -170,6 +237,17 @@ def throughput(count: int, size: int, workers: list[int], workdir: Path, repeat:
         marker.touch()
         print(f"built {count} CT files of {size}x{size} in {time.perf_counter() - started:.1f} s")
     files = sorted(p for p in inputs.rglob("IM*"))
+    s3 = LocalS3(workdir) if storage == "s3" else None
+    try:
+        if s3 is not None:
+            s3.upload(inputs)
+        _rounds(count, files, inputs, workers, workdir, repeat, s3)
+    finally:
+        if s3 is not None:
+            s3.close()
+
+
+def _rounds(count, files, inputs, workers, workdir, repeat, s3) -> None:
     best: dict[str, float] = {}
     peak: dict[str, float] = {}
     for round_no in range(1, repeat + 1):
@@ -196,6 +274,26 @@ def throughput(count: int, size: int, workers: list[int], workdir: Path, repeat:
                 return
             timings[f"{n}"] = data["seconds"]
             peak[f"{n}"] = max(peak.get(f"{n}", 0.0), data["peak_mb"])
+            if s3 is not None:
+                _settle()
+                server_before = s3.cpu_seconds()
+                data = measured_cli(
+                    ["run", str(RECIPE), "s3://deid-bench/in", "--out",
+                     f"s3://deid-bench/out{n}", "--workers", str(n)],
+                    workdir / f"s3run{n}.json",
+                )  # fmt: skip
+                s3.clear(f"out{n}")
+                s3.clear(f"out{n}.ledger")
+                if data["returncode"] != 0:
+                    code, tail = data["returncode"], data["stderr_tail"]
+                    print(f"deid run (s3) --workers {n} failed ({code}): {tail}")
+                    return
+                timings[f"s3 {n}"] = data["seconds"]
+                server = s3.cpu_seconds() - server_before
+                print(
+                    f"  S3 run, {n} worker(s): the local S3 server used {server:.1f} CPU-s "
+                    f"in its {data['seconds']:.1f} s ({server / data['seconds']:.2f} cores)"
+                )
         print(f"round {round_no}: " + _rates(count, timings, workers))
         for name, value in timings.items():
             best[name] = min(best.get(name, value), value)
@@ -225,6 +323,11 @@ def _rates(count: int, seconds: dict[str, float], workers: list[int]) -> str:
         if one and n != 1:
             text += f" = {one / seconds[str(n)]:.2f}x 1 worker"
         parts.append(text)
+        if f"s3 {n}" in seconds:
+            s3_rate = count / seconds[f"s3 {n}"]
+            parts.append(
+                f"S3 {n} worker(s) {s3_rate:.0f} files/s = {s3_rate / rate:.2f} of local disk"
+            )
     return " | ".join(parts)
 
 
@@ -262,6 +365,11 @@ def main() -> int:
     parser.add_argument("--plan-only", type=int, metavar="N", help="only plan N manifest paths")
     parser.add_argument("--recipe", default=str(BASIC), help="recipe to run (default: basic)")
     parser.add_argument("--workdir", help="keep files here (default: a temp folder, removed)")
+    parser.add_argument(
+        "--storage",
+        choices=("s3",),
+        help="also measure bucket to bucket on a local S3 server (moto, server mode)",
+    )
     args = parser.parse_args()
     global RECIPE
     RECIPE = Path(args.recipe)
@@ -271,7 +379,7 @@ def main() -> int:
         if args.plan_only:
             plan_only(args.plan_only, workdir)
         else:
-            throughput(args.files, args.size, args.workers, workdir, args.repeat)
+            throughput(args.files, args.size, args.workers, workdir, args.repeat, args.storage)
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)

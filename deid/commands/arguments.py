@@ -67,6 +67,30 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ADDRESS",
         help="dask scheduler, tcp://host:8786",
     )
+    where.add_argument(
+        "--scheduler-file",
+        metavar="FILE",
+        help="dask scheduler file (JSON with its address), as dask-jobqueue and dask-mpi write it",
+    )
+
+
+def add_storage_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--storage-options JSON`` for object-storage URLs (s3://, gs://, az://)."""
+    parser.add_argument(
+        "--storage-options",
+        metavar="JSON",
+        help="options for the object-storage filesystem (fsspec), e.g. '{\"anon\": true}'; "
+        "credentials otherwise come from the environment (AWS_*, profiles, roles)",
+    )
+
+
+def scheduler_of(args: argparse.Namespace) -> str | None:
+    """``--scheduler``, or the address in ``--scheduler-file`` (one line if unusable)."""
+    if getattr(args, "scheduler_file", None):
+        from deid.pipeline.schedulerfile import address_from_file
+
+        return address_from_file(args.scheduler_file)
+    return args.scheduler
 
 
 def builtin_recipe_names() -> list[str]:

@@ -76,9 +76,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def ledger_path(text: str) -> Path:
-    path = Path(text)
+    """The LEDGER argument: a folder or an object-storage URL (``s3://...``)."""
+    from deid.storage.remote import location
+
+    path = location(text, "LEDGER")
     if not (path / "files").is_dir():
-        beside = Path(f"{text.rstrip('/')}.ledger")
+        beside = location(f"{text.rstrip('/')}.ledger", "LEDGER")
         hint = f"; the ledger of that output is {beside}" if (beside / "files").is_dir() else ""
         raise UserError(f"not a deid ledger (no files/ folder): {text}{hint}")
     return path

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from deid.commands.arguments import (
     add_cluster_arguments,
+    add_storage_arguments,
     builtin_recipe_names,
     non_negative_int,
     positive_float,
@@ -41,12 +42,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="RECIPE",
         help=f"recipe file (YAML), or a built-in recipe: {', '.join(builtin_recipe_names())}",
     )
-    run.add_argument("inputs", metavar="INPUT", nargs="*", default=[], help="files or folders")
-    run.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    run.add_argument("--ledger", metavar="DIR", help="ledger folder (default OUT.ledger)")
-    run.add_argument("--key-file", metavar="FILE", help="secret key (else $DEID_KEY or ledger)")
+    run.add_argument(
+        "inputs",
+        metavar="INPUT",
+        nargs="*",
+        default=[],
+        help="files or folders, or object-storage URLs (s3://BUCKET/PREFIX, gs://, az://)",
+    )
+    run.add_argument("--out", required=True, metavar="DIR", help="output folder or URL")
+    run.add_argument("--ledger", metavar="DIR", help="ledger folder or URL (default OUT.ledger)")
+    run.add_argument(
+        "--key-file", metavar="FILE", help="secret key, file or URL (else $DEID_KEY or ledger)"
+    )
     add_cluster_arguments(run)
-    run.add_argument("--manifest", metavar="FILE", help="paths: text (one a line) or Parquet")
+    add_storage_arguments(run)
+    run.add_argument(
+        "--manifest", metavar="FILE", help="paths or URLs: text (one a line) or Parquet"
+    )
     run.add_argument(
         "--verify", action="store_true", help="re-scan each output; a leak quarantines"
     )
@@ -108,6 +120,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from deid.pipeline.batch import RunOptions, run
     from deid.pipeline.limits import Limits
+    from deid.storage.filesystems import parse_storage_options
 
     options = RunOptions(
         recipe=args.recipe,
@@ -124,6 +137,8 @@ def _run(args: argparse.Namespace) -> int:
         file_timeout=args.file_timeout,
         limits=Limits.from_options(args.max_pixel_mb, args.max_value_kb, args.child_memory_mb),
         started=getattr(args, "started", None),
+        scheduler_file=args.scheduler_file,
+        storage_options=parse_storage_options(args.storage_options),
     )
     try:
         return run(options).exit_code
@@ -135,9 +150,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _ledger_path(text: str) -> Path:
-    path = Path(text)
+    from deid.storage.remote import location
+
+    path = location(text, "LEDGER")
     if not (path / "files").is_dir():
-        beside = Path(f"{text.rstrip('/')}.ledger")
+        beside = location(f"{text.rstrip('/')}.ledger", "LEDGER")
         hint = f"; the ledger of that output is {beside}" if (beside / "files").is_dir() else ""
         raise UserError(f"not a deid ledger (no files/ folder): {text}{hint}")
     from deid.pipeline.ledger import require_intact

@@ -96,7 +96,9 @@ def _verify(args: argparse.Namespace) -> int:
     def show(finding) -> None:
         print_out(finding.line(args.show_input_paths))
 
-    with reading(Path(ledger)):  # a part damaged inside: one line naming it
+    from deid.storage.remote import location
+
+    with reading(location(ledger)):  # a part damaged inside: one line naming it
         report = verify_run(
             args.inputs or [],
             args.out,

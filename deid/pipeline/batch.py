@@ -32,6 +32,7 @@ from deid.pipeline.plan import (
     partition_hash,
     plan_partitions,
 )
+from deid.storage.remote import RemotePath
 
 DEFAULT_FILE_TIMEOUT = 120.0
 
@@ -57,6 +58,11 @@ class RunOptions:
     #: time.monotonic() when the command started (the printed duration includes start-up);
     #: None: when :func:`run` is called.
     started: float | None = None
+    #: A Dask scheduler file (dask-jobqueue, dask-mpi): its address is the scheduler.
+    scheduler_file: str | None = None
+    #: ``--storage-options`` for object storage; may hold secrets, so it is never written to
+    #: run.json or printed (see :mod:`deid.storage.filesystems`).
+    storage_options: dict | None = field(default=None, repr=False)
 
 
 def _inside(child: Path, parent: Path) -> bool:
@@ -135,6 +141,75 @@ def check_locations(inputs: list[str], out: Path, ledger: Path) -> None:
             raise UserError(f"the input {item} is inside the output {out}")
         if _inside(real_in, real_ledger):
             raise UserError(f"the input {item} is inside the ledger {ledger}")
+    _check_ledger_folder(ledger)
+
+
+def _open_locations(options: RunOptions):
+    """``--out`` and ``--ledger`` as locations, checked (layout, buckets reachable) before
+    anything is written. The one place a run opens them: other kinds of destination (PACS)
+    are dispatched beside this."""
+    from deid.storage.filesystems import announce, configure
+    from deid.storage.locations import is_url, parse_location
+    from deid.storage.remote import location
+
+    configure(options.storage_options)
+    out = location(options.out, "--out")
+    ledger = location(options.ledger or f"{out}.ledger", "--ledger")
+    named = [*options.inputs, options.out, str(ledger), options.key_file or ""]
+    announce({parse_location(n).protocol for n in named if is_url(n)})
+    if isinstance(out, RemotePath) or isinstance(ledger, RemotePath):
+        check_remote_locations(options.inputs, out, ledger)
+    else:  # an object input can never lie inside a local folder, nor hold one
+        check_locations([i for i in options.inputs if not is_url(i)], out, ledger)
+    return out, ledger
+
+
+def _as_recorded(item: str) -> str:
+    """An INPUT or manifest as inputs.json records it: a URL as given, a path absolute."""
+    from deid.storage.locations import is_url
+
+    return item if is_url(item) else os.path.abspath(item)
+
+
+def check_remote_locations(inputs: list[str], out, ledger) -> None:
+    """:func:`check_locations` when the output, the ledger or an input is on object
+    storage: the same refusals, comparing URLs by prefix (a bucket has no symlinks), and
+    each bucket asked once whether it exists and these credentials may use it."""
+    from deid.storage.checks import check_reachable
+    from deid.storage.locations import inside, is_url, parse_location
+
+    real_out, real_ledger = ledger_mod.real_location(out), ledger_mod.real_location(ledger)
+    if inside(real_ledger, real_out):
+        raise UserError(f"the ledger {ledger} must not be inside the output {out}")
+    if inside(real_out, real_ledger):
+        raise UserError(f"the output {out} must not be inside the ledger {ledger}")
+    for item in inputs:
+        real_in = ledger_mod.real_location(parse_location(item, "INPUT").url)
+        if is_url(item) or os.path.isdir(real_in):
+            if inside(real_out, real_in):
+                raise UserError(f"the output {out} must not be inside the input {item}")
+            if inside(real_ledger, real_in):
+                raise UserError(f"the ledger {ledger} must not be inside the input {item}")
+        if inside(real_in, real_out):
+            raise UserError(f"the input {item} is inside the output {out}")
+        if inside(real_in, real_ledger):
+            raise UserError(f"the input {item} is inside the ledger {ledger}")
+    checked = set()
+    for where, what in ((out, "output"), (ledger, "ledger")):
+        if isinstance(where, RemotePath) and where.bucket not in checked:
+            check_reachable(where, what)
+            checked.add(where.bucket)
+    for folder in (out, *out.parents):
+        if _is_ledger(folder):
+            where = "is" if folder == out else f"is inside {folder},"
+            raise UserError(f"the output {out} {where} the ledger of another deid run")
+    if not isinstance(out, RemotePath) or not isinstance(ledger, RemotePath):
+        local = out if not isinstance(out, RemotePath) else ledger
+        if local.exists() and not local.is_dir():
+            kind = "output" if local is out else "ledger"
+            raise UserError(f"the {kind} {local} exists and is not a folder")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"the output {out} exists and is not a folder")
     _check_ledger_folder(ledger)
 
 
@@ -246,9 +321,13 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
         raise UserError("--file-timeout must be positive")
     if not options.inputs and not options.manifest:
         raise UserError("give at least one INPUT or --manifest")
-    out = Path(os.path.abspath(options.out))
-    ledger = Path(os.path.abspath(options.ledger or f"{out}.ledger"))
-    check_locations(options.inputs, out, ledger)
+    out, ledger = _open_locations(options)
+    if options.scheduler_file:
+        from deid.pipeline.schedulerfile import address_from_file
+
+        if options.scheduler:
+            raise UserError("give --scheduler or --scheduler-file, not both")
+        options.scheduler = address_from_file(options.scheduler_file)
     if options.scheduler:  # before the key or any folder is created
         from deid.pipeline.scheduler import check_scheduler
 
@@ -454,8 +533,8 @@ def _run_locked(options, prep: _Prepared, run_info, stream, early, started) -> R
     ledger_mod.write_run_json(ledger, run_info)
     ledger_mod.write_inputs_json(
         ledger,
-        [os.path.abspath(i) for i in options.inputs],
-        options.manifest and os.path.abspath(options.manifest),
+        [_as_recorded(i) for i in options.inputs],
+        options.manifest and _as_recorded(options.manifest),
     )
     resume = _resume_line(states, prep.size_note)
     if resume:
@@ -470,6 +549,7 @@ def _run_locked(options, prep: _Prepared, run_info, stream, early, started) -> R
         verify=options.verify,
         file_timeout=options.file_timeout,
         limits=options.limits,
+        storage_options=options.storage_options,
     )
     previous_state = run_info["history"][-2].get("state") if len(run_info["history"]) > 1 else None
     try:

@@ -28,6 +28,7 @@ import pickle
 import select
 import sys
 import warnings
+from collections import deque
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -37,17 +38,37 @@ IDLE_SECONDS = 300.0
 def _context(setup: dict):
     from deid.pipeline.limits import Limits, apply_memory_limit
     from deid.pipeline.worker import WorkContext
+    from deid.storage.filesystems import configure
+    from deid.storage.remote import location
 
     limits = setup.get("limits") or Limits()
+    configure(setup.get("storage_options"))  # credentials stay in this process's memory
     # Once the imports are done, before the first file: one file never takes the machine.
     apply_memory_limit(limits.child_memory_bytes)
+    out_dir = location(setup["out_dir"])
     return WorkContext(
         recipe=pickle.loads(setup["recipe"]),
         keys=setup["keys"],
-        out_dir=Path(setup["out_dir"]),
+        out_dir=out_dir,
         verify=setup["verify"],
         limits=limits,
+        # Object outputs go back to the parent, which PUTs them while this process works
+        # on the next file (a PUT waits on the network; local files are written here).
+        defer_writes=not isinstance(out_dir, Path),
     )
+
+
+def _read_ahead(ctx, message) -> None:
+    """Start fetching the object a "file" message names (URL inputs only)."""
+    from deid.storage.locations import is_url
+
+    if message[0] != "file" or not is_url(message[1]):
+        return
+    if ctx.prefetch is None:
+        from deid.storage.prefetch import Prefetcher
+
+        ctx.prefetch = Prefetcher()
+    ctx.prefetch.want(message[1])
 
 
 def main(process=None) -> int:
@@ -64,6 +85,9 @@ def main(process=None) -> int:
     # worker is still starting (see deid.pipeline.supervise), not at the first file.
     import deid.rewrite.engine
     import deid.rewrite.writer  # noqa: F401
+    from deid.storage.filesystems import preload
+
+    preload()  # s3fs & co. when the run has object locations (see PRELOAD_ENV)
 
     try:
         ctx = _context(inbound.recv())
@@ -72,19 +96,32 @@ def main(process=None) -> int:
     outbound.send(("ready",))
     readable = select.poll()  # one for all files: Connection.poll builds one per call
     readable.register(inbound.fileno(), select.POLLIN)
+    pending: deque = deque()  # messages received, not yet handled (oldest first)
     while True:
         try:
-            if not readable.poll(IDLE_SECONDS * 1000):
-                return 0
-            message = inbound.recv()
+            if not pending:
+                if not readable.poll(IDLE_SECONDS * 1000):
+                    return 0
+                pending.append(inbound.recv())
+                _read_ahead(ctx, pending[-1])
+            # The files the parent queued behind this one: their objects are fetched while
+            # this one is worked on (local files are read when their turn comes, as ever).
+            while readable.poll(0):
+                pending.append(inbound.recv())
+                _read_ahead(ctx, pending[-1])
         except (EOFError, OSError):  # parent gone: stop quietly, outputs are atomic
             return 0
+        message = pending.popleft()
         if message[0] != "file":
             return 0
         ctx.partition = message[2]
         record = process(message[1], ctx)
+        deferred, ctx.deferred = ctx.deferred, None
         try:
-            outbound.send(("done", record.values()))
+            if deferred is not None:  # an object output: the parent PUTs it
+                outbound.send(("done", record.values(), deferred))
+            else:
+                outbound.send(("done", record.values()))
         except (BrokenPipeError, OSError):
             return 0
 

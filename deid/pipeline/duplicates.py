@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
+import pyarrow.dataset as pds
 
 from deid.pipeline import ledger as ledger_mod
 from deid.pipeline.worker import (
@@ -30,21 +30,19 @@ from deid.pipeline.worker import (
     prepare,
     replace_atomic,
 )
+from deid.storage.parquet import read_table
+from deid.storage.remote import RemotePath, location
 
 
 def _contested(ledger: Path) -> pa.Table:
     """Rows (input_path, output_path, status, partition) of names claimed more than once
     or held by a provisional duplicate."""
     pieces = []
+    # pyarrow applies the filter while it reads (a bucket's parts are not copied whole).
+    claimed = pds.field("status").isin(["written", "duplicate"]) & (pds.field("output_path") != "")
     for path in ledger_mod.iter_parts(ledger, "files"):
-        table = pq.read_table(
-            path, columns=["input_path", "output_path", "status", "reason", "partition"]
-        )
-        mask = pc.and_(
-            pc.is_in(table.column("status"), pa.array(["written", "duplicate"])),
-            pc.not_equal(table.column("output_path"), ""),
-        )
-        pieces.append(table.filter(mask))
+        columns = ["input_path", "output_path", "status", "reason", "partition"]
+        pieces.append(read_table(path, columns=columns, filters=claimed))
     if not pieces:
         return pa.table(
             {"input_path": [], "output_path": [], "status": [], "reason": [], "partition": []}
@@ -113,7 +111,7 @@ def resolve(
 
 def _update_part(ledger: Path, partition: int, updates: dict[str, tuple[str, str | None]]) -> None:
     path = ledger_mod.part_path(ledger, "files", partition)
-    table = pq.read_table(path)
+    table = read_table(path)
     content_hash = (table.schema.metadata or {}).get(ledger_mod.HASH_KEY, b"").decode()
     inputs = table.column("input_path").to_pylist()
     status = table.column("status").to_pylist()
@@ -132,6 +130,8 @@ def _update_part(ledger: Path, partition: int, updates: dict[str, tuple[str, str
 
 def sweep_temp_files(out_dir: Path) -> int:
     """Remove temp files left by killed writers (their final names were never taken)."""
+    if isinstance(out_dir, RemotePath):
+        return 0  # objects are written whole (one PUT): no temp objects to sweep
     removed = 0
     stack = [str(out_dir)]
     while stack:
@@ -152,8 +152,11 @@ def sweep_temp_files(out_dir: Path) -> int:
 
 def finish_run(setup, n_partitions: int) -> dict[str, int]:
     """The run's last task (on a worker): duplicates, stale parts, temp files."""
-    ledger = Path(setup.ledger_dir)
-    out_dir = Path(setup.out_dir)
+    from deid.storage.filesystems import configure
+
+    configure(getattr(setup, "storage_options", None))
+    ledger = location(setup.ledger_dir)
+    out_dir = location(setup.out_dir)
 
     def context() -> WorkContext:
         return WorkContext(

@@ -61,7 +61,14 @@ def walk_files(root: str, prune: Iterable[str] = ()) -> Iterator[str]:
 
 
 def read_manifest(path: str) -> list[str]:
-    """Paths from a manifest: Parquet with a ``path`` column, else text, one path a line."""
+    """Paths from a manifest: Parquet with a ``path`` column, else text, one path a line.
+
+    The manifest itself may be an object (``--manifest s3://...``): it is read whole (it
+    holds paths, not images), then parsed exactly as a local one."""
+    from deid.storage.locations import is_url
+
+    if is_url(path):
+        return _remote_manifest(path)
     manifest = Path(path)
     if manifest.is_dir():
         raise UserError(f"manifest {path} is a folder; give it as an INPUT instead")
@@ -81,7 +88,29 @@ def read_manifest(path: str) -> list[str]:
         raise UserError(f"manifest {path}: neither Parquet nor UTF-8 text") from None
 
 
-def _parquet_paths(manifest: Path, given: str) -> list[str]:
+def _remote_manifest(url: str) -> list[str]:
+    import io
+
+    from deid.storage.checks import storage_user_error
+    from deid.storage.remote import RemotePath
+
+    remote = RemotePath(url)
+    try:
+        data = remote.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"manifest not found: {url}") from None
+    except Exception as error:
+        raise storage_user_error(error, f"cannot read manifest {url}", remote) from None
+    if data[:4] == b"PAR1":
+        return _parquet_paths(io.BytesIO(data), url)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"manifest {url}: neither Parquet nor UTF-8 text") from None
+    return [line.rstrip("\r") for line in text.split("\n") if line.strip()]
+
+
+def _parquet_paths(manifest, given: str) -> list[str]:
     """The non-empty values of the ``path`` column (strings); anything else is one line."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -114,9 +143,18 @@ def collect_inputs(
     A named input that does not exist is a user error (nothing processed); a manifest entry
     that does not exist is an input like any other and is quarantined by the worker.
     """
-    prune = list(prune)
+    from deid.storage.locations import is_url, parse_location
+
+    prune = [str(p) for p in prune]
     found: set[str] = set()
     for item in inputs:
+        # The dispatch point for URL inputs (storage here; other kinds beside it).
+        if is_url(item) or "://" in item or item.lower().startswith("file:"):
+            parsed = parse_location(item, "INPUT")
+            if parsed.is_remote:
+                found.update(_remote_inputs(parsed.url, prune))
+                continue
+            item = parsed.path
         absolute = os.path.abspath(item)
         if os.path.isdir(absolute):
             under = set(walk_files(absolute, prune))
@@ -131,5 +169,30 @@ def collect_inputs(
         listed = read_manifest(manifest)
         if not listed:
             raise UserError(f"the manifest {manifest} lists no paths")
-        found.update(os.path.abspath(p) for p in listed)
+        found.update(_manifest_entry(p) for p in listed)
     return sorted(found)
+
+
+def _remote_inputs(url: str, prune: list[str]) -> list[str]:
+    """Every object under ``url`` (the client lists names only, never contents)."""
+    from deid.storage.listing import list_objects
+
+    urls = list_objects(url, [p for p in prune if "://" in p])
+    if not urls:
+        raise UserError(f"input not found: no object at or below {url}")
+    return urls
+
+
+def _manifest_entry(entry: str) -> str:
+    """A manifest's path as the run lists it: URLs as written (a malformed one is
+    quarantined by the worker like a missing file), paths made absolute."""
+    from deid.storage.locations import is_url, parse_location
+
+    if is_url(entry):
+        return entry
+    if entry.lower().startswith("file://"):
+        try:
+            return parse_location(entry).path
+        except UserError:
+            return entry
+    return os.path.abspath(entry)

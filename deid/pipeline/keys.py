@@ -80,11 +80,19 @@ def decode_key_text(text: str, where: str) -> bytes:
     return text.encode("utf-8")
 
 
-def read_key_file(path: str | Path) -> bytes:
+def read_key_file(path) -> bytes:
+    """The key in a file, or in an object (``--key-file s3://...``, a ledger's ``key``)."""
+    from deid.storage.remote import location
+
     try:
-        raw = Path(path).read_bytes()
+        raw = location(path, "key file").read_bytes()
     except OSError as error:
-        raise KeyMissingError(f"cannot read key file {path}: {error.strerror}") from None
+        why = error.strerror or " ".join(str(error).split()) or type(error).__name__
+        if isinstance(error, FileNotFoundError):
+            why = "No such file or directory"
+        elif isinstance(error, PermissionError):
+            why = "Permission denied"
+        raise KeyMissingError(f"cannot read key file {path}: {why}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -134,6 +142,10 @@ def resolve_key(
     if not create:
         raise KeyMissingError(f"no key: give --key-file, set ${ENV_VAR}, or keep {path}")
     secret = secrets.token_bytes(32)
+    from deid.storage.remote import RemotePath
+
+    if isinstance(ledger, RemotePath):
+        return _create_remote_key(path, secret)
     ledger.mkdir(mode=0o700, parents=True, exist_ok=True)
     # Written whole under a temp name, then linked: a run killed here leaves no empty key,
     # and of two runs racing to create it, the second reads the first one's key.
@@ -146,4 +158,14 @@ def resolve_key(
         return ResolvedKey(read_key_file(path), "ledger")
     finally:
         os.unlink(tmp)
+    return ResolvedKey(secret, "ledger", created=True)
+
+
+def _create_remote_key(path, secret: bytes) -> ResolvedKey:
+    """The new key as one object, created only if none is there (a conditional PUT): of
+    two runs racing to create it, the second reads the first one's key."""
+    from deid.storage.objects import write_unique
+
+    if not write_unique(path, (secret.hex() + "\n").encode()):
+        return ResolvedKey(read_key_file(path), "ledger")
     return ResolvedKey(secret, "ledger", created=True)

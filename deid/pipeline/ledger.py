@@ -32,6 +32,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from deid.pipeline.records import FILES_SCHEMA, STATUSES, UID_KINDS, UIDS_SCHEMA, FileRecord
+from deid.storage.parquet import read_schema as _read_schema
+from deid.storage.parquet import read_table as _read_table
+from deid.storage.remote import RemotePath
 
 HASH_KEY = b"deid.partition_hash"
 OUT_KEY = b"deid.out"
@@ -54,7 +57,12 @@ TABLES = ("files", "uids")
 
 
 def ensure_ledger(ledger: Path) -> None:
-    """Create the ledger folders owner-only (and tighten them if they already exist)."""
+    """Create the ledger folders owner-only (and tighten them if they already exist).
+
+    A ledger on object storage has no folders and no modes: the bucket's policy is what
+    keeps it private (see the README)."""
+    if isinstance(ledger, RemotePath):
+        return
     for folder in (ledger, *(ledger / t for t in TABLES)):
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(folder, 0o700)
@@ -85,7 +93,14 @@ def iter_parts(ledger: Path, table: str) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def _atomic_target(path: Path) -> Iterator[Path]:
-    """A private temp path beside ``path`` that replaces it on success, vanishes on failure."""
+    """A private temp path beside ``path`` that replaces it on success, vanishes on failure.
+
+    On object storage the temp file is local and is put as one object (one PUT): the part
+    appears whole or not at all."""
+    if isinstance(path, RemotePath):
+        with _remote_target(path) as local:
+            yield local
+        return
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)  # mkstemp created it 0o600; pyarrow reopens it by name
     try:
@@ -98,13 +113,35 @@ def _atomic_target(path: Path) -> Iterator[Path]:
         raise
 
 
+@contextlib.contextmanager
+def _remote_target(path: RemotePath) -> Iterator[Path]:
+    from deid.storage.objects import write_atomic
+
+    fd, tmp = tempfile.mkstemp(prefix=".deid-ledger.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        write_atomic(path, Path(tmp).read_bytes())
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def real_location(location: str | Path | RemotePath) -> str:
+    """What a part records as its output: the real path, or the URL as given."""
+    from deid.storage.locations import is_url
+
+    text = str(location)
+    return text.rstrip("/") if is_url(text) else os.path.realpath(text)
+
+
 def binding(
     out_dir: str, key_fingerprint: str, verified: bool = False, limits=None
 ) -> dict[bytes, bytes]:
     """The metadata that ties a part to its run's output location and key (and says whether
     its outputs were verified as they were written, and under which per-file limits)."""
     bound = {
-        OUT_KEY: os.path.realpath(out_dir).encode("utf-8", "surrogateescape"),
+        OUT_KEY: real_location(out_dir).encode("utf-8", "surrogateescape"),
         FINGERPRINT_KEY: key_fingerprint.encode(),
         VERIFIED_KEY: b"1" if verified else b"0",
     }
@@ -132,7 +169,7 @@ def write_json_atomic(data: dict, path: Path) -> None:
 def part_hash(path: Path) -> str | None:
     """The partition hash stored in a part, or None if missing or unreadable (= redo)."""
     try:
-        metadata = pq.read_schema(path).metadata or {}
+        metadata = _read_schema(path).metadata or {}
     except (OSError, pa.ArrowInvalid):
         return None
     value = metadata.get(HASH_KEY)
@@ -170,7 +207,7 @@ def _raised(recorded: bytes | None, limits) -> bool:
 
 def _has_limit_quarantines(path: Path) -> bool:
     try:
-        reasons = pq.read_table(path, columns=["reason"]).column("reason").to_pylist()
+        reasons = _read_table(path, columns=["reason"]).column("reason").to_pylist()
     except (OSError, pa.ArrowException, ValueError):
         return True
     return any(r and r.startswith(LIMIT_REASONS) for r in reasons)
@@ -196,7 +233,7 @@ def partition_state(
             states.append(NOT_STARTED)
             continue
         try:
-            metadata = pq.read_schema(path).metadata or {}
+            metadata = _read_schema(path).metadata or {}
         except (OSError, pa.ArrowException, ValueError):
             states.append(DAMAGED_PART)
             continue
@@ -314,7 +351,15 @@ def exclusive(ledger: Path) -> Iterator[None]:
 
     from deid.errors import UserError
 
-    fd = os.open(ledger / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    lock = ledger / "lock"
+    if isinstance(ledger, RemotePath):
+        # Object storage has no lock that dies with its holder: the lock is this machine's
+        # (two runs started from one client are refused; see the README for clusters).
+        import hashlib
+
+        name = hashlib.sha256(str(ledger).encode()).hexdigest()[:16]
+        lock = Path(tempfile.gettempdir()) / f"deid-ledger-{name}.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -347,9 +392,9 @@ CORE_COLUMNS = {
 
 def _part_problem(path: Path, table: str, full: bool) -> str | None:
     try:
-        schema = pq.read_schema(path)
+        schema = _read_schema(path)
         if full:
-            pq.read_table(path)
+            _read_table(path)
     except (OSError, pa.ArrowException, ValueError) as error:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         return f"not a readable Parquet file ({first[:120]})"
@@ -418,6 +463,13 @@ def quarantine_parts(ledger: Path, problems: list[PartProblem]) -> list[Path]:
     moved = []
     for problem in problems:
         target = ledger / DAMAGED / problem.path.parent.name / problem.path.name
+        if isinstance(target, RemotePath):
+            from deid.storage.retry import retrying
+
+            source = problem.path
+            retrying(lambda s=source, t=target: s.fs.mv(s.fs_path, t.fs_path))
+            moved.append(target)
+            continue
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(ledger / DAMAGED, 0o700)
         os.replace(problem.path, target)
@@ -430,7 +482,7 @@ def recorded_binding(ledger: Path) -> Iterator[tuple[Path, str | None, str | Non
     for table in TABLES:
         for path in iter_parts(ledger, table):
             try:
-                metadata = pq.read_schema(path).metadata or {}
+                metadata = _read_schema(path).metadata or {}
             except (OSError, pa.ArrowException, ValueError):
                 continue  # damaged: the run redoes it, check/report name it
             out = metadata.get(OUT_KEY)
@@ -450,7 +502,7 @@ def check_binding(ledger: Path, out_dir: str, key_fingerprint: str | None) -> No
     """
     from deid.errors import UserError
 
-    real_out = os.path.realpath(out_dir)
+    real_out = real_location(out_dir)
     for path, out, fingerprint in recorded_binding(ledger):
         where = path.relative_to(ledger)
         if out is not None and out != real_out:
@@ -516,7 +568,7 @@ class LedgerCounts:
 def count_ledger(ledger: Path) -> LedgerCounts:
     counts = LedgerCounts()
     for path in iter_parts(ledger, "files"):
-        table = pq.read_table(path, columns=["status", "reason"])
+        table = _read_table(path, columns=["status", "reason"])
         counts.parts += 1
         counts.files += table.num_rows
         statuses = table.column("status").to_pylist()

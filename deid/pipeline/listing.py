@@ -14,23 +14,24 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
+import pyarrow.dataset as pds
 
 from deid.errors import UserError
 from deid.pipeline.ledger import iter_parts
+from deid.storage.parquet import read_schema, read_table
 
 #: The columns a listing shows, in order.
 LIST_COLUMNS = ("input_path", "status", "reason", "output_path")
 FORMATS = ("text", "csv", "json")
 
 
-def read_part(path: Path, columns: list[str] | None = None) -> pa.Table:
-    """One ledger part; a damaged one is a one-line user error naming it."""
+def read_part(path: Path, columns: list[str] | None = None, filters=None) -> pa.Table:
+    """One ledger part (``filters``: a pyarrow expression applied while reading); a
+    damaged one is a one-line user error naming it."""
     try:
-        schema = pq.read_schema(path)
+        schema = read_schema(path)
         wanted = None if columns is None else [c for c in columns if c in schema.names]
-        table = pq.read_table(path, columns=wanted)
+        table = read_table(path, columns=wanted, filters=filters)
     except (OSError, pa.ArrowException) as error:
         raise UserError(f"damaged ledger part {path}: {error}") from None
     for name in columns or ():
@@ -41,10 +42,9 @@ def read_part(path: Path, columns: list[str] | None = None) -> pa.Table:
 
 def iter_rows(ledger: Path, statuses: Iterable[str]) -> Iterator[dict]:
     """Ledger rows whose status is one of ``statuses``, with :data:`LIST_COLUMNS`."""
-    wanted = pa.array(sorted(set(statuses)), pa.string())
+    wanted = pds.field("status").isin(sorted(set(statuses)))
     for part in iter_parts(ledger, "files"):
-        table = read_part(part, list(LIST_COLUMNS))
-        table = table.filter(pc.is_in(table.column("status"), value_set=wanted))
+        table = read_part(part, list(LIST_COLUMNS), filters=wanted)
         table = table.sort_by([("input_path", "ascending")])
         yield from table.to_pylist()
 

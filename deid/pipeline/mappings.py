@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from deid.errors import UserError
 from deid.pipeline.ledger import iter_parts
+from deid.storage.parquet import read_schema, read_table
 
 
 def _present(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -29,9 +29,9 @@ def _unique_pairs(
     """Distinct (old, new) pairs; an ``extra`` column becomes the list of its values."""
     pieces = []
     for part in iter_parts(ledger, table):
-        schema = pq.read_schema(part)
+        schema = read_schema(part)
         wanted = [c for c in (old, new, *extra) if c in schema.names]
-        piece = pq.read_table(part, columns=wanted)
+        piece = read_table(part, columns=wanted)
         for name in extra:
             if name not in piece.column_names:  # a part written before the column existed
                 piece = piece.append_column(name, pa.nulls(piece.num_rows, pa.string()))

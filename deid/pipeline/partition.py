@@ -12,10 +12,7 @@ import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-import pyarrow.parquet as pq
 
 from deid import __version__
 from deid.pipeline import ledger as ledger_mod
@@ -23,6 +20,10 @@ from deid.pipeline.destination import DESTINATION_FAILED, DestinationFailed, is_
 from deid.pipeline.limits import Limits
 from deid.pipeline.records import FileRecord
 from deid.pipeline.supervise import Child, ChildFailed, new_child
+from deid.pipeline.worker import PENDING_WRITE, write_outcome, write_unique
+from deid.storage.filesystems import configure
+from deid.storage.parquet import read_table
+from deid.storage.remote import location
 
 __all__ = ["PROGRESS_TOPIC", "ChildFailed", "DestinationFailed", "RunSetup", "run_partition"]
 
@@ -43,6 +44,8 @@ class RunSetup:
     #: The child's command line; None = ``python -m deid.pipeline.child``.
     child_command: tuple[str, ...] | None = None
     limits: Limits = field(default_factory=Limits)
+    #: ``--storage-options`` (may hold secrets: kept in memory, never written or shown).
+    storage_options: dict | None = field(default=None, repr=False)
 
     def child_setup(self) -> dict:
         return {
@@ -51,6 +54,7 @@ class RunSetup:
             "out_dir": self.out_dir,
             "verify": self.verify,
             "limits": self.limits,
+            "storage_options": self.storage_options,
         }
 
     def identity(self) -> tuple:
@@ -62,6 +66,7 @@ class RunSetup:
             self.verify,
             self.child_command,
             self.limits,
+            repr(sorted((self.storage_options or {}).items())),
         )
 
 
@@ -146,9 +151,73 @@ def _process_files(
     clock for a file starts when the record before it arrives. A child that dies or
     overruns costs only the file it was working on; the files queued behind it were never
     started and go to its replacement. A child that had exited while idle before it saw
-    its first file gets that file once more.
+    its first file gets that file once more. An object output comes back from the child
+    and is PUT from here (:class:`_Writes`) while the child works on the next files; a
+    child that dies later cannot take a file that was already recorded down with it.
     """
     records: list[FileRecord] = []
+    writes = _Writes(setup, progress)
+    try:
+        _drive_child(paths, index, setup, progress, records, writes)
+    finally:
+        writes.finish()
+    for record in records:
+        if record.status == DESTINATION_FAILED:
+            raise DestinationFailed(record.reason)
+    return records
+
+
+#: Object outputs being PUT at once per partition (each holds one output in memory).
+WRITES_IN_FLIGHT = 4
+
+
+class _Writes:
+    """The PUTs of a partition's object outputs, done here while the child works on the
+    next files; a record counts (progress, ledger) only once its PUT was answered."""
+
+    def __init__(self, setup: RunSetup, progress: _Progress) -> None:
+        self.setup = setup
+        self.progress = progress
+        self.pending: deque = deque()
+        self.pool = None
+
+    def submit(self, record: FileRecord) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        relpath, data = record.deferred_output  # type: ignore[attr-defined]
+        del record.deferred_output  # type: ignore[attr-defined]
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(WRITES_IN_FLIGHT, thread_name_prefix="deid-put")
+        out_dir = location(self.setup.out_dir)
+        self.pending.append((record, self.pool.submit(write_unique, out_dir / relpath, data)))
+        while len(self.pending) > WRITES_IN_FLIGHT:
+            self._settle_oldest()
+
+    def _settle_oldest(self) -> None:
+        record, future = self.pending.popleft()
+        try:
+            unique, error = future.result(), None
+        except Exception as failure:
+            unique, error = None, failure
+        write_outcome(record, self.setup.out_dir, unique, error)
+        self.progress.add(record)
+
+    def finish(self) -> None:
+        while self.pending:
+            self._settle_oldest()
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+def _drive_child(
+    paths: list[str],
+    index: int,
+    setup: RunSetup,
+    progress: _Progress,
+    records: list[FileRecord],
+    writes: _Writes,
+) -> None:
+    """The loop of :func:`_process_files`: feeds the child, collects its records."""
     waiting = deque(paths)  # not yet sent
     in_flight: deque[str] = deque()  # sent to the current child, oldest first
     retried: set[str] = set()
@@ -184,8 +253,10 @@ def _process_files(
             raise DestinationFailed(outcome.reason)
         dead_on_arrival = 0
         records.append(outcome)
-        progress.add(outcome)
-    return records
+        if outcome.status == PENDING_WRITE:
+            writes.submit(outcome)  # counted once its PUT is answered
+        else:
+            progress.add(outcome)
 
 
 def summarize_records(statuses: list[str]) -> dict:
@@ -194,9 +265,10 @@ def summarize_records(statuses: list[str]) -> dict:
 
 def run_partition(index: int, content_hash: str, paths: list[str], setup: RunSetup) -> dict:
     """Process (or skip) one partition; returns ``{"index", "skipped", "status": {...}}``."""
-    ledger = Path(setup.ledger_dir)
+    configure(setup.storage_options)
+    ledger = location(setup.ledger_dir)
     if ledger_mod.partition_complete(ledger, index, content_hash, setup.verify, setup.limits):
-        table = pq.read_table(ledger_mod.part_path(ledger, "files", index), columns=["status"])
+        table = read_table(ledger_mod.part_path(ledger, "files", index), columns=["status"])
         statuses = table.column("status").to_pylist()
         return {"index": index, "skipped": True, "status": summarize_records(statuses)}
     started = time.perf_counter()

@@ -75,6 +75,10 @@ def _held_by_a_run(ledger: Path) -> bool:
     the lock dies with the process, so a killed run holds nothing)."""
     import fcntl
 
+    from deid.storage.remote import RemotePath
+
+    if isinstance(ledger, RemotePath):
+        return False  # a bucket holds no lock (see deid.pipeline.ledger.exclusive)
     try:
         fd = os.open(ledger / "lock", os.O_RDONLY)
     except OSError:

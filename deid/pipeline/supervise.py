@@ -91,7 +91,10 @@ class Child:
         try:
             message = self._receive(timeout)
             if message[0] == "done":
-                return FileRecord.from_values(message[1])
+                record = FileRecord.from_values(message[1])
+                if len(message) > 2:  # an object output for the parent to write
+                    record.deferred_output = message[2]  # type: ignore[attr-defined]
+                return record
             reason = "worker child sent an unexpected message"
         except TimeoutError:
             reason = f"timeout: no result within {timeout:g} s"
@@ -180,6 +183,11 @@ class PrestartChild(WorkerPlugin):  # type: ignore[misc,valid-type]
         with _spares_lock:
             for _ in range(max(1, int(getattr(worker.state, "nthreads", 1)))):
                 _spares.append(Child())
+        from deid.storage.filesystems import preload
+
+        # The worker writes a run's object outputs and ledger parts: import s3fs & co.
+        # now, beside the cluster's start, not at the first partition's first object.
+        threading.Thread(target=preload, name="deid-preload", daemon=True).start()
 
     def teardown(self, worker) -> None:
         with _spares_lock:

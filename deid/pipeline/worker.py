@@ -19,11 +19,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import io
 import os
 import re
 import secrets
-import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +31,17 @@ from deid import __version__
 from deid.pipeline.destination import DESTINATION_FAILED, is_destination_error
 from deid.pipeline.limits import Limits
 from deid.pipeline.records import FileRecord
-from deid.pipeline.sniff import HEAD_SIZE, sniff
+from deid.reading import (  # noqa: F401 - their old home: keep importable from here
+    HEAD_SIZE,
+    SkipFile,
+    check_complete,
+    parse,
+    read_input,
+    sniff,
+    transfer_syntax_of,
+    unlistable_folder_reason,
+)
+from deid.storage.remote import RemotePath
 from deid.verification.check import check_gathered, gather_identifying
 
 if TYPE_CHECKING:
@@ -55,10 +63,6 @@ DICOMDIR_REASON = (
 )
 
 
-class SkipFile(Exception):
-    """A file that is not processed, with the one-line reason the ledger records."""
-
-
 @dataclass
 class WorkContext:
     """Everything a worker needs per file; built once per partition (or per process)."""
@@ -69,6 +73,13 @@ class WorkContext:
     verify: bool = False
     partition: int = -1
     limits: Limits = field(default_factory=Limits)
+    #: Object inputs read ahead (:mod:`deid.storage.prefetch`); None: read when needed.
+    prefetch: Any = None
+    #: Hand an object output to the caller instead of writing it (the batch child, whose
+    #: parent PUTs it while the child works on the next file; see :func:`write_outcome`).
+    defer_writes: bool = False
+    #: (relative output path, bytes) of the last file, when ``defer_writes``.
+    deferred: tuple[str, bytes] | None = None
 
 
 def describe_error(error: BaseException) -> str:
@@ -83,99 +94,6 @@ def describe_error(error: BaseException) -> str:
         name = f"{kind.__module__}.{name}"  # zlib's or struct's bare "error" says nothing alone
     text = f"{name}: {message}" if message else name
     return text if len(text) <= 200 else text[:199] + "…"
-
-
-def unlistable_folder_reason(path: str) -> str:
-    """Why a folder is in the input list: the walk could not list it (or a manifest named
-    it), so the files in it are in neither the output nor the ledger; the record says so
-    instead of hiding it."""
-    try:
-        with os.scandir(path):
-            pass
-    except OSError as error:
-        return f"folder cannot be listed ({error.strerror}): its files are not in this run"
-    # Listable now: a manifest named it, or it could not be listed when the run began.
-    return "a folder, not walked: its files are not in this run (give it as an INPUT)"
-
-
-def read_input(path: str) -> tuple[bytes, str]:
-    """The file's bytes and its kind ("part10" or "raw"); :class:`SkipFile` if not DICOM."""
-    try:
-        st = os.stat(path)  # follows symlinks
-    except FileNotFoundError:
-        raise SkipFile("input not found: missing, vanished or a dangling link") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise SkipFile(unlistable_folder_reason(path))
-    if not stat.S_ISREG(st.st_mode):
-        kind = "FIFO" if stat.S_ISFIFO(st.st_mode) else "special file"
-        raise SkipFile(f"not a regular file: {kind}")
-    if st.st_size == 0:
-        raise SkipFile("not DICOM: empty file")
-    with open(path, "rb") as handle:
-        head = handle.read(HEAD_SIZE)
-        kind = sniff(head, st.st_size)
-        if kind is None:
-            raise SkipFile("not DICOM: no DICM magic and no plausible data set start")
-        return head + handle.read(), kind
-
-
-def parse(data: bytes, kind: str) -> Dataset:
-    """pydicom read of the bytes; ``force`` only for sniffed preamble-less data sets.
-
-    pydicom is lenient with truncated files (a short last value is kept as is, a missing
-    delimiter only warns), which would let a damaged file through as a "valid" output with
-    part of its pixels. So truncation is checked here and becomes a quarantine reason.
-    """
-    import warnings
-
-    import pydicom
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        ds = pydicom.dcmread(io.BytesIO(data), force=(kind == "raw"))
-    for warning in caught:
-        text = str(warning.message)
-        if "End of file reached" in text or "before delimiter" in text:
-            raise SkipFile("truncated: end of file inside an undefined-length element")
-    check_complete(ds, len(data))
-    return ds
-
-
-def check_complete(ds: Dataset, size: int) -> None:
-    """:class:`SkipFile` when the last top-level element is cut short or is not the end.
-
-    Only the last element of a data set can be short (everything before it was read in
-    full), so looking at it and at the bytes after it is enough.
-    """
-    # ints: max() over pydicom tags would compare them in Python
-    last = max((t for t in map(int, ds.keys()) if t >> 16 != 0x0002), default=None)
-    if last is None:
-        raise SkipFile("not DICOM: no data set after the file meta information")
-    raw = ds.get_item(last)
-    length = getattr(raw, "length", None)
-    tell = getattr(raw, "value_tell", None)
-    value = getattr(raw, "value", None)
-    if length is None or tell is None or length == 0xFFFFFFFF:
-        return
-    if isinstance(value, (bytes, bytearray)) and len(value) < length:
-        raise SkipFile("truncated: the last element is shorter than its length")
-    if 0 < size - (tell + length) < 8:
-        raise SkipFile("truncated: a partial element header at the end of the file")
-
-
-def transfer_syntax_of(ds: Dataset) -> str:
-    meta = getattr(ds, "file_meta", None)
-    uid = meta.get("TransferSyntaxUID") if meta is not None else None
-    if uid:
-        return str(uid)
-    implicit, little = getattr(ds, "original_encoding", (None, None))
-    if implicit is None:
-        return ""
-    from pydicom import uid as uids
-
-    if implicit:
-        return str(uids.ImplicitVRLittleEndian)
-    return str(uids.ExplicitVRLittleEndian if little else uids.ExplicitVRBigEndian)
 
 
 def _component(value: Any, keys: Any, missing: str) -> str:
@@ -221,7 +139,12 @@ def write_unique(path: Path, data: bytes) -> bool:
 
     True when ``path`` now holds exactly ``data`` (written now, or by an earlier attempt of
     the same input); False when it holds other bytes (a duplicate SOP Instance UID).
+    On object storage: one conditional PUT (:func:`deid.storage.objects.write_unique`).
     """
+    if isinstance(path, RemotePath):
+        from deid.storage.objects import write_unique as write_object
+
+        return write_object(path, data)
     tmp = _write_temp(path, data)
     try:
         os.link(tmp, path)
@@ -244,6 +167,11 @@ def write_unique(path: Path, data: bytes) -> bool:
 
 def replace_atomic(path: Path, data: bytes) -> None:
     """Overwrite ``path`` atomically: only the duplicate resolver does this, deliberately."""
+    if isinstance(path, RemotePath):
+        from deid.storage.objects import write_atomic
+
+        write_atomic(path, data)
+        return
     tmp = _write_temp(path, data)
     try:
         os.replace(tmp, path)
@@ -293,7 +221,7 @@ def prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None:
 
 
 def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None:
-    data, kind = read_input(path)
+    data, kind = read_input(path, ctx.prefetch)
     from deid.rewrite.dicomdir import is_dicomdir
     from deid.rewrite.engine import deidentify
     from deid.rewrite.writer import encode_part10
@@ -419,6 +347,30 @@ def _memory_reason(limits: Limits) -> str:
     return "MemoryError: out of memory"
 
 
+#: A record whose output is not written yet (never reaches the ledger: the batch finishes
+#: it with :func:`write_outcome` once the PUT is answered).
+PENDING_WRITE = "pending-write"
+
+
+def write_outcome(record: FileRecord, out_dir, unique: bool | None, error=None) -> FileRecord:
+    """``record`` after its deferred write: written, duplicate, a destination failure (the
+    store refused: the partition fails, see :mod:`deid.pipeline.destination`), or
+    quarantined for any other error, exactly as :func:`process_file` decides them."""
+    if error is None:
+        if unique:
+            record.status, record.reason = "written", ""
+        else:
+            record.status, record.reason = "duplicate", DUPLICATE_REASON
+        return record
+    record.output_path = ""
+    if is_destination_error(error):
+        record.status = DESTINATION_FAILED
+        record.reason = f"output {out_dir}: {error.strerror}"
+    else:
+        record.status, record.reason = "quarantined", _reason(error)
+    return record
+
+
 def process_file(path: str, ctx: WorkContext) -> FileRecord:
     """The fate of one input; never raises for anything the file can cause."""
     started = time.perf_counter()
@@ -427,6 +379,11 @@ def process_file(path: str, ctx: WorkContext) -> FileRecord:
         prepared = prepare(path, ctx, record)
         if prepared is not None:
             target = ctx.out_dir / record.output_path
+            if ctx.defer_writes and isinstance(target, RemotePath):
+                ctx.deferred = (record.output_path, prepared.output)
+                record.status, record.reason = PENDING_WRITE, ""
+                record.seconds = time.perf_counter() - started
+                return record
             try:
                 unique = write_unique(target, prepared.output)
             except OSError as error:

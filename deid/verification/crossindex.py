@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 from pydicom.dataset import Dataset
 
+from deid.reading import parse, read_input
 from deid.recipe.model import Recipe
 from deid.text import vocabulary
 from deid.verification.findings import Finding
@@ -149,8 +150,6 @@ def index_partition(paths: list[str], setup: Any) -> np.ndarray:
     """The hashes of one partition's inputs (unreadable inputs are the per-file check's)."""
     import pickle
     import warnings
-
-    from deid.pipeline.worker import parse, read_input
 
     recipe = pickle.loads(setup.recipe_pickle)
     terms: set[str] = set()

@@ -20,6 +20,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from deid.pipeline.ledger import iter_parts, ledger_text
+from deid.storage.listing import list_objects
+from deid.storage.remote import location
+from deid.storage.parquet import read_table
+from deid.storage.remote import RemotePath
+from deid.storage.retry import retrying
 from deid.verification.findings import Finding, ledger_row
 
 COLUMNS = [
@@ -47,9 +52,15 @@ class PartRange:
     high: str | None
 
 
+def _metadata(path) -> pq.FileMetaData:
+    if isinstance(path, RemotePath):
+        return retrying(lambda: pq.read_metadata(path.fs_path, filesystem=path.fs))
+    return pq.read_metadata(path)
+
+
 def _range_of(path: Path) -> PartRange:
     try:
-        meta = pq.read_metadata(path)
+        meta = _metadata(path)
         index = meta.schema.names.index("input_path")
         lows, highs = [], []
         for group in range(meta.num_row_groups):
@@ -71,7 +82,7 @@ def _range_of(path: Path) -> PartRange:
 @lru_cache(maxsize=4)
 def part_ranges(ledger: str, signature: tuple) -> tuple[PartRange, ...]:
     """Path range of every files part; ``signature`` (names+mtimes) invalidates the cache."""
-    return tuple(_range_of(p) for p in file_parts(Path(ledger)))
+    return tuple(_range_of(p) for p in file_parts(location(ledger)))
 
 
 def ledger_signature(ledger: Path) -> tuple:
@@ -92,7 +103,8 @@ def rows_for(ledger: Path, paths: list[str]) -> dict[str, list[dict]]:
             continue
         if part.low == "" and part.high == "":
             continue
-        table = _with_row_refs(pq.read_table(part.path, columns=COLUMNS), Path(part.path).name)
+        part_path = location(part.path)
+        table = _with_row_refs(read_table(part_path, columns=COLUMNS), part_path.name)
         table = table.filter(pc.is_in(table["input_path"], value_set=wanted))
         for row in table.to_pylist():
             rows.setdefault(row["input_path"], []).append(row)
@@ -112,7 +124,7 @@ def _with_row_refs(table: pa.Table, part: str) -> pa.Table:
 def read_files_table(
     ledger: Path, columns: list[str] = COLUMNS, row_refs: bool = False
 ) -> pa.Table:
-    parts = [pq.read_table(p, columns=columns) for p in file_parts(ledger)]
+    parts = [read_table(p, columns=columns) for p in file_parts(ledger)]
     if row_refs:
         parts = [_with_row_refs(t, p.name) for t, p in zip(parts, file_parts(ledger))]
     if not parts:
@@ -155,6 +167,12 @@ def orphan_outputs(ledger: Path, out_dir: Path, table: pa.Table | None = None) -
         table = read_files_table(ledger, ["output_path"])
     named = set(table["output_path"].to_pylist())
     findings = []
+    if isinstance(out_dir, RemotePath):
+        for url in list_objects(out_dir.url):
+            relpath = url[len(out_dir.url.rstrip("/")) + 1 :]
+            if relpath not in named:
+                findings.append(Finding(relpath, "file", "orphan-output"))
+        return sorted(findings, key=lambda f: f.output)
     for root, _, names in os.walk(out_dir):
         for name in names:
             relpath = ledger_text(os.path.relpath(os.path.join(root, name), out_dir))

@@ -26,6 +26,8 @@ from deid.pipeline.plan import DEFAULT_PARTITION_SIZE
 from deid.pipeline.scheduler import dask_client
 from deid.recipe import load_recipe
 from deid.recipe.model import Recipe
+from deid.storage.locations import is_url
+from deid.storage.remote import location
 from deid.verification.crossindex import index_partition, merge
 from deid.verification.findings import Finding, VerifyReport
 from deid.verifyrun.tasks import VerifySetup, verify_ledger, verify_partition
@@ -47,7 +49,7 @@ def _run_inputs(ledger: Path) -> tuple[list[str], str | None]:
     if not inputs and not manifest:
         raise UserError(f"{ledger}/inputs.json names no inputs; give --input")
     for recorded in [*inputs, *([manifest] if manifest else [])]:
-        if not os.path.lexists(recorded):
+        if not is_url(recorded) and not os.path.lexists(recorded):
             raise UserError(
                 f"the run's input {recorded} (recorded in {ledger}/inputs.json) is not there; "
                 "if it moved, pass its new place with --input"
@@ -85,8 +87,8 @@ def verify_run(
 
     ``input_paths`` empty or None: the inputs (and manifest) the run recorded in run.json.
     """
-    out = Path(os.path.abspath(out_dir))
-    ledger = Path(os.path.abspath(ledger_dir))
+    out = location(out_dir, "OUT")  # a folder, or an object-storage URL
+    ledger = location(ledger_dir, "--ledger")
     if not (ledger / "files").is_dir():
         raise UserError(f"no ledger at {ledger} (expected {ledger / 'files'})")
     require_intact(ledger)

@@ -23,8 +23,9 @@ from pydicom.dataset import Dataset
 
 from deid.dicom.sop import sop_instance_uid, uid_text
 from deid.pipeline.ledger import ledger_text
-from deid.pipeline.worker import parse, read_input
+from deid.reading import parse, read_input
 from deid.recipe.model import Recipe
+from deid.storage.remote import location
 from deid.verification.crossindex import CrossIndex
 from deid.verification.findings import Finding, input_number
 from deid.verification.pixeltext import pixel_findings
@@ -160,7 +161,7 @@ def verify_partition(paths: list[str], setup: VerifySetup, start: int = 0) -> di
 def _verify_partition(paths: list[str], setup: VerifySetup, start: int) -> dict:
     recipe = _recipe(setup.recipe_pickle)
     cross = _cross(setup.cross_index)
-    out_dir, ledger = Path(setup.out_dir), Path(setup.ledger_dir)
+    out_dir, ledger = location(setup.out_dir), location(setup.ledger_dir)
     rows = rows_for(ledger, paths)
     findings: list[Finding] = []
     statuses: Counter = Counter()
@@ -195,7 +196,8 @@ def _verify_partition(paths: list[str], setup: VerifySetup, start: int) -> dict:
 
 def verify_ledger(setup: VerifySetup) -> dict:
     """The set-level task: the whole ``files`` table, read once for every check."""
-    ledger = Path(setup.ledger_dir)
+    ledger = location(setup.ledger_dir)
     table = read_files_table(ledger, row_refs=True)
-    findings = ledger_findings(ledger, table) + orphan_outputs(ledger, Path(setup.out_dir), table)
+    out_dir = location(setup.out_dir)
+    findings = ledger_findings(ledger, table) + orphan_outputs(ledger, out_dir, table)
     return {"findings": [f.as_tuple() for f in findings], "records": table.num_rows}
