@@ -21,9 +21,8 @@ import pyarrow.parquet as pq
 
 from deid.pipeline.ledger import iter_parts, ledger_text
 from deid.storage.listing import list_objects
-from deid.storage.remote import location
 from deid.storage.parquet import read_table
-from deid.storage.remote import RemotePath
+from deid.storage.remote import RemotePath, location
 from deid.storage.retry import retrying
 from deid.verification.findings import Finding, ledger_row
 
