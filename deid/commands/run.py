@@ -41,12 +41,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="RECIPE",
         help=f"recipe file (YAML), or a built-in recipe: {', '.join(builtin_recipe_names())}",
     )
-    run.add_argument("inputs", metavar="INPUT", nargs="*", default=[], help="files or folders")
-    run.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    run.add_argument(
+        "inputs",
+        metavar="INPUT",
+        nargs="*",
+        default=[],
+        help="files or folders, or one PACS: dicomweb+https://host/dicom-web or "
+        "dimse://AET@host:port",
+    )
+    run.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="output folder, or a PACS (dicomweb+https://... STOW-RS, dimse://AET@host:port "
+        "C-STORE; then --ledger is required)",
+    )
+    run.add_argument(
+        "--query",
+        metavar="KEYS",
+        help="for a PACS INPUT: QIDO-RS matching keys, e.g. "
+        "'ModalitiesInStudy=CT&StudyDate=20240101-20241231' or StudyInstanceUID=... repeated "
+        "(without it and without --manifest: every study the PACS lists)",
+    )
     run.add_argument("--ledger", metavar="DIR", help="ledger folder (default OUT.ledger)")
     run.add_argument("--key-file", metavar="FILE", help="secret key (else $DEID_KEY or ledger)")
     add_cluster_arguments(run)
-    run.add_argument("--manifest", metavar="FILE", help="paths: text (one a line) or Parquet")
+    run.add_argument(
+        "--manifest",
+        metavar="FILE",
+        help="paths: text (one a line) or Parquet; for a PACS INPUT: StudyInstanceUIDs, one a line",
+    )
     run.add_argument(
         "--verify", action="store_true", help="re-scan each output; a leak quarantines"
     )
@@ -119,6 +143,7 @@ def _run(args: argparse.Namespace) -> int:
         workers=args.workers,
         scheduler=args.scheduler,
         manifest=args.manifest,
+        query=args.query,
         verify=args.verify,
         partition_size=args.partition_size,
         dry_run=args.dry_run,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from io import BytesIO
 
 import pydicom
+from dicomweb_client.api import DICOMwebClient
 
 from deid.pacs.dicomweb import dicomweb_client
 from deid.pacs.refs import SendResult
@@ -18,14 +19,18 @@ from deid.pacs.urls import DicomwebEndpoint
 
 
 def send_instances(
-    endpoint: DicomwebEndpoint, instances: list[bytes], policy: RetryPolicy = DEFAULT_POLICY
+    endpoint: DicomwebEndpoint,
+    instances: list[bytes],
+    policy: RetryPolicy = DEFAULT_POLICY,
+    client: DICOMwebClient | None = None,
 ) -> list[SendResult]:
-    """POST the Part 10 objects in one STOW-RS request; one SendResult each, in order."""
+    """POST the Part 10 objects in one STOW-RS request; one SendResult each, in order.
+    A caller sending many batches passes one ``client`` (one HTTP session)."""
     if not instances:
         return []
     datasets = [pydicom.dcmread(BytesIO(data)) for data in instances]
     uids = [str(ds.SOPInstanceUID) for ds in datasets]
-    client = dicomweb_client(endpoint, "dest")
+    client = client or dicomweb_client(endpoint, "dest")
     answer = with_retry(lambda: client.store_instances(datasets), f"STOW-RS to {endpoint}", policy)
     referenced = answer.get("ReferencedSOPSequence", [])
     stored = {str(item.ReferencedSOPInstanceUID) for item in referenced}

@@ -54,6 +54,8 @@ class RunOptions:
     progress: bool | None = None  # None: a bar when stderr is a terminal
     extra: dict = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
+    #: QIDO-RS matching keys for a PACS INPUT (deid.pacs.query).
+    query: str | None = None
     #: time.monotonic() when the command started (the printed duration includes start-up);
     #: None: when :func:`run` is called.
     started: float | None = None
@@ -246,20 +248,31 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
         raise UserError("--file-timeout must be positive")
     if not options.inputs and not options.manifest:
         raise UserError("give at least one INPUT or --manifest")
+    pacs = None
+    if _names_a_pacs(options):  # checked, probed and listed before anything is fetched
+        from deid.pacs.wiring import plan_pacs
+
+        pacs = plan_pacs(
+            options.inputs, options.out, options.query, options.manifest, options.ledger
+        )
     out = Path(os.path.abspath(options.out))
+    out_name = (pacs and pacs.out_name) or str(out)
     ledger = Path(os.path.abspath(options.ledger or f"{out}.ledger"))
-    check_locations(options.inputs, out, ledger)
+    check_locations([] if pacs and pacs.units else options.inputs, out, ledger)
     if options.scheduler:  # before the key or any folder is created
         from deid.pipeline.scheduler import check_scheduler
 
         check_scheduler(options.scheduler)
-    paths = collect_inputs(options.inputs, options.manifest, prune=(out, ledger))
-    size, size_note = _partition_size(options.partition_size, ledger)
+    if pacs and pacs.units is not None:
+        paths = pacs.units  # one entry per series (deid.pacs.source)
+    else:
+        paths = collect_inputs(options.inputs, options.manifest, prune=(out, ledger))
+    size, size_note = _partition_size(_given_size(options, pacs), ledger)
     recipe = _load_recipe(options.recipe)
     digest = inputs_digest(paths)
     if options.dry_run:
         _check_ledger_identity(ledger, recipe, None, digest)
-        ledger_mod.check_binding(ledger, str(out), None)
+        ledger_mod.check_binding(ledger, out_name, None)
         return _dry_run(options, paths, size, recipe, out, ledger, stream)
 
     from deid.rewrite.keys import KeyRing
@@ -267,12 +280,13 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
     key = _resolve_run_key(ledger, options.key_file, getattr(recipe, "key_source", "ledger"))
     keys = KeyRing(key.secret)
     _check_ledger_identity(ledger, recipe, keys.fingerprint(), digest)
-    ledger_mod.check_binding(ledger, str(out), keys.fingerprint())
+    ledger_mod.check_binding(ledger, out_name, keys.fingerprint())
     plan = list(plan_partitions(paths, size, _salt(recipe)))
     nothing_to_do = _nothing_to_do(ledger, plan, options.verify, options.limits)
     try:
         ledger_mod.ensure_ledger(ledger)
-        out.mkdir(parents=True, exist_ok=True)
+        if not (pacs and pacs.out_name):
+            out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         code = EXIT_DESTINATION if is_destination_error(error) else None
         raise UserError(
@@ -289,10 +303,29 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
             early = EarlyCluster(_local_workers(options, len(paths), size))
         try:
             prepared = _Prepared(paths, size, size_note, recipe, digest, key, keys, out, ledger)
+            if pacs is not None:
+                prepared.out_name, prepared.pacs = out_name, pacs.setup
             return _run_prepared(options, prepared, early, stream, started)
         finally:
             if early is not None:
                 early.discard()
+
+
+def _names_a_pacs(options: RunOptions) -> bool:
+    from deid.pacs.urls import looks_like_endpoint
+
+    return bool(options.query) or any(
+        looks_like_endpoint(i) for i in [options.out, *options.inputs]
+    )
+
+
+def _given_size(options: RunOptions, pacs) -> int | None:
+    """A PACS INPUT's partitions count series, so its default is smaller."""
+    if options.partition_size is None and pacs is not None and pacs.units is not None:
+        from deid.pacs.wiring import PACS_PARTITION_SIZE
+
+        return PACS_PARTITION_SIZE
+    return options.partition_size
 
 
 def _nothing_to_do(ledger: Path, plan: list, verify: bool, limits) -> bool:
@@ -335,6 +368,8 @@ class _Prepared:
     keys: object
     out: Path
     ledger: Path
+    out_name: str = ""  # the output as the ledger names it, when not the folder ``out``
+    pacs: object = None  # deid.pacs.step.PacsSetup when an end is a PACS
 
 
 def _dry_run(options, paths, size, recipe, out, ledger, stream) -> RunResult:
@@ -389,7 +424,7 @@ def _run_prepared(options, prep: _Prepared, early, stream, started: float) -> Ru
         "recipe_digest": recipe.digest,
         "key_fingerprint": keys.fingerprint(),
         "key_source": prep.key.source,
-        "out": str(out),
+        "out": prep.out_name or str(out),
         "ledger": str(ledger),
         "options": options_info,
         "files": len(prep.paths),
@@ -454,7 +489,7 @@ def _run_locked(options, prep: _Prepared, run_info, stream, early, started) -> R
     ledger_mod.write_run_json(ledger, run_info)
     ledger_mod.write_inputs_json(
         ledger,
-        [os.path.abspath(i) for i in options.inputs],
+        [i if "://" in i else os.path.abspath(i) for i in options.inputs],
         options.manifest and os.path.abspath(options.manifest),
     )
     resume = _resume_line(states, prep.size_note)
@@ -465,11 +500,12 @@ def _run_locked(options, prep: _Prepared, run_info, stream, early, started) -> R
         recipe_pickle=pickle.dumps(prep.recipe),
         recipe_digest=prep.recipe.digest,
         keys=prep.keys,
-        out_dir=str(out),
+        out_dir=prep.out_name or str(out),
         ledger_dir=str(ledger),
         verify=options.verify,
         file_timeout=options.file_timeout,
         limits=options.limits,
+        pacs=prep.pacs,
     )
     previous_state = run_info["history"][-2].get("state") if len(run_info["history"]) > 1 else None
     try:

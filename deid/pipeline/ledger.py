@@ -41,6 +41,9 @@ BINDING_KEYS = (OUT_KEY, FINGERPRINT_KEY)
 VERIFIED_KEY = b"deid.verified"
 #: The per-file limits the part was written under: b"<pixel>,<value>,<memory>" bytes.
 LIMITS_KEY = b"deid.limits"
+#: Set on a files part that holds instances quarantined for a transient PACS cause
+#: (deid.pacs.step): the rerun redoes the partition, only those instances.
+RETRY_KEY = b"deid.retry"
 #: How a reason starts when a limit, not the file, decided (see deid.pipeline.limits).
 LIMIT_REASONS = ("pixel data too large", "element value too long", "MemoryError")
 #: Where ``deid ledger check --quarantine`` moves damaged parts (kept, never deleted).
@@ -98,13 +101,18 @@ def _atomic_target(path: Path) -> Iterator[Path]:
         raise
 
 
+def _location(out_dir: str) -> str:
+    """A folder's real path; a URL (a PACS ``--out``) as given."""
+    return out_dir if "://" in out_dir else os.path.realpath(out_dir)
+
+
 def binding(
     out_dir: str, key_fingerprint: str, verified: bool = False, limits=None
 ) -> dict[bytes, bytes]:
     """The metadata that ties a part to its run's output location and key (and says whether
     its outputs were verified as they were written, and under which per-file limits)."""
     bound = {
-        OUT_KEY: os.path.realpath(out_dir).encode("utf-8", "surrogateescape"),
+        OUT_KEY: _location(out_dir).encode("utf-8", "surrogateescape"),
         FINGERPRINT_KEY: key_fingerprint.encode(),
         VERIFIED_KEY: b"1" if verified else b"0",
     }
@@ -146,6 +154,7 @@ UNVERIFIED = "done without --verify"
 REPLANNED = "other inputs or partitioning"
 LIMITS_RAISED = "quarantined files under lower limits"
 DAMAGED_PART = "damaged part"
+TRANSIENT = "transient PACS failures to retry"
 
 
 def limits_text(limits) -> bytes:
@@ -211,6 +220,8 @@ def partition_state(
             and _has_limit_quarantines(path)
         ):
             states.append(LIMITS_RAISED)
+        elif table == "files" and metadata.get(RETRY_KEY) == b"1":
+            states.append(TRANSIENT)
         else:
             states.append(DONE)
     if states[1] != DONE:  # the files part commits the partition: its state says why
@@ -450,7 +461,7 @@ def check_binding(ledger: Path, out_dir: str, key_fingerprint: str | None) -> No
     """
     from deid.errors import UserError
 
-    real_out = os.path.realpath(out_dir)
+    real_out = _location(out_dir)
     for path, out, fingerprint in recorded_binding(ledger):
         where = path.relative_to(ledger)
         if out is not None and out != real_out:

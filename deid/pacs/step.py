@@ -1,0 +1,168 @@
+"""One partition of a run whose INPUT or ``--out`` is a PACS, inside a Dask worker.
+
+fetch (source) -> the normal per-file step (the worker's child, exactly as for files) ->
+send (destination). The instances and the outputs live only in a private, owner-only
+staging folder of the worker process while the partition runs; each is removed once its
+fate is known, the partition's input folder when the partition ends.
+
+Every instance listed ends as one ledger record: written (and, for a PACS destination,
+stored: ``destination_status`` holds the archive's answer), excluded, duplicate or
+quarantined with its reason. A transient failure (after the retries) is quarantined with
+:data:`RETRY_NOTE` in its reason and the partition's ledger part says so
+(:data:`deid.pipeline.ledger.RETRY_KEY`): the rerun redoes that partition, and only the
+instances the ledger does not already record as finished.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import dataclasses
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from deid.pacs.urls import DicomwebEndpoint, DimseEndpoint
+
+#: Ends the reason of an instance quarantined for a transient cause.
+RETRY_NOTE = "(transient: a rerun of the same command retries it)"
+
+Endpoint = DicomwebEndpoint | DimseEndpoint
+
+
+@dataclasses.dataclass(frozen=True)
+class PacsSetup:
+    """The PACS ends of a run (either may be None: a folder), scattered with the RunSetup."""
+
+    source: Endpoint | None = None
+    dest: Endpoint | None = None
+
+
+_lock = threading.Lock()
+_root: Path | None = None
+
+
+def staging_root() -> Path:
+    """This process's staging folder (mode 0700 from mkdtemp), removed when it exits."""
+    global _root
+    with _lock:
+        if _root is None or not _root.is_dir():
+            _root = Path(tempfile.mkdtemp(prefix="deid-pacs-"))
+            (_root / "out").mkdir(mode=0o700)
+            atexit.register(shutil.rmtree, str(_root), True)
+        return _root
+
+
+def _previous_records(ledger: Path, index: int) -> list:
+    """The records of this partition's earlier part that are final (not transient): a
+    rerun keeps them and does not fetch or send those instances again."""
+    from deid.pipeline import ledger as ledger_mod
+    from deid.pipeline.records import FileRecord
+
+    files = ledger_mod.part_path(ledger, "files", index)
+    if not files.exists():
+        return []
+    kept = []
+    names = {f.name for f in dataclasses.fields(FileRecord)} - {"uid_pairs"}
+    for row in pq.read_table(files).to_pylist():
+        if RETRY_NOTE in (row.get("reason") or ""):
+            continue
+        values = {k: ("" if v is None and k != "date_offset_days" else v) for k, v in row.items()}
+        values = {k: v for k, v in values.items() if k in names}
+        values["pixel_boxes"] = [tuple(b.values()) for b in values.get("pixel_boxes") or ()]
+        kept.append(FileRecord(**values))
+    uids = ledger_mod.part_path(ledger, "uids", index)
+    if kept and uids.exists():  # the part's UID pairs stay with the records kept
+        table = pq.read_table(uids).to_pylist()
+        kept[0].uid_pairs = [(r["uid_old"], r["uid_new"], r.get("kind") or "other") for r in table]
+    return kept
+
+
+def _quarantine(record, reason: str, transient: bool) -> None:
+    record.status = "quarantined"
+    record.reason = f"{reason} {RETRY_NOTE}" if transient else reason
+    record.output_path = ""
+
+
+def process_partition(
+    paths: list[str], index: int, setup: Any, progress: Any, process_files
+) -> tuple[list, dict[bytes, bytes]]:
+    """(records, extra part metadata) of one partition; ``process_files`` is the normal
+    per-file step (:func:`deid.pipeline.partition._process_files`)."""
+    from deid import __version__
+    from deid.pacs import sink, source
+    from deid.pipeline import ledger as ledger_mod
+    from deid.pipeline.records import FileRecord
+
+    pacs: PacsSetup = setup.pacs
+    root = staging_root()
+    kept = _previous_records(Path(setup.ledger_dir), index)
+    done = {r.input_path for r in kept}
+    inbox = Path(tempfile.mkdtemp(prefix=f"in-{index}-", dir=root))
+    records: list = []
+    try:
+        names: dict[str, str] = {}
+        if pacs.source is not None:
+            fetched = source.fetch_partition(pacs.source, paths, inbox, skip=done)
+            for item in fetched:
+                if item.path is None:
+                    record = FileRecord(
+                        input_path=item.name,
+                        status="quarantined",
+                        recipe_digest=setup.recipe_digest,
+                        deid_version=__version__,
+                        partition=index,
+                        sop_instance_uid_in=item.ref.sop_uid,
+                        series_instance_uid_in=item.ref.series_uid,
+                        study_instance_uid_in=item.ref.study_uid,
+                        sop_class_uid=item.ref.sop_class_uid or "",
+                    )
+                    _quarantine(record, item.reason or "fetch failed", item.transient)
+                    records.append(record)
+                    progress.add(record)
+                else:
+                    names[str(item.path)] = item.name
+            inputs = list(names)
+        else:
+            inputs = [p for p in paths if p not in done]
+        out_stage = root / "out"
+        child_setup = setup
+        if pacs.dest is not None:  # the child writes where this worker sends from
+            child_setup = dataclasses.replace(setup, out_dir=str(out_stage))
+        processed = process_files(inputs, index, child_setup, progress)
+        for record in processed:
+            record.input_path = names.get(record.input_path, record.input_path)
+        for staged in names:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(staged)  # the original's bytes: gone as soon as it is processed
+        if pacs.dest is not None:
+            _send(pacs.dest, processed, out_stage, sink)
+        records += processed
+    finally:
+        shutil.rmtree(inbox, ignore_errors=True)
+    records += kept
+    extra = {}
+    if any(RETRY_NOTE in (r.reason or "") for r in records):
+        extra[ledger_mod.RETRY_KEY] = b"1"
+    return records, extra
+
+
+def _send(dest: Endpoint, records: list, out_stage: Path, sink) -> None:
+    """Send every written record's staged output; record the answer; remove the file."""
+    written = [r for r in records if r.status == "written"]
+    files = [out_stage / r.output_path for r in written]
+    try:
+        answers = sink.send_files(dest, files)
+    finally:
+        for path in files:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    for record, answer in zip(written, answers, strict=True):
+        record.destination_status = sink.answer_text(dest, answer)
+        if not answer.stored:
+            _quarantine(record, f"send: {answer.reason or answer.status}", answer.transient)
