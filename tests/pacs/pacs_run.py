@@ -17,7 +17,10 @@ import pyarrow.parquet as pq
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
-RESEARCH_ENV = {"DEID_DEST_USERNAME": "deid-research", "DEID_DEST_PASSWORD": "research-s3cret-password"}
+RESEARCH_ENV = {
+    "DEID_DEST_USERNAME": "deid-research",
+    "DEID_DEST_PASSWORD": "research-s3cret-password",
+}
 
 
 def deid_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -105,3 +108,23 @@ def download_all(server, folder: Path) -> dict[str, Path]:
         path.write_bytes(data)
         paths[tags["SOPInstanceUID"]] = path
     return paths
+
+
+def local_ledger(ledger: Path, copy: Path, originals: dict[str, Path]) -> Path:
+    """A copy of a PACS run's ledger whose ``input_path`` names the originals downloaded
+    from the source (``deid verify`` reads inputs from files, not from a PACS)."""
+    import shutil
+
+    import pyarrow as pa
+
+    shutil.copytree(ledger, copy)
+    for part in sorted((copy / "files").glob("part-*.parquet")):
+        table = pq.read_table(part)
+        names = [
+            str(originals[p.rsplit("/instances/", 1)[1]])
+            for p in table.column("input_path").to_pylist()
+        ]
+        index = table.schema.get_field_index("input_path")
+        table = table.set_column(index, "input_path", pa.array(names, pa.string()))
+        pq.write_table(table.replace_schema_metadata(pq.read_schema(part).metadata), part)
+    return copy
