@@ -7,6 +7,8 @@ transcoding.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydicom.dataset import Dataset
 from pydicom.uid import (
     JPEG2000,
@@ -102,7 +104,7 @@ class GetSession:
     def __init__(self, endpoint: DimseEndpoint, sop_classes: list[str], policy=DEFAULT_POLICY):
         self.endpoint, self.policy = endpoint, policy
         self.sop_classes = list(sop_classes)[: self.MAX_CLASSES]
-        self.assoc = None
+        self.assoc: Any = None
         self.received: list[bytes] = []
 
     def __enter__(self) -> GetSession:
@@ -118,8 +120,6 @@ class GetSession:
         return 0x0000
 
     def _open(self):
-        from pynetdicom.association import Association  # noqa: F401 (type only)
-
         from deid.pacs.association import CALLING_AET
         from deid.pacs.retry import TransientError
 
@@ -152,6 +152,7 @@ class GetSession:
 
             if self.assoc is None or not self.assoc.is_established:
                 self.assoc = self._open()
+            assoc = self.assoc
             self.received = []
             identifier = Dataset()
             identifier.QueryRetrieveLevel = "IMAGE"
@@ -159,7 +160,7 @@ class GetSession:
             identifier.SeriesInstanceUID = ref.series_uid
             identifier.SOPInstanceUID = ref.sop_uid
             final = None
-            for status, _ in self.assoc.send_c_get(
+            for status, _ in assoc.send_c_get(
                 identifier, StudyRootQueryRetrieveInformationModelGet
             ):
                 final = getattr(status, "Status", None)

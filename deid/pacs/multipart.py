@@ -29,7 +29,7 @@ def split_parts(body: bytes, content_type: str) -> list[bytes]:
     pieces = body.split(delimiter)
     if len(pieces) < 3:
         raise MultipartError("multipart answer without a closing delimiter")
-    parts = []
+    parts: list[bytes] = []
     for piece in pieces[1:]:
         if piece.startswith(b"--"):  # the close delimiter: the epilogue follows
             return parts

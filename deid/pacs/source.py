@@ -54,8 +54,8 @@ def list_units(endpoint: Endpoint, query: Query, policy: RetryPolicy = DEFAULT_P
     try:
         names = {
             unit_name(endpoint, study.study_uid, series.series_uid)
-            for study in lister.list_studies(endpoint, query, policy)  # type: ignore[arg-type]
-            for series in lister.list_series(endpoint, study.study_uid, query, policy)  # type: ignore[arg-type]
+            for study in lister.list_studies(endpoint, query, policy)
+            for series in lister.list_series(endpoint, study.study_uid, query, policy)
         }
     except PacsError as error:
         raise UserError(f"source {error.reason}") from None
@@ -136,8 +136,8 @@ def fetch_partition(
         if isinstance(fetcher, _DicomwebFetcher):
             for number, item in enumerate(wanted):
                 _fetch_one(item, staging, number, fetcher.fetch)
-        else:
-            _cget_all(endpoint, wanted, staging, policy)  # type: ignore[arg-type]
+        elif isinstance(endpoint, DimseEndpoint):
+            _cget_all(endpoint, wanted, staging, policy)
         return wanted
     finally:
         fetcher.close()

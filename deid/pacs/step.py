@@ -72,8 +72,11 @@ def _previous_records(ledger: Path, index: int) -> list:
     for row in pq.read_table(files).to_pylist():
         if RETRY_NOTE in (row.get("reason") or ""):
             continue
-        values = {k: ("" if v is None and k != "date_offset_days" else v) for k, v in row.items()}
-        values = {k: v for k, v in values.items() if k in names}
+        values: dict[str, Any] = {
+            k: ("" if v is None and k != "date_offset_days" else v)
+            for k, v in row.items()
+            if k in names
+        }
         values["pixel_boxes"] = [tuple(b.values()) for b in values.get("pixel_boxes") or ()]
         kept.append(FileRecord(**values))
     uids = ledger_mod.part_path(ledger, "uids", index)
