@@ -26,7 +26,7 @@ from pydicom.uid import (
 from pynetdicom import build_role, evt
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet
 
-from deid.pacs.association import associate, new_ae
+from deid.pacs.association import associate, new_ae, open_association
 from deid.pacs.errors import PacsError
 from deid.pacs.refs import InstanceRef
 from deid.pacs.retry import DEFAULT_POLICY, RetryPolicy, with_retry
@@ -127,10 +127,9 @@ class GetSession:
         ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
         for sop_class in self.sop_classes:
             ae.add_requested_context(sop_class, TRANSFER_SYNTAXES)
-        assoc = ae.associate(
-            self.endpoint.host,
-            self.endpoint.port,
-            ae_title=self.endpoint.aet,
+        assoc = open_association(
+            ae,
+            self.endpoint,
             ext_neg=[build_role(uid, scp_role=True) for uid in self.sop_classes],
             evt_handlers=[(evt.EVT_C_STORE, self._on_store)],
         )

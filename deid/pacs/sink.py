@@ -48,30 +48,33 @@ def answer_text(endpoint: DicomwebEndpoint | DimseEndpoint, result: SendResult) 
 def send_files(
     endpoint: DicomwebEndpoint | DimseEndpoint,
     paths: list[Path],
+    uids: list[str],
     policy: RetryPolicy = DEFAULT_POLICY,
 ) -> list[SendResult]:
-    """The destination's answer for every path, in order."""
+    """The destination's answer for every path (whose SOP Instance UID is ``uids``'s)."""
     from deid.pacs import cstore, stow
 
-    session = client = None
+    session = None
     if isinstance(endpoint, DicomwebEndpoint):
         from deid.pacs.auth import http_session
-        from deid.pacs.dicomweb import dicomweb_client
 
         session = http_session(endpoint.host, "dest")
-        client = dicomweb_client(endpoint, "dest", session)
     answers: list[SendResult] = []
+    start = 0
     try:
         for batch in _batches(paths):
+            batch_uids = uids[start : start + len(batch)]
+            start += len(batch)
             data = [path.read_bytes() for path in batch]
             try:
                 if isinstance(endpoint, DicomwebEndpoint):
-                    answers += stow.send_instances(endpoint, data, policy, client=client)
+                    answers += stow.send_instances(endpoint, data, policy, session, batch_uids)
                 else:
                     answers += cstore.send_instances(endpoint, data, policy)
             except PacsError as error:
                 answers += [
-                    SendResult("", False, "error", error.reason, error.transient) for _ in batch
+                    SendResult(uid, False, "error", error.reason, error.transient)
+                    for uid in batch_uids
                 ]
     finally:
         if session is not None:

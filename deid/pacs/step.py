@@ -160,7 +160,7 @@ def _send(dest: Endpoint, records: list, out_stage: Path, sink) -> None:
     written = [r for r in records if r.status == "written"]
     files = [out_stage / r.output_path for r in written]
     try:
-        answers = sink.send_files(dest, files)
+        answers = sink.send_files(dest, files, [r.sop_instance_uid_out for r in written])
     finally:
         for path in files:
             with contextlib.suppress(FileNotFoundError):

@@ -66,6 +66,8 @@ class OrthancServer:
     root: Path
     users: dict[str, str] = field(default_factory=dict)
     peers: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+    #: Keys merged over the generated configuration (e.g. DICOM TLS).
+    extra_config: dict = field(default_factory=dict)
     http_port: int = 0
     dicom_port: int = 0
     process: subprocess.Popen | None = None
@@ -123,6 +125,7 @@ class OrthancServer:
             "WebDavEnabled": False,
             "MetricsEnabled": False,
             "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": True},
+            **self.extra_config,
         }
 
     def start(self, keep_ports: bool = False) -> None:
