@@ -45,38 +45,61 @@ def answer_text(endpoint: DicomwebEndpoint | DimseEndpoint, result: SendResult) 
     return f"{kind} {result.status}"
 
 
+class Sender:
+    """A worker's connection to the destination for one partition: one HTTP session
+    (STOW-RS); C-STORE opens one association per batch. Used from one thread at a time."""
+
+    def __init__(
+        self, endpoint: DicomwebEndpoint | DimseEndpoint, policy: RetryPolicy = DEFAULT_POLICY
+    ) -> None:
+        self.endpoint, self.policy = endpoint, policy
+        self.session = None
+        if isinstance(endpoint, DicomwebEndpoint):
+            from deid.pacs.auth import http_session
+
+            self.session = http_session(endpoint.host, "dest")
+
+    def __enter__(self) -> Sender:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.session is not None:
+            self.session.close()
+
+    def answer_text(self, result: SendResult) -> str:
+        return answer_text(self.endpoint, result)
+
+    def send(self, paths: list[Path], uids: list[str]) -> list[SendResult]:
+        """The destination's answer for every path (whose SOP Instance UID is ``uids``'s)."""
+        from deid.pacs import cstore, stow
+
+        answers: list[SendResult] = []
+        start = 0
+        for batch in _batches(paths):
+            batch_uids = uids[start : start + len(batch)]
+            start += len(batch)
+            data = [path.read_bytes() for path in batch]
+            try:
+                if isinstance(self.endpoint, DicomwebEndpoint):
+                    answers += stow.send_instances(
+                        self.endpoint, data, self.policy, self.session, batch_uids
+                    )
+                else:
+                    answers += cstore.send_instances(self.endpoint, data, self.policy)
+            except PacsError as error:
+                answers += [
+                    SendResult(uid, False, "error", error.reason, error.transient)
+                    for uid in batch_uids
+                ]
+        return answers
+
+
 def send_files(
     endpoint: DicomwebEndpoint | DimseEndpoint,
     paths: list[Path],
     uids: list[str],
     policy: RetryPolicy = DEFAULT_POLICY,
 ) -> list[SendResult]:
-    """The destination's answer for every path (whose SOP Instance UID is ``uids``'s)."""
-    from deid.pacs import cstore, stow
-
-    session = None
-    if isinstance(endpoint, DicomwebEndpoint):
-        from deid.pacs.auth import http_session
-
-        session = http_session(endpoint.host, "dest")
-    answers: list[SendResult] = []
-    start = 0
-    try:
-        for batch in _batches(paths):
-            batch_uids = uids[start : start + len(batch)]
-            start += len(batch)
-            data = [path.read_bytes() for path in batch]
-            try:
-                if isinstance(endpoint, DicomwebEndpoint):
-                    answers += stow.send_instances(endpoint, data, policy, session, batch_uids)
-                else:
-                    answers += cstore.send_instances(endpoint, data, policy)
-            except PacsError as error:
-                answers += [
-                    SendResult(uid, False, "error", error.reason, error.transient)
-                    for uid in batch_uids
-                ]
-    finally:
-        if session is not None:
-            session.close()
-    return answers
+    """The destination's answer for every path, on a connection of its own."""
+    with Sender(endpoint, policy) as sender:
+        return sender.send(paths, uids)

@@ -73,74 +73,78 @@ class Fetched:
     transient: bool = False
 
 
-class _DicomwebFetcher:
-    def __init__(self, endpoint: DicomwebEndpoint, policy: RetryPolicy) -> None:
+class Fetcher:
+    """A worker's connection to the source for one partition: one HTTP session (DICOMweb)
+    or one C-GET association (DIMSE, opened on the first fetch with the storage contexts of
+    the SOP classes listed), used from one thread at a time."""
+
+    def __init__(self, endpoint: Endpoint, policy: RetryPolicy = DEFAULT_POLICY) -> None:
         from deid.pacs.auth import http_session
         from deid.pacs.dicomweb import dicomweb_client
 
         self.endpoint, self.policy = endpoint, policy
-        self.session = http_session(endpoint.host, "source")
-        self.client = dicomweb_client(endpoint, "source", self.session)
+        self.session = self.client = self.get = None
+        if isinstance(endpoint, DicomwebEndpoint):
+            self.session = http_session(endpoint.host, "source")
+            self.client = dicomweb_client(endpoint, "source", self.session)
+        self.classes: list[str] = []
 
-    def list(self, study: str, series: str) -> list[InstanceRef]:
-        return qido.list_instances(self.endpoint, study, series, self.policy, self.client)
+    def __enter__(self) -> Fetcher:
+        return self
 
-    def fetch(self, ref: InstanceRef) -> bytes:
-        from deid.pacs import wado
+    def __exit__(self, *exc) -> None:
+        if self.session is not None:
+            self.session.close()
+        if self.get is not None:
+            self.get.__exit__(None, None, None)
 
-        return wado.fetch_instance(self.endpoint, ref, self.policy, session=self.session)
+    def list_partition(self, units: list[str], skip: set[str] | frozenset = frozenset()):
+        """Every instance of ``units`` but those in ``skip`` (names the ledger already
+        records as finished: a rerun of a partition that had transient failures). A series
+        whose listing fails raises PacsError: the partition fails as a whole, is not
+        recorded, and the rerun redoes it (nothing it holds is lost)."""
+        wanted: list[Fetched] = []
+        for unit in units:
+            study, series = parse_unit(unit)
+            if isinstance(self.endpoint, DicomwebEndpoint):
+                refs = qido.list_instances(self.endpoint, study, series, self.policy, self.client)
+            else:
+                refs = cfind.list_instances(self.endpoint, study, series, self.policy)
+            for ref in refs:
+                name = instance_name(self.endpoint, ref)
+                if name not in skip:
+                    wanted.append(Fetched(ref, name))
+        self.classes = sorted({w.ref.sop_class_uid for w in wanted if w.ref.sop_class_uid})
+        return wanted
 
-    def close(self) -> None:
-        self.session.close()
+    def fetch(self, items: list[Fetched], staging: Path, first: int = 0) -> list[Fetched]:
+        """Fetch ``items`` into ``staging`` (owner-only files numbered from ``first``)."""
+        for number, item in enumerate(items, first):
+            _fetch_one(item, staging, number, self._fetch_bytes)
+        return items
 
+    def _fetch_bytes(self, ref: InstanceRef) -> bytes:
+        if isinstance(self.endpoint, DicomwebEndpoint):
+            from deid.pacs import wado
 
-class _DimseFetcher:
-    """C-FIND for the listing and C-GET for each instance, on associations opened once."""
+            return wado.fetch_instance(self.endpoint, ref, self.policy, session=self.session)
+        if self.get is None:
+            from deid.pacs import cget
 
-    def __init__(self, endpoint: DimseEndpoint, policy: RetryPolicy) -> None:
-        self.endpoint, self.policy = endpoint, policy
-
-    def list(self, study: str, series: str) -> list[InstanceRef]:
-        return cfind.list_instances(self.endpoint, study, series, self.policy)
-
-    def close(self) -> None:
-        pass
+            self.get = cget.GetSession(self.endpoint, self.classes, self.policy)
+        return self.get.fetch(ref)
 
 
 def fetch_partition(
     endpoint: Endpoint,
     units: list[str],
     staging: Path,
-    skip: set[str] = frozenset(),  # type: ignore[assignment]
+    skip: set[str] | frozenset = frozenset(),
     policy: RetryPolicy = DEFAULT_POLICY,
 ) -> list[Fetched]:
-    """List and fetch every instance of ``units`` into ``staging`` (owner-only files).
-
-    ``skip`` holds instance names the ledger already records as finished (a rerun of a
-    partition that had transient failures): those are listed but not fetched again. A
-    series whose listing fails raises PacsError: the partition fails as a whole, is not
-    recorded, and the rerun redoes it (nothing it holds is lost).
-    """
-    if isinstance(endpoint, DicomwebEndpoint):
-        fetcher: _DicomwebFetcher | _DimseFetcher = _DicomwebFetcher(endpoint, policy)
-    else:
-        fetcher = _DimseFetcher(endpoint, policy)
-    try:
-        wanted: list[Fetched] = []
-        for unit in units:
-            study, series = parse_unit(unit)
-            for ref in fetcher.list(study, series):
-                name = instance_name(endpoint, ref)
-                if name not in skip:
-                    wanted.append(Fetched(ref, name))
-        if isinstance(fetcher, _DicomwebFetcher):
-            for number, item in enumerate(wanted):
-                _fetch_one(item, staging, number, fetcher.fetch)
-        elif isinstance(endpoint, DimseEndpoint):
-            _cget_all(endpoint, wanted, staging, policy)
-        return wanted
-    finally:
-        fetcher.close()
+    """List and fetch every instance of ``units`` into ``staging``, in one go."""
+    with Fetcher(endpoint, policy) as fetcher:
+        return fetcher.fetch(fetcher.list_partition(units, skip), staging)
 
 
 def _stage(staging: Path, index: int, data: bytes) -> Path:
@@ -158,18 +162,6 @@ def _fetch_one(item: Fetched, staging: Path, number: int, fetch) -> None:
         item.reason, item.transient = f"fetch: {error.reason}", error.transient
         return
     item.path = _stage(staging, number, data)
-
-
-def _cget_all(
-    endpoint: DimseEndpoint, wanted: list[Fetched], staging: Path, policy: RetryPolicy
-) -> None:
-    """C-GET each instance on one association (reopened only when it is lost)."""
-    from deid.pacs import cget
-
-    classes = sorted({w.ref.sop_class_uid for w in wanted if w.ref.sop_class_uid})
-    with cget.GetSession(endpoint, classes, policy) as session:
-        for number, item in enumerate(wanted):
-            _fetch_one(item, staging, number, session.fetch)
 
 
 def iter_staged(fetched: list[Fetched]) -> Iterator[Fetched]:

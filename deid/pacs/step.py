@@ -48,14 +48,33 @@ _root: Path | None = None
 
 
 def staging_root() -> Path:
-    """This process's staging folder (mode 0700 from mkdtemp), removed when it exits."""
+    """This process's staging folder (mode 0700 from mkdtemp), removed when it exits.
+
+    A worker killed with -9 cannot remove its folder: the next one sweeps the folders of
+    processes that no longer exist (the name carries the pid), so neither originals nor
+    outputs stay in the temp folder longer than until the rerun.
+    """
     global _root
     with _lock:
         if _root is None or not _root.is_dir():
-            _root = Path(tempfile.mkdtemp(prefix="deid-pacs-"))
+            _sweep_orphans()
+            _root = Path(tempfile.mkdtemp(prefix=f"deid-pacs-{os.getpid()}-"))
             (_root / "out").mkdir(mode=0o700)
             atexit.register(shutil.rmtree, str(_root), True)
         return _root
+
+
+def _sweep_orphans() -> None:
+    for folder in Path(tempfile.gettempdir()).glob("deid-pacs-*-*"):
+        pid = folder.name.split("-")[2]
+        try:
+            if folder.stat().st_uid != os.getuid() or not pid.isdigit():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _previous_records(ledger: Path, index: int) -> list:
@@ -92,62 +111,121 @@ def _quarantine(record, reason: str, transient: bool) -> None:
     record.output_path = ""
 
 
+#: Instances per chunk: the next chunk is fetched, and the last one sent, while the
+#: worker's child de-identifies this one, so network and archive latency overlap with work.
+CHUNK = 16
+
+_active = 0  # partitions running in this process (they share the "out" staging folder)
+
+
+def _enter() -> None:
+    global _active
+    with _lock:
+        _active += 1
+
+
+def _leave(out_stage: Path) -> None:
+    """Remove the empty study/series folders the child made, once no partition of this
+    process is running (a child could otherwise be about to write into one)."""
+    global _active
+    with _lock:
+        _active -= 1
+        if _active:
+            return
+        for folder in sorted(out_stage.glob("*/*"), reverse=True) + sorted(out_stage.glob("*")):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+def _fetch_failure(item, setup: Any, index: int):
+    from deid import __version__
+    from deid.pipeline.records import FileRecord
+
+    record = FileRecord(
+        input_path=item.name,
+        status="quarantined",
+        recipe_digest=setup.recipe_digest,
+        deid_version=__version__,
+        partition=index,
+        sop_instance_uid_in=item.ref.sop_uid,
+        series_instance_uid_in=item.ref.series_uid,
+        study_instance_uid_in=item.ref.study_uid,
+        sop_class_uid=item.ref.sop_class_uid or "",
+    )
+    _quarantine(record, item.reason or "fetch failed", item.transient)
+    return record
+
+
 def process_partition(
     paths: list[str], index: int, setup: Any, progress: Any, process_files
 ) -> tuple[list, dict[bytes, bytes]]:
     """(records, extra part metadata) of one partition; ``process_files`` is the normal
     per-file step (:func:`deid.pipeline.partition._process_files`)."""
-    from deid import __version__
+    from concurrent.futures import ThreadPoolExecutor
+
     from deid.pacs import sink, source
     from deid.pipeline import ledger as ledger_mod
-    from deid.pipeline.records import FileRecord
 
     pacs: PacsSetup = setup.pacs
     root = staging_root()
+    out_stage = root / "out"
     kept = _previous_records(Path(setup.ledger_dir), index)
     done = {r.input_path for r in kept}
-    inbox = Path(tempfile.mkdtemp(prefix=f"in-{index}-", dir=root))
+    child_setup = setup
+    if pacs.dest is not None:  # the child writes where this worker sends from
+        child_setup = dataclasses.replace(setup, out_dir=str(out_stage))
     records: list = []
+    _enter()
+    inbox = Path(tempfile.mkdtemp(prefix=f"in-{index}-", dir=root))
     try:
-        names: dict[str, str] = {}
-        if pacs.source is not None:
-            fetched = source.fetch_partition(pacs.source, paths, inbox, skip=done)
-            for item in fetched:
-                if item.path is None:
-                    record = FileRecord(
-                        input_path=item.name,
-                        status="quarantined",
-                        recipe_digest=setup.recipe_digest,
-                        deid_version=__version__,
-                        partition=index,
-                        sop_instance_uid_in=item.ref.sop_uid,
-                        series_instance_uid_in=item.ref.series_uid,
-                        study_instance_uid_in=item.ref.study_uid,
-                        sop_class_uid=item.ref.sop_class_uid or "",
-                    )
-                    _quarantine(record, item.reason or "fetch failed", item.transient)
-                    records.append(record)
-                    progress.add(record)
+        with contextlib.ExitStack() as stack:
+            pool = stack.enter_context(ThreadPoolExecutor(2, thread_name_prefix="deid-pacs"))
+            fetcher = None
+            if pacs.source is not None:
+                fetcher = stack.enter_context(source.Fetcher(pacs.source))
+                todo: list = fetcher.list_partition(paths, done)
+            else:
+                todo = [p for p in paths if p not in done]
+            sender = stack.enter_context(sink.Sender(pacs.dest)) if pacs.dest else None
+            chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
+            fetching = None
+            if fetcher is not None and chunks:
+                fetching = pool.submit(fetcher.fetch, chunks[0], inbox, 0)
+            sending = None
+            for number, chunk in enumerate(chunks):
+                names: dict[str, str] = {}
+                if fetcher is not None and fetching is not None:
+                    fetched = fetching.result()
+                    if number + 1 < len(chunks):
+                        following = chunks[number + 1]
+                        fetching = pool.submit(
+                            fetcher.fetch, following, inbox, (number + 1) * CHUNK
+                        )
+                    for item in fetched:
+                        if item.path is None:
+                            records.append(_fetch_failure(item, setup, index))
+                            progress.add(records[-1])
+                        else:
+                            names[str(item.path)] = item.name
+                    inputs = list(names)
                 else:
-                    names[str(item.path)] = item.name
-            inputs = list(names)
-        else:
-            inputs = [p for p in paths if p not in done]
-        out_stage = root / "out"
-        child_setup = setup
-        if pacs.dest is not None:  # the child writes where this worker sends from
-            child_setup = dataclasses.replace(setup, out_dir=str(out_stage))
-        processed = process_files(inputs, index, child_setup, progress)
-        for record in processed:
-            record.input_path = names.get(record.input_path, record.input_path)
-        for staged in names:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(staged)  # the original's bytes: gone as soon as it is processed
-        if pacs.dest is not None:
-            _send(pacs.dest, processed, out_stage, sink)
-        records += processed
+                    inputs = chunk
+                processed = process_files(inputs, index, child_setup, progress)
+                for record in processed:
+                    record.input_path = names.get(record.input_path, record.input_path)
+                for staged in names:  # the originals' bytes: gone once processed
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(staged)
+                if sender is not None:
+                    if sending is not None:
+                        sending.result()
+                    sending = pool.submit(_send, sender, processed, out_stage)
+                records += processed
+            if sending is not None:
+                sending.result()
     finally:
         shutil.rmtree(inbox, ignore_errors=True)
+        _leave(out_stage)
     records += kept
     extra = {}
     if any(RETRY_NOTE in (r.reason or "") for r in records):
@@ -155,17 +233,17 @@ def process_partition(
     return records, extra
 
 
-def _send(dest: Endpoint, records: list, out_stage: Path, sink) -> None:
+def _send(sender, records: list, out_stage: Path) -> None:
     """Send every written record's staged output; record the answer; remove the file."""
     written = [r for r in records if r.status == "written"]
     files = [out_stage / r.output_path for r in written]
     try:
-        answers = sink.send_files(dest, files, [r.sop_instance_uid_out for r in written])
+        answers = sender.send(files, [r.sop_instance_uid_out for r in written])
     finally:
         for path in files:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
     for record, answer in zip(written, answers, strict=True):
-        record.destination_status = sink.answer_text(dest, answer)
+        record.destination_status = sender.answer_text(answer)
         if not answer.stored:
             _quarantine(record, f"send: {answer.reason or answer.status}", answer.transient)

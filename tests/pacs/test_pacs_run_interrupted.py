@@ -92,3 +92,23 @@ def test_destination_stopped_mid_run_then_back(tmp_path, source_and_dest):
     assert again.returncode == 0, again.stderr
     assert "transient" in again.stderr
     _complete(ledger_rows(ledger), source, dest)
+
+
+def test_source_stopped_mid_run_then_back(tmp_path, source_and_dest):
+    """The clinical archive goes away while workers fetch: the instances not fetched are
+    quarantined (or their partitions fail, if a listing met the outage) and none is lost;
+    the rerun once it is back completes the batch."""
+    source, dest = source_and_dest
+    ledger = tmp_path / "ledger"
+    run = start_deid(tmp_path, *_args(source, dest, ledger))
+    assert wait_for(lambda: len(dest.instance_uids()) >= 12, timeout=120), run.poll()
+    source.stop()
+    _, stderr = run.communicate(timeout=300)
+    assert run.returncode == 1, stderr
+    rows = ledger_rows(ledger)
+    assert len(rows) < SERIES * PER_SERIES or any(r["status"] == "quarantined" for r in rows)
+    assert all("rerun" in r["reason"] for r in rows if r["status"] == "quarantined")
+    source.start(keep_ports=True)
+    again = run_deid(tmp_path, *_args(source, dest, ledger))
+    assert again.returncode == 0, again.stderr
+    _complete(ledger_rows(ledger), source, dest)
