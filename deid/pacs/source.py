@@ -25,6 +25,8 @@ from deid.pacs.retry import DEFAULT_POLICY, RetryPolicy
 from deid.pacs.urls import DicomwebEndpoint, DimseEndpoint
 
 Endpoint = DicomwebEndpoint | DimseEndpoint
+#: WADO-RS requests in flight per worker partition.
+PARALLEL_GETS = 4
 
 
 def unit_name(endpoint: Endpoint, study_uid: str, series_uid: str) -> str:
@@ -118,9 +120,23 @@ class Fetcher:
         return wanted
 
     def fetch(self, items: list[Fetched], staging: Path, first: int = 0) -> list[Fetched]:
-        """Fetch ``items`` into ``staging`` (owner-only files numbered from ``first``)."""
-        for number, item in enumerate(items, first):
-            _fetch_one(item, staging, number, self._fetch_bytes)
+        """Fetch ``items`` into ``staging`` (owner-only files numbered from ``first``).
+
+        DICOMweb GETs go :data:`PARALLEL_GETS` at a time on the session's connection pool:
+        an archive answers one instance in tens of milliseconds, mostly waiting, so a few in
+        flight keep the worker's child fed. A DIMSE association carries one C-GET at a time.
+        """
+        numbered = list(enumerate(items, first))
+        if isinstance(self.endpoint, DicomwebEndpoint) and len(items) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(PARALLEL_GETS, thread_name_prefix="deid-wado") as pool:
+                list(
+                    pool.map(lambda n: _fetch_one(n[1], staging, n[0], self._fetch_bytes), numbered)
+                )
+        else:
+            for number, item in numbered:
+                _fetch_one(item, staging, number, self._fetch_bytes)
         return items
 
     def _fetch_bytes(self, ref: InstanceRef) -> bytes:
