@@ -52,7 +52,10 @@ def test_dicomweb_to_dicomweb(tmp_path, clinical, empty_research):
 
 def test_dimse_to_dimse(tmp_path, clinical, empty_research):
     ledger = tmp_path / "ledger"
-    args = ("run", "basic", clinical.dimse_url, "--out", empty_research.dimse_url)
+    args = ("run", "basic", clinical.dimse_url, "--out", empty_research.dimse_url, "--verify")
+    dry = run_deid(tmp_path, *args, "--ledger", str(ledger), "--dry-run")
+    assert dry.returncode == 0 and "dry run" in dry.stderr, dry.stderr
+    assert empty_research.instance_uids() == set()
     done = run_deid(tmp_path, *args, "--ledger", str(ledger), "--workers", "2")
     assert done.returncode == 0, done.stderr
     rows = ledger_rows(ledger)
@@ -167,3 +170,22 @@ def test_usage_errors_before_anything_is_fetched(case, tmp_path, clinical, resea
         assert "401" in lines[0]
     if case == "unknown-aet":
         assert "rejected" in lines[0]
+
+
+def test_folder_to_dicomweb(tmp_path, example_files, empty_research):
+    """Files in, STOW-RS out: what is not DICOM or is excluded is recorded, never sent."""
+    folder = next(p for p in example_files[0].parents if p.name == "export")
+    ledger = tmp_path / "ledger"
+    env = deid_env(tmp_path, **RESEARCH_ENV)
+    done = run_deid(
+        tmp_path, "run", "basic", str(folder), "--out", empty_research.dicomweb_url,
+        "--ledger", str(ledger), "--workers", "1", env=env,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    rows = ledger_rows(ledger)
+    assert len(rows) == len(example_files)
+    written = {r["sop_instance_uid_out"] for r in rows if r["status"] == "written"}
+    assert written and empty_research.instance_uids() == written
+    for row in rows:
+        sent = row["destination_status"]
+        assert (sent == "STOW-RS stored") == (row["status"] == "written"), row
