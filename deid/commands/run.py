@@ -63,6 +63,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "'ModalitiesInStudy=CT&StudyDate=20240101-20241231' or StudyInstanceUID=... repeated "
         "(without it and without --manifest: every study the PACS lists)",
     )
+    run.add_argument(
+        "--move-to",
+        metavar="AET:PORT",
+        help="for a dimse:// INPUT: fetch with C-MOVE to a Storage SCP deid runs on PORT as "
+        "AET (the archive must know AET at this host), instead of C-GET",
+    )
     run.add_argument("--ledger", metavar="DIR", help="ledger folder (default OUT.ledger)")
     run.add_argument("--key-file", metavar="FILE", help="secret key (else $DEID_KEY or ledger)")
     add_cluster_arguments(run)
@@ -144,6 +150,7 @@ def _run(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         manifest=args.manifest,
         query=args.query,
+        move_to=args.move_to,
         verify=args.verify,
         partition_size=args.partition_size,
         dry_run=args.dry_run,

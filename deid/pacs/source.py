@@ -80,11 +80,16 @@ class Fetcher:
     or one C-GET association (DIMSE, opened on the first fetch with the storage contexts of
     the SOP classes listed), used from one thread at a time."""
 
-    def __init__(self, endpoint: Endpoint, policy: RetryPolicy = DEFAULT_POLICY) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        policy: RetryPolicy = DEFAULT_POLICY,
+        move: tuple[str, str] | None = None,
+    ) -> None:
         from deid.pacs.auth import http_session
         from deid.pacs.dicomweb import dicomweb_client
 
-        self.endpoint, self.policy = endpoint, policy
+        self.endpoint, self.policy, self.move = endpoint, policy, move
         self.session = self.client = self.get = None
         if isinstance(endpoint, DicomwebEndpoint):
             self.session = http_session(endpoint.host, "source")
@@ -144,7 +149,11 @@ class Fetcher:
             from deid.pacs import wado
 
             return wado.fetch_instance(self.endpoint, ref, self.policy, session=self.session)
-        if self.get is None:
+        if self.get is None and self.move is not None:
+            from deid.pacs.move import MoveSession
+
+            self.get = MoveSession(self.endpoint, self.move[0], self.move[1], self.policy)
+        elif self.get is None:
             from deid.pacs import cget
 
             self.get = cget.GetSession(self.endpoint, self.classes, self.policy)

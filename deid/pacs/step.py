@@ -41,6 +41,8 @@ class PacsSetup:
 
     source: Endpoint | None = None
     dest: Endpoint | None = None
+    #: C-MOVE instead of C-GET: (deid's AE title, the run's receiving folder); see move.
+    move: tuple[str, str] | None = None
 
 
 _lock = threading.Lock()
@@ -182,7 +184,7 @@ def process_partition(
             pool = stack.enter_context(ThreadPoolExecutor(2, thread_name_prefix="deid-pacs"))
             fetcher = None
             if pacs.source is not None:
-                fetcher = stack.enter_context(source.Fetcher(pacs.source))
+                fetcher = stack.enter_context(source.Fetcher(pacs.source, move=pacs.move))
                 todo: list = fetcher.list_partition(paths, done)
             else:
                 todo = [p for p in paths if p not in done]

@@ -9,6 +9,9 @@ the query's listing becomes the plan: one entry per series (:mod:`deid.pacs.sour
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +29,23 @@ class PacsPlan:
     setup: PacsSetup
     #: The plan entries (series) when the INPUT is a PACS, else None (files as usual).
     units: list[str] | None = None
+    #: ``--move-to``: (AE title, port) of the run's own Storage SCP for C-MOVE.
+    move_to: tuple[str, int] | None = None
+
+    @contextlib.contextmanager
+    def receiving(self) -> Iterator[None]:
+        """While the run lasts: the Storage SCP that C-MOVE sends to (nothing without
+        ``--move-to``); ``setup`` then names its folder for the workers."""
+        if self.move_to is None:
+            yield
+            return
+        from deid.pacs.move import Receiver
+
+        with Receiver(*self.move_to) as receiver:
+            self.setup = dataclasses.replace(
+                self.setup, move=(self.move_to[0], str(receiver.folder))
+            )
+            yield
 
     @property
     def out_name(self) -> str | None:
@@ -51,7 +71,13 @@ def _manifest_uids(path: str) -> list[str]:
 
 
 def plan_pacs(
-    inputs: list[str], out: str, query_text: str | None, manifest: str | None, ledger: str | None
+    inputs: list[str],
+    out: str,
+    query_text: str | None,
+    manifest: str | None,
+    ledger: str | None,
+    move_to: str | None = None,
+    scheduler: str | None = None,
 ) -> PacsPlan:
     """Parse, check and probe the PACS ends; list the source's series. UserError else."""
     from deid.pacs.probe import probe
@@ -68,6 +94,19 @@ def plan_pacs(
     dest = parse_endpoint(out) if looks_like_endpoint(out) else None
     if dest is not None and not ledger:
         raise UserError("--out to a PACS needs --ledger DIR (where the run's ledger is kept)")
+    move = None
+    if move_to:
+        from deid.pacs.move import parse_move_to
+        from deid.pacs.urls import DimseEndpoint
+
+        if not isinstance(source, DimseEndpoint):
+            raise UserError("--move-to is for a dimse:// INPUT (C-MOVE)")
+        if scheduler:
+            raise UserError(
+                "--move-to needs the local workers (no --scheduler): the run's own "
+                "Storage SCP hands the instances to them through a local folder"
+            )
+        move = parse_move_to(move_to)
     query = parse_query(query_text)
     if source is not None and manifest:
         query = _with_manifest(query, manifest)
@@ -80,7 +119,7 @@ def plan_pacs(
         units = list_units(source, query)
         if not units:
             raise UserError(f"the query selects no series at {source}")
-    return PacsPlan(PacsSetup(source, dest), units)
+    return PacsPlan(PacsSetup(source, dest), units, move)
 
 
 def _with_manifest(query: Query, manifest: str) -> Query:

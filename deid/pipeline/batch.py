@@ -8,6 +8,7 @@ skips finished partitions, so the command is its own resume.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import pickle
@@ -56,6 +57,8 @@ class RunOptions:
     limits: Limits = field(default_factory=Limits)
     #: QIDO-RS matching keys for a PACS INPUT (deid.pacs.query).
     query: str | None = None
+    #: ``AET:PORT`` of deid's own Storage SCP: fetch with C-MOVE (deid.pacs.move).
+    move_to: str | None = None
     #: time.monotonic() when the command started (the printed duration includes start-up);
     #: None: when :func:`run` is called.
     started: float | None = None
@@ -253,7 +256,13 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
         from deid.pacs.wiring import plan_pacs
 
         pacs = plan_pacs(
-            options.inputs, options.out, options.query, options.manifest, options.ledger
+            options.inputs,
+            options.out,
+            options.query,
+            options.manifest,
+            options.ledger,
+            options.move_to,
+            options.scheduler,
         )
     out = Path(os.path.abspath(options.out))
     out_name = (pacs and pacs.out_name) or str(out)
@@ -293,7 +302,8 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
             f"cannot create {error.filename}: {error.strerror}", exit_code=code
         ) from None
     # The lock before any Dask process: "another run is using the ledger" is a usage error.
-    with ledger_mod.exclusive(ledger):
+    receiving = pacs.receiving() if pacs is not None else contextlib.nullcontext()
+    with ledger_mod.exclusive(ledger), receiving:
         early = None
         if not options.scheduler and not nothing_to_do:
             from deid.pipeline.scheduler import EarlyCluster, warm_forkserver
