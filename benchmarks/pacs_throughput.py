@@ -69,7 +69,9 @@ def pacs_throughput(
         for path in files:
             if not source.upload(path.read_bytes()):
                 raise RuntimeError(f"Orthanc refused {path}")
-        print(f"seeded the source Orthanc with {count} files in {time.perf_counter() - started:.1f} s")
+        print(
+            f"seeded the source Orthanc with {count} files in {time.perf_counter() - started:.1f} s"
+        )
         best: dict[str, float] = {}
         for round_no in range(1, repeat + 1):
             timings: dict[str, float] = {}

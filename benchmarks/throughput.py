@@ -2,7 +2,7 @@
 
     python benchmarks/throughput.py [--files 5000] [--size 256] [--workers 1 2] [--repeat 3]
     python benchmarks/throughput.py --plan-only 1000000
-    python benchmarks/throughput.py --pacs [--files 600] [--workers 2] (benchmarks/pacs_throughput.py)
+    python benchmarks/throughput.py --pacs [--files 600] [--workers 2]   # pacs_throughput.py
 
 The first form builds N synthetic single-frame CT files, then measures in rounds: the
 floor (pydicom ``dcmread`` + ``save_as`` of every file, one process), and ``deid run

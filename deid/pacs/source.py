@@ -12,9 +12,9 @@ dropped silently. The names never hold credentials (those come from ``auth``).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from deid.errors import UserError
 from deid.pacs import cfind, qido
@@ -90,7 +90,9 @@ class Fetcher:
         from deid.pacs.dicomweb import dicomweb_client
 
         self.endpoint, self.policy, self.move = endpoint, policy, move
-        self.session = self.client = self.get = None
+        self.session: Any = None
+        self.client: Any = None
+        self.get: Any = None  # the C-GET or C-MOVE session, opened on the first fetch
         if isinstance(endpoint, DicomwebEndpoint):
             self.session = http_session(endpoint.host, "source")
             self.client = dicomweb_client(endpoint, "source", self.session)
@@ -187,7 +189,3 @@ def _fetch_one(item: Fetched, staging: Path, number: int, fetch) -> None:
         item.reason, item.transient = f"fetch: {error.reason}", error.transient
         return
     item.path = _stage(staging, number, data)
-
-
-def iter_staged(fetched: list[Fetched]) -> Iterator[Fetched]:
-    return (f for f in fetched if f.path is not None)
