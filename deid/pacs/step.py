@@ -79,14 +79,18 @@ def _sweep_orphans() -> None:
             continue
 
 
-def _previous_records(ledger: Path, index: int) -> list:
+def _previous_records(ledger: Path, index: int, content_hash: str, setup: Any) -> list:
     """The records of this partition's earlier part that are final (not transient): a
-    rerun keeps them and does not fetch or send those instances again."""
+    rerun keeps them and does not fetch or send those instances again. Only a part of this
+    very partition (same hash) whose only fault is transient failures counts: a part of
+    another plan, one written without a now-asked ``--verify`` or under lower limits is
+    redone whole."""
     from deid.pipeline import ledger as ledger_mod
     from deid.pipeline.records import FileRecord
 
     files = ledger_mod.part_path(ledger, "files", index)
-    if not files.exists():
+    state = ledger_mod.partition_state(ledger, index, content_hash, setup.verify, setup.limits)
+    if not files.exists() or state != ledger_mod.TRANSIENT:
         return []
     kept = []
     names = {f.name for f in dataclasses.fields(FileRecord)} - {"uid_pairs"}
@@ -159,7 +163,12 @@ def _fetch_failure(item, setup: Any, index: int):
 
 
 def process_partition(
-    paths: list[str], index: int, setup: Any, progress: Any, process_files
+    paths: list[str],
+    index: int,
+    setup: Any,
+    progress: Any,
+    process_files,
+    content_hash: str = "",
 ) -> tuple[list, dict[bytes, bytes]]:
     """(records, extra part metadata) of one partition; ``process_files`` is the normal
     per-file step (:func:`deid.pipeline.partition._process_files`)."""
@@ -171,7 +180,7 @@ def process_partition(
     pacs: PacsSetup = setup.pacs
     root = staging_root()
     out_stage = root / "out"
-    kept = _previous_records(Path(setup.ledger_dir), index)
+    kept = _previous_records(Path(setup.ledger_dir), index, content_hash, setup)
     done = {r.input_path for r in kept}
     child_setup = setup
     if pacs.dest is not None:  # the child writes where this worker sends from

@@ -207,7 +207,9 @@ def run_partition(index: int, content_hash: str, paths: list[str], setup: RunSet
     if setup.pacs is not None:  # fetch from / send to a PACS around the same per-file step
         from deid.pacs.step import process_partition
 
-        records, extra = process_partition(paths, index, setup, progress, _process_files)
+        records, extra = process_partition(
+            paths, index, setup, progress, _process_files, content_hash
+        )
     else:
         records = _process_files(paths, index, setup, progress)
     progress.flush()

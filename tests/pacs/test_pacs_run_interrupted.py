@@ -87,11 +87,17 @@ def test_destination_stopped_mid_run_then_back(tmp_path, source_and_dest):
     quarantined = [r for r in rows if r["status"] == "quarantined"]
     assert quarantined and all("rerun" in r["reason"] for r in quarantined)
     assert all("STOW-RS" in r["reason"] for r in quarantined)
+    stored_first = {r["input_path"]: r["seconds"] for r in rows if r["status"] == "written"}
     dest.start(keep_ports=True)
     again = run_deid(tmp_path, *_args(source, dest, ledger), env=env)
     assert again.returncode == 0, again.stderr
     assert "transient" in again.stderr
-    _complete(ledger_rows(ledger), source, dest)
+    rows = ledger_rows(ledger)
+    _complete(rows, source, dest)
+    # What the first run stored is kept as recorded (not fetched, processed or sent again).
+    assert {r["input_path"]: r["seconds"] for r in rows if r["input_path"] in stored_first} == (
+        stored_first
+    )
 
 
 def test_source_stopped_mid_run_then_back(tmp_path, source_and_dest):
