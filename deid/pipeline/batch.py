@@ -437,7 +437,7 @@ def _run_prepared(options, prep: _Prepared, early, stream, started: float) -> Ru
         "out": prep.out_name or str(out),
         "ledger": str(ledger),
         "options": options_info,
-        "files": len(prep.paths),
+        "files": _planned_files(prep),
         "inputs_digest": prep.digest,
         "partitions": n_parts,
         # The first run's start: a rerun adds to the history, never rewrites it.
@@ -446,6 +446,13 @@ def _run_prepared(options, prep: _Prepared, early, stream, started: float) -> Ru
         "history": [*_history(previous), this_run],
     }
     return _run_locked(options, prep, run_info, stream, early, started)
+
+
+def _planned_files(prep: _Prepared) -> int | None:
+    """The files the plan holds; None for a PACS INPUT, whose plan entries are series (the
+    workers list their instances): the run's end records how many the ledger then holds."""
+    source = getattr(prep.pacs, "source", None)
+    return None if source is not None else len(prep.paths)
 
 
 def _history(previous: dict) -> list[dict]:
@@ -530,6 +537,8 @@ def _run_locked(options, prep: _Prepared, run_info, stream, early, started) -> R
         raise
 
     counts = ledger_mod.count_ledger(ledger)
+    if run_info["files"] is None and not (outcome.failures or outcome.destination):
+        run_info["files"] = counts.files  # a PACS INPUT: every listed instance is recorded
     state = "complete"
     if outcome.destination:
         state = "destination-failed"

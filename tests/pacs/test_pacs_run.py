@@ -43,6 +43,11 @@ def test_dicomweb_to_dicomweb(tmp_path, clinical, empty_research):
     _check_exactly_once(rows, clinical, empty_research.instance_uids(), "STOW-RS stored")
     assert all(r["input_path"].startswith(clinical.dicomweb_url + "/studies/") for r in rows)
     assert "password" not in (ledger / "run.json").read_text()
+    report = run_deid(tmp_path, "report", str(ledger))
+    assert report.returncode == 0 and "incomplete" not in report.stdout + report.stderr, (
+        report.stdout + report.stderr
+    )
+    assert f"{len(rows)} file(s)" in report.stdout + report.stderr
     # The same command again: every partition done, nothing fetched or sent twice.
     again = run_deid(tmp_path, *args, "--ledger", str(ledger), env=env)
     assert again.returncode == 0, again.stderr
