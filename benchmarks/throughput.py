@@ -3,6 +3,7 @@
     python benchmarks/throughput.py [--files 5000] [--size 256] [--workers 1 2] [--repeat 3]
     python benchmarks/throughput.py --plan-only 1000000
     python benchmarks/throughput.py --storage s3 [--files 5000] [--workers 2]
+    python benchmarks/throughput.py --pacs [--files 600] [--workers 2]   # pacs_throughput.py
 
 The first form builds N synthetic single-frame CT files, then measures in rounds: the
 floor (pydicom ``dcmread`` + ``save_as`` of every file, one process), and ``deid run
@@ -370,6 +371,11 @@ def main() -> int:
         choices=("s3",),
         help="also measure bucket to bucket on a local S3 server (moto, server mode)",
     )
+    parser.add_argument(
+        "--pacs",
+        action="store_true",
+        help="Orthanc to Orthanc over DICOMweb beside folder to folder (needs Orthanc)",
+    )
     args = parser.parse_args()
     global RECIPE
     RECIPE = Path(args.recipe)
@@ -378,6 +384,13 @@ def main() -> int:
     try:
         if args.plan_only:
             plan_only(args.plan_only, workdir)
+        elif args.pacs:
+            from pacs_throughput import pacs_throughput
+
+            pacs_throughput(
+                args.files, args.size, args.workers, workdir, args.repeat, build_files,
+                measured_cli, RECIPE,
+            )  # fmt: skip
         else:
             throughput(args.files, args.size, args.workers, workdir, args.repeat, args.storage)
     finally:

@@ -47,9 +47,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="INPUT",
         nargs="*",
         default=[],
-        help="files or folders, or object-storage URLs (s3://BUCKET/PREFIX, gs://, az://)",
+        help="files or folders, object-storage URLs (s3://BUCKET/PREFIX, gs://, az://), or one "
+        "PACS: dicomweb+https://host/dicom-web or dimse://AET@host:port",
     )
-    run.add_argument("--out", required=True, metavar="DIR", help="output folder or URL")
+    run.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="output folder or URL, or a PACS (dicomweb+https://... STOW-RS, "
+        "dimse://AET@host:port C-STORE; then --ledger is required)",
+    )
+    run.add_argument(
+        "--query",
+        metavar="KEYS",
+        help="for a PACS INPUT: QIDO-RS matching keys, e.g. "
+        "'ModalitiesInStudy=CT&StudyDate=20240101-20241231' or StudyInstanceUID=... repeated "
+        "(without it and without --manifest: every study the PACS lists)",
+    )
+    run.add_argument(
+        "--move-to",
+        metavar="AET:PORT",
+        help="for a dimse:// INPUT: fetch with C-MOVE to a Storage SCP deid runs on PORT as "
+        "AET (the archive must know AET at this host), instead of C-GET",
+    )
     run.add_argument("--ledger", metavar="DIR", help="ledger folder or URL (default OUT.ledger)")
     run.add_argument(
         "--key-file", metavar="FILE", help="secret key, file or URL (else $DEID_KEY or ledger)"
@@ -57,7 +77,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_cluster_arguments(run)
     add_storage_arguments(run)
     run.add_argument(
-        "--manifest", metavar="FILE", help="paths or URLs: text (one a line) or Parquet"
+        "--manifest",
+        metavar="FILE",
+        help="paths or URLs: text (one a line) or Parquet; for a PACS INPUT: "
+        "StudyInstanceUIDs, one a line",
     )
     run.add_argument(
         "--verify", action="store_true", help="re-scan each output; a leak quarantines"
@@ -131,6 +154,8 @@ def _run(args: argparse.Namespace) -> int:
         workers=args.workers,
         scheduler=args.scheduler,
         manifest=args.manifest,
+        query=args.query,
+        move_to=args.move_to,
         verify=args.verify,
         partition_size=args.partition_size,
         dry_run=args.dry_run,

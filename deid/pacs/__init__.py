@@ -4,7 +4,9 @@
 One module per job: ``urls`` (parse ``dicomweb+http(s)://`` and ``dimse://`` endpoints),
 ``query`` (``--query`` matching keys), ``auth`` (credentials from the environment or netrc),
 ``retry`` (bounded backoff for transient errors), ``qido``/``wado``/``stow`` and
-``cfind``/``cget``/``cstore``. Not wired into ``deid run`` yet (see /work/notes/pacs-note.md).
+``cfind``/``cget``/``cstore``/``move``. ``deid run`` uses them through ``wiring`` (checks,
+probes and the plan, before anything starts), ``source`` (a worker's listing and fetch),
+``sink`` (its send) and ``step`` (one partition: fetch, the normal per-file step, send).
 """
 
 from deid.pacs.errors import PacsError

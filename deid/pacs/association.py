@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import ssl
 from collections.abc import Iterator
 
 from pynetdicom import AE
@@ -32,9 +34,41 @@ def new_ae() -> AE:
     return ae
 
 
+def tls_args(endpoint: DimseEndpoint) -> tuple[ssl.SSLContext, str] | None:
+    """pynetdicom's ``tls_args`` for a ``dimse+tls://`` endpoint, else None.
+
+    The archive's certificate is verified against ``DEID_CA_BUNDLE`` (else the system's
+    trust store) and its host name; ``DEID_TLS_CERT`` and ``DEID_TLS_KEY`` (PEM files) are
+    deid's own certificate, for an archive that requires one.
+    """
+    if not endpoint.tls:
+        return None
+    from deid.errors import UserError
+    from deid.pacs.auth import ca_bundle
+
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_bundle())
+    cert, key = os.environ.get("DEID_TLS_CERT"), os.environ.get("DEID_TLS_KEY")
+    if cert or key:
+        try:
+            context.load_cert_chain(cert or "", key or None)
+        except (OSError, ssl.SSLError) as error:
+            kind = type(error).__name__
+            raise UserError(
+                f"DEID_TLS_CERT/DEID_TLS_KEY: not a usable certificate ({kind})"
+            ) from None
+    return context, endpoint.host
+
+
+def open_association(ae: AE, endpoint: DimseEndpoint, **kwargs) -> Association:
+    """``ae.associate`` with the endpoint's address, called AE title and TLS."""
+    return ae.associate(
+        endpoint.host, endpoint.port, ae_title=endpoint.aet, tls_args=tls_args(endpoint), **kwargs
+    )
+
+
 @contextlib.contextmanager
 def associate(ae: AE, endpoint: DimseEndpoint, **kwargs) -> Iterator[Association]:
-    assoc = ae.associate(endpoint.host, endpoint.port, ae_title=endpoint.aet, **kwargs)
+    assoc = open_association(ae, endpoint, **kwargs)
     if assoc.is_rejected:
         raise PacsError(
             f"{endpoint}: association rejected (unknown called AE title {endpoint.aet!r} "

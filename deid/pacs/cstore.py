@@ -55,5 +55,8 @@ def send_instances(
         with_retry(call, f"C-STORE to {endpoint}", policy)
     except PacsError as error:
         for i, ds in enumerate(datasets):
-            results.setdefault(i, SendResult(str(ds.SOPInstanceUID), False, "error", error.reason))
+            results.setdefault(
+                i,
+                SendResult(str(ds.SOPInstanceUID), False, "error", error.reason, error.transient),
+            )
     return [results[i] for i in range(len(datasets))]

@@ -86,8 +86,10 @@ def list_instances(
     study_uid: str,
     series_uid: str,
     policy: RetryPolicy = DEFAULT_POLICY,
+    client=None,
 ) -> list[InstanceRef]:
-    client = dicomweb_client(endpoint, "source")
+    """``client``: one the caller reuses for a whole partition, else a new one."""
+    client = client or dicomweb_client(endpoint, "source")
     found = with_retry(
         lambda: _paged(
             lambda **kw: client.search_for_instances(

@@ -35,3 +35,4 @@ class SendResult:
     stored: bool
     status: str  # "0x0000", "0xA700", "0xC000" for DIMSE; "stored", "failed 0x0110" for STOW
     reason: str | None = None
+    transient: bool = False  # not stored for a cause a rerun may not meet (see retry)

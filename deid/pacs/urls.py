@@ -30,25 +30,28 @@ class DimseEndpoint:
     aet: str  # the called AE title
     host: str
     port: int
+    tls: bool = False  # dimse+tls://: the association runs over TLS (PS3.15 Annex B)
 
     def __str__(self) -> str:
-        return f"dimse://{self.aet}@{self.host}:{self.port}"
+        scheme = "dimse+tls" if self.tls else "dimse"
+        return f"{scheme}://{self.aet}@{self.host}:{self.port}"
 
 
 def looks_like_endpoint(text: str) -> bool:
-    return text.startswith(("dicomweb+", "dimse:"))
+    return text.startswith(("dicomweb+", "dimse:", "dimse+"))
 
 
 def parse_endpoint(text: str) -> DicomwebEndpoint | DimseEndpoint:
-    """``dicomweb+http(s)://host[:port]/path`` or ``dimse://AET@host:port``; UserError otherwise."""
+    """``dicomweb+http(s)://host[:port]/path`` or ``dimse[+tls]://AET@host:port``; UserError
+    otherwise."""
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
     if scheme in DICOMWEB_SCHEMES:
         return _parse_dicomweb(text, DICOMWEB_SCHEMES[scheme])
-    if scheme == "dimse":
-        return _parse_dimse(text)
+    if scheme in ("dimse", "dimse+tls"):
+        return _parse_dimse(text, tls=scheme == "dimse+tls")
     raise UserError(
         f"{_shown(text)}: not a PACS URL (expected dicomweb+https://host[:port]/path "
-        "or dimse://AET@host:port)"
+        "or dimse://AET@host:port, dimse+tls://AET@host:port)"
     )
 
 
@@ -74,7 +77,7 @@ def _parse_dicomweb(text: str, http_scheme: str) -> DicomwebEndpoint:
     return DicomwebEndpoint(base_url=f"{http_scheme}://{netloc}{path}", host=parts.hostname)
 
 
-def _parse_dimse(text: str) -> DimseEndpoint:
+def _parse_dimse(text: str, tls: bool = False) -> DimseEndpoint:
     rest = text.split("://", 1)[1]
     usage = f"{_shown(text)}: expected dimse://AET@host:port"
     if "@" not in rest:
@@ -88,7 +91,7 @@ def _parse_dimse(text: str) -> DimseEndpoint:
     port = int(match.group(2))
     if not 1 <= port <= 65535:
         raise UserError(f"{usage} (the port must be from 1 to 65535)")
-    return DimseEndpoint(aet=aet, host=match.group(1).strip("[]"), port=port)
+    return DimseEndpoint(aet=aet, host=match.group(1).strip("[]"), port=port, tls=tls)
 
 
 def _shown(text: str) -> str:

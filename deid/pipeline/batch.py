@@ -8,6 +8,7 @@ skips finished partitions, so the command is its own resume.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import pickle
@@ -55,6 +56,10 @@ class RunOptions:
     progress: bool | None = None  # None: a bar when stderr is a terminal
     extra: dict = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
+    #: QIDO-RS matching keys for a PACS INPUT (deid.pacs.query).
+    query: str | None = None
+    #: ``AET:PORT`` of deid's own Storage SCP: fetch with C-MOVE (deid.pacs.move).
+    move_to: str | None = None
     #: time.monotonic() when the command started (the printed duration includes start-up);
     #: None: when :func:`run` is called.
     started: float | None = None
@@ -144,23 +149,28 @@ def check_locations(inputs: list[str], out: Path, ledger: Path) -> None:
     _check_ledger_folder(ledger)
 
 
-def _open_locations(options: RunOptions):
+def _open_locations(options: RunOptions, pacs=None):
     """``--out`` and ``--ledger`` as locations, checked (layout, buckets reachable) before
-    anything is written. The one place a run opens them: other kinds of destination (PACS)
-    are dispatched beside this."""
+    anything is written. The one place a run opens them. A PACS (``pacs``, already probed by
+    :func:`deid.pipeline.pacs_plan.plan_pacs`) is no folder: its INPUT is not checked against the
+    output, and a PACS ``--out`` is a name only (the ledger is then given with --ledger)."""
     from deid.storage.filesystems import announce, configure
     from deid.storage.locations import is_url, parse_location
     from deid.storage.remote import location
 
     configure(options.storage_options)
-    out = location(options.out, "--out")
+    if pacs is not None and pacs.out_name:
+        out: Path | RemotePath = Path(os.path.abspath(options.out))  # never created
+    else:
+        out = location(options.out, "--out")
     ledger = location(options.ledger or f"{out}.ledger", "--ledger")
-    named = [*options.inputs, options.out, str(ledger), options.key_file or ""]
+    inputs = [] if pacs is not None and pacs.units is not None else options.inputs
+    named = [*inputs, options.out, str(ledger), options.key_file or ""]
     announce({parse_location(n).protocol for n in named if is_url(n)})
     if isinstance(out, RemotePath) or isinstance(ledger, RemotePath):
-        check_remote_locations(options.inputs, out, ledger)
+        check_remote_locations(inputs, out, ledger)
     else:  # an object input can never lie inside a local folder, nor hold one
-        check_locations([i for i in options.inputs if not is_url(i)], out, ledger)
+        check_locations([i for i in inputs if not is_url(i)], out, ledger)
     return out, ledger
 
 
@@ -321,7 +331,21 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
         raise UserError("--file-timeout must be positive")
     if not options.inputs and not options.manifest:
         raise UserError("give at least one INPUT or --manifest")
-    out, ledger = _open_locations(options)
+    pacs = None
+    if _names_a_pacs(options):  # checked, probed and listed before anything is fetched
+        from deid.pipeline.pacs_plan import plan_pacs
+
+        pacs = plan_pacs(
+            options.inputs,
+            options.out,
+            options.query,
+            options.manifest,
+            options.ledger,
+            options.move_to,
+            options.scheduler,
+        )
+    out, ledger = _open_locations(options, pacs)
+    out_name = (pacs and pacs.out_name) or str(out)
     if options.scheduler_file:
         from deid.pipeline.schedulerfile import address_from_file
 
@@ -332,13 +356,16 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
         from deid.pipeline.scheduler import check_scheduler
 
         check_scheduler(options.scheduler)
-    paths = collect_inputs(options.inputs, options.manifest, prune=(out, ledger))
-    size, size_note = _partition_size(options.partition_size, ledger)
+    if pacs and pacs.units is not None:
+        paths = pacs.units  # one entry per series (deid.pacs.source)
+    else:
+        paths = collect_inputs(options.inputs, options.manifest, prune=(out, ledger))
+    size, size_note = _partition_size(_given_size(options, pacs), ledger)
     recipe = _load_recipe(options.recipe)
     digest = inputs_digest(paths)
     if options.dry_run:
         _check_ledger_identity(ledger, recipe, None, digest)
-        ledger_mod.check_binding(ledger, str(out), None)
+        ledger_mod.check_binding(ledger, out_name, None)
         return _dry_run(options, paths, size, recipe, out, ledger, stream)
 
     from deid.rewrite.keyring import KeyRing
@@ -346,19 +373,21 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
     key = _resolve_run_key(ledger, options.key_file, getattr(recipe, "key_source", "ledger"))
     keys = KeyRing(key.secret)
     _check_ledger_identity(ledger, recipe, keys.fingerprint(), digest)
-    ledger_mod.check_binding(ledger, str(out), keys.fingerprint())
+    ledger_mod.check_binding(ledger, out_name, keys.fingerprint())
     plan = list(plan_partitions(paths, size, _salt(recipe)))
     nothing_to_do = _nothing_to_do(ledger, plan, options.verify, options.limits)
     try:
         ledger_mod.ensure_ledger(ledger)
-        out.mkdir(parents=True, exist_ok=True)
+        if not (pacs and pacs.out_name):
+            out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         code = EXIT_DESTINATION if is_destination_error(error) else None
         raise UserError(
             f"cannot create {error.filename}: {error.strerror}", exit_code=code
         ) from None
     # The lock before any Dask process: "another run is using the ledger" is a usage error.
-    with ledger_mod.exclusive(ledger):
+    receiving = pacs.receiving() if pacs is not None else contextlib.nullcontext()
+    with ledger_mod.exclusive(ledger), receiving:
         early = None
         if not options.scheduler and not nothing_to_do:
             from deid.pipeline.scheduler import EarlyCluster, warm_forkserver
@@ -368,10 +397,29 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
             early = EarlyCluster(_local_workers(options, len(paths), size))
         try:
             prepared = _Prepared(paths, size, size_note, recipe, digest, key, keys, out, ledger)
+            if pacs is not None:
+                prepared.out_name, prepared.pacs = out_name, pacs.setup
             return _run_prepared(options, prepared, early, stream, started)
         finally:
             if early is not None:
                 early.discard()
+
+
+def _names_a_pacs(options: RunOptions) -> bool:
+    from deid.pacs.urls import looks_like_endpoint
+
+    return bool(options.query) or any(
+        looks_like_endpoint(i) for i in [options.out, *options.inputs]
+    )
+
+
+def _given_size(options: RunOptions, pacs) -> int | None:
+    """A PACS INPUT's partitions count series, so its default is smaller."""
+    if options.partition_size is None and pacs is not None and pacs.units is not None:
+        from deid.pipeline.pacs_plan import PACS_PARTITION_SIZE
+
+        return PACS_PARTITION_SIZE
+    return options.partition_size
 
 
 def _nothing_to_do(ledger: Path, plan: list, verify: bool, limits) -> bool:
@@ -414,6 +462,8 @@ class _Prepared:
     keys: object
     out: Path
     ledger: Path
+    out_name: str = ""  # the output as the ledger names it, when not the folder ``out``
+    pacs: object = None  # deid.pipeline.pacs_partition.PacsSetup when an end is a PACS
 
 
 def _dry_run(options, paths, size, recipe, out, ledger, stream) -> RunResult:
@@ -468,10 +518,10 @@ def _run_prepared(options, prep: _Prepared, early, stream, started: float) -> Ru
         "recipe_digest": recipe.digest,
         "key_fingerprint": keys.fingerprint(),
         "key_source": prep.key.source,
-        "out": str(out),
+        "out": prep.out_name or str(out),
         "ledger": str(ledger),
         "options": options_info,
-        "files": len(prep.paths),
+        "files": _planned_files(prep),
         "inputs_digest": prep.digest,
         "partitions": n_parts,
         # The first run's start: a rerun adds to the history, never rewrites it.
@@ -480,6 +530,13 @@ def _run_prepared(options, prep: _Prepared, early, stream, started: float) -> Ru
         "history": [*_history(previous), this_run],
     }
     return _run_locked(options, prep, run_info, stream, early, started)
+
+
+def _planned_files(prep: _Prepared) -> int | None:
+    """The files the plan holds; None for a PACS INPUT, whose plan entries are series (the
+    workers list their instances): the run's end records how many the ledger then holds."""
+    source = getattr(prep.pacs, "source", None)
+    return None if source is not None else len(prep.paths)
 
 
 def _history(previous: dict) -> list[dict]:
@@ -533,7 +590,7 @@ def _run_locked(options, prep: _Prepared, run_info, stream, early, started) -> R
     ledger_mod.write_run_json(ledger, run_info)
     ledger_mod.write_inputs_json(
         ledger,
-        [_as_recorded(i) for i in options.inputs],
+        [i if "://" in i else os.path.abspath(i) for i in options.inputs],
         options.manifest and _as_recorded(options.manifest),
     )
     resume = _resume_line(states, prep.size_note)
@@ -544,12 +601,13 @@ def _run_locked(options, prep: _Prepared, run_info, stream, early, started) -> R
         recipe_pickle=pickle.dumps(prep.recipe),
         recipe_digest=prep.recipe.digest,
         keys=prep.keys,
-        out_dir=str(out),
+        out_dir=prep.out_name or str(out),
         ledger_dir=str(ledger),
         verify=options.verify,
         file_timeout=options.file_timeout,
         limits=options.limits,
         storage_options=options.storage_options,
+        pacs=prep.pacs,
     )
     previous_state = run_info["history"][-2].get("state") if len(run_info["history"]) > 1 else None
     try:
@@ -564,6 +622,8 @@ def _run_locked(options, prep: _Prepared, run_info, stream, early, started) -> R
         raise
 
     counts = ledger_mod.count_ledger(ledger)
+    if run_info["files"] is None and not (outcome.failures or outcome.destination):
+        run_info["files"] = counts.files  # a PACS INPUT: every listed instance is recorded
     state = "complete"
     if outcome.destination:
         state = "destination-failed"

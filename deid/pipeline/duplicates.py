@@ -168,6 +168,8 @@ def finish_run(setup, n_partitions: int) -> dict[str, int]:
         )
 
     stale = ledger_mod.remove_stale(ledger, n_partitions)
+    if "://" in setup.out_dir:  # a PACS --out: no output folder to settle or sweep
+        return {"stale_parts": stale, "temp_files": 0}
     result = resolve(ledger, out_dir, context)
     result["stale_parts"] = stale
     result["temp_files"] = sweep_temp_files(out_dir)

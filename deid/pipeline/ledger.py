@@ -44,6 +44,9 @@ BINDING_KEYS = (OUT_KEY, FINGERPRINT_KEY)
 VERIFIED_KEY = b"deid.verified"
 #: The per-file limits the part was written under: b"<pixel>,<value>,<memory>" bytes.
 LIMITS_KEY = b"deid.limits"
+#: Set on a files part that holds instances quarantined for a transient PACS cause
+#: (deid.pipeline.pacs_partition): the rerun redoes the partition, only those instances.
+RETRY_KEY = b"deid.retry"
 #: How a reason starts when a limit, not the file, decided (see deid.pipeline.limits).
 LIMIT_REASONS = ("pixel data too large", "element value too long", "MemoryError")
 #: Where ``deid ledger check --quarantine`` moves damaged parts (kept, never deleted).
@@ -128,11 +131,10 @@ def _remote_target(path: RemotePath) -> Iterator[Path]:
 
 
 def real_location(location: str | Path | RemotePath) -> str:
-    """What a part records as its output: the real path, or the URL as given."""
-    from deid.storage.locations import is_url
-
+    """What a part records as its output: the real path, or the URL as given (object
+    storage, or a PACS ``--out``)."""
     text = str(location)
-    return text.rstrip("/") if is_url(text) else os.path.realpath(text)
+    return text.rstrip("/") if "://" in text else os.path.realpath(text)
 
 
 def binding(
@@ -183,6 +185,7 @@ UNVERIFIED = "done without --verify"
 REPLANNED = "other inputs or partitioning"
 LIMITS_RAISED = "quarantined files under lower limits"
 DAMAGED_PART = "damaged part"
+TRANSIENT = "transient PACS failures to retry"
 
 
 def limits_text(limits) -> bytes:
@@ -248,6 +251,8 @@ def partition_state(
             and _has_limit_quarantines(path)
         ):
             states.append(LIMITS_RAISED)
+        elif table == "files" and metadata.get(RETRY_KEY) == b"1":
+            states.append(TRANSIENT)
         else:
             states.append(DONE)
     if states[1] != DONE:  # the files part commits the partition: its state says why

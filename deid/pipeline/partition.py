@@ -46,6 +46,8 @@ class RunSetup:
     limits: Limits = field(default_factory=Limits)
     #: ``--storage-options`` (may hold secrets: kept in memory, never written or shown).
     storage_options: dict | None = field(default=None, repr=False)
+    #: deid.pipeline.pacs_partition.PacsSetup when the INPUT or the output is a PACS, else None.
+    pacs: Any = None
 
     def child_setup(self) -> dict:
         return {
@@ -273,9 +275,18 @@ def run_partition(index: int, content_hash: str, paths: list[str], setup: RunSet
         return {"index": index, "skipped": True, "status": summarize_records(statuses)}
     started = time.perf_counter()
     progress = _Progress(index)
-    records = _process_files(paths, index, setup, progress)
+    extra: dict[bytes, bytes] = {}
+    if setup.pacs is not None:  # fetch from / send to a PACS around the same per-file step
+        from deid.pipeline.pacs_partition import process_partition
+
+        records, extra = process_partition(
+            paths, index, setup, progress, _process_files, content_hash
+        )
+    else:
+        records = _process_files(paths, index, setup, progress)
     progress.flush()
     bound = ledger_mod.binding(setup.out_dir, setup.keys.fingerprint(), setup.verify, setup.limits)
+    bound.update(extra)
     try:
         ledger_mod.write_partition(ledger, index, content_hash, records, bound)
     except OSError as error:

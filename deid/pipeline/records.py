@@ -50,6 +50,9 @@ class FileRecord:
     #: (original, new, kind) of every UID the file's rewrite remapped; kind is one of
     #: :data:`UID_KINDS`.
     uid_pairs: list[tuple[str, str, str]] = field(default_factory=list, repr=False)
+    #: A PACS destination's answer for this file ("STOW-RS stored", "C-STORE 0x0000", ...);
+    #: empty for a folder output (see deid.pipeline.pacs_partition).
+    destination_status: str = ""
 
     def values(self) -> tuple:
         """Every field in order: what the child sends its parent (a tuple pickles in a
@@ -127,6 +130,7 @@ def _schemas() -> dict[str, pa.Schema]:
             ("deid_version", pa.string()),
             ("seconds", pa.float64()),
             ("partition", pa.int64()),
+            ("destination_status", pa.string()),
         ]
     )
 

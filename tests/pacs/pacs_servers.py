@@ -66,6 +66,8 @@ class OrthancServer:
     root: Path
     users: dict[str, str] = field(default_factory=dict)
     peers: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+    #: Keys merged over the generated configuration (e.g. DICOM TLS).
+    extra_config: dict = field(default_factory=dict)
     http_port: int = 0
     dicom_port: int = 0
     process: subprocess.Popen | None = None
@@ -123,14 +125,18 @@ class OrthancServer:
             "WebDavEnabled": False,
             "MetricsEnabled": False,
             "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": True},
+            **self.extra_config,
         }
 
-    def start(self) -> None:
+    def start(self, keep_ports: bool = False) -> None:
+        """Start on free ports; ``keep_ports``: on the ports of the last start (a restart,
+        with the same storage, as an archive coming back after an outage)."""
         binary = find_orthanc()
         if binary is None:
             raise RuntimeError("Orthanc is not installed")
         self.root.mkdir(parents=True, exist_ok=True)
-        self.http_port, self.dicom_port = free_port(), free_port()
+        if not (keep_ports and self.http_port and self.dicom_port):
+            self.http_port, self.dicom_port = free_port(), free_port()
         config_path = self.root / "orthanc.json"
         config_path.write_text(json.dumps(self.config(), indent=2))
         log = open(self.root / "orthanc.log", "ab")  # noqa: SIM115 (lives as long as the process)
