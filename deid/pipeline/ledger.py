@@ -118,7 +118,7 @@ def _atomic_target(path: Path) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def _remote_target(path: RemotePath) -> Iterator[Path]:
-    from deid.storage.objects import write_atomic
+    from deid.storage.remote import write_atomic
 
     fd, tmp = tempfile.mkstemp(prefix=".deid-ledger.", suffix=".tmp")
     os.close(fd)

@@ -168,7 +168,7 @@ def write_unique(path: Path, data: bytes) -> bool:
 def replace_atomic(path: Path, data: bytes) -> None:
     """Overwrite ``path`` atomically: only the duplicate resolver does this, deliberately."""
     if isinstance(path, RemotePath):
-        from deid.storage.objects import write_atomic
+        from deid.storage.remote import write_atomic
 
         write_atomic(path, data)
         return
