@@ -46,6 +46,8 @@ class RunSetup:
     limits: Limits = field(default_factory=Limits)
     #: ``--storage-options`` (may hold secrets: kept in memory, never written or shown).
     storage_options: dict | None = field(default=None, repr=False)
+    #: A local cluster's workers: the client's credential variables (in memory only).
+    storage_env: dict | None = field(default=None, repr=False)
 
     def child_setup(self) -> dict:
         return {
@@ -55,6 +57,7 @@ class RunSetup:
             "verify": self.verify,
             "limits": self.limits,
             "storage_options": self.storage_options,
+            "storage_env": self.storage_env,
         }
 
     def identity(self) -> tuple:
@@ -67,6 +70,7 @@ class RunSetup:
             self.child_command,
             self.limits,
             repr(sorted((self.storage_options or {}).items())),
+            repr(sorted((self.storage_env or {}).items())),
         )
 
 
@@ -265,7 +269,7 @@ def summarize_records(statuses: list[str]) -> dict:
 
 def run_partition(index: int, content_hash: str, paths: list[str], setup: RunSetup) -> dict:
     """Process (or skip) one partition; returns ``{"index", "skipped", "status": {...}}``."""
-    configure(setup.storage_options)
+    configure(setup.storage_options, setup.storage_env)
     ledger = location(setup.ledger_dir)
     if ledger_mod.partition_complete(ledger, index, content_hash, setup.verify, setup.limits):
         table = read_table(ledger_mod.part_path(ledger, "files", index), columns=["status"])
