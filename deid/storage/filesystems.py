@@ -38,7 +38,7 @@ def parse_storage_options(text: str | None) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(text)
-    except ValueError as error:
+    except json.JSONDecodeError as error:
         raise UserError(f"--storage-options: not JSON ({error.msg})") from None
     if not isinstance(value, dict):
         raise UserError("--storage-options: give a JSON object, e.g. '{\"anon\": true}'")
