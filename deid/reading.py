@@ -113,10 +113,10 @@ def read_input(path: str, prefetched: Prefetcher | None = None) -> tuple[bytes, 
         raise SkipFile("not DICOM: empty file")
     with open(path, "rb") as handle:
         head = handle.read(HEAD_SIZE)
-        kind = sniff(head, st.st_size)
-        if kind is None:
+        sniffed = sniff(head, st.st_size)
+        if sniffed is None:
             raise SkipFile("not DICOM: no DICM magic and no plausible data set start")
-        return head + handle.read(), kind
+        return head + handle.read(), sniffed
 
 
 def _read_object(url: str, prefetched: Prefetcher | None) -> tuple[bytes, str]:

@@ -174,6 +174,12 @@ def _open_locations(options: RunOptions, pacs=None):
     return out, ledger
 
 
+def _credential_env() -> dict:
+    from deid.storage.filesystems import credential_env
+
+    return credential_env()
+
+
 def _as_recorded(item: str) -> str:
     """An INPUT or manifest as inputs.json records it: a URL as given, a path absolute."""
     from deid.storage.locations import is_url
@@ -608,6 +614,7 @@ def _run_locked(options, prep: _Prepared, run_info, stream, early, started) -> R
         limits=options.limits,
         storage_options=options.storage_options,
         pacs=prep.pacs,
+        storage_env=None if options.scheduler else _credential_env(),
     )
     previous_state = run_info["history"][-2].get("state") if len(run_info["history"]) > 1 else None
     try:

@@ -42,7 +42,8 @@ def _context(setup: dict):
     from deid.storage.remote import location
 
     limits = setup.get("limits") or Limits()
-    configure(setup.get("storage_options"))  # credentials stay in this process's memory
+    # Credentials stay in this process's memory.
+    configure(setup.get("storage_options"), setup.get("storage_env"))
     # Once the imports are done, before the first file: one file never takes the machine.
     apply_memory_limit(limits.child_memory_bytes)
     out_dir = location(setup["out_dir"])

@@ -154,7 +154,7 @@ def finish_run(setup, n_partitions: int) -> dict[str, int]:
     """The run's last task (on a worker): duplicates, stale parts, temp files."""
     from deid.storage.filesystems import configure
 
-    configure(getattr(setup, "storage_options", None))
+    configure(getattr(setup, "storage_options", None), getattr(setup, "storage_env", None))
     ledger = location(setup.ledger_dir)
     out_dir = location(setup.out_dir)
 

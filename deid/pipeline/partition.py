@@ -48,6 +48,8 @@ class RunSetup:
     storage_options: dict | None = field(default=None, repr=False)
     #: deid.pipeline.pacs_partition.PacsSetup when the INPUT or the output is a PACS, else None.
     pacs: Any = None
+    #: A local cluster's workers: the client's credential variables (in memory only).
+    storage_env: dict | None = field(default=None, repr=False)
 
     def child_setup(self) -> dict:
         return {
@@ -57,6 +59,7 @@ class RunSetup:
             "verify": self.verify,
             "limits": self.limits,
             "storage_options": self.storage_options,
+            "storage_env": self.storage_env,
         }
 
     def identity(self) -> tuple:
@@ -69,6 +72,7 @@ class RunSetup:
             self.child_command,
             self.limits,
             repr(sorted((self.storage_options or {}).items())),
+            repr(sorted((self.storage_env or {}).items())),
         )
 
 
@@ -267,7 +271,7 @@ def summarize_records(statuses: list[str]) -> dict:
 
 def run_partition(index: int, content_hash: str, paths: list[str], setup: RunSetup) -> dict:
     """Process (or skip) one partition; returns ``{"index", "skipped", "status": {...}}``."""
-    configure(setup.storage_options)
+    configure(setup.storage_options, setup.storage_env)
     ledger = location(setup.ledger_dir)
     if ledger_mod.partition_complete(ledger, index, content_hash, setup.verify, setup.limits):
         table = read_table(ledger_mod.part_path(ledger, "files", index), columns=["status"])

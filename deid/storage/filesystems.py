@@ -38,18 +38,35 @@ def parse_storage_options(text: str | None) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(text)
-    except ValueError as error:
+    except json.JSONDecodeError as error:
         raise UserError(f"--storage-options: not JSON ({error.msg})") from None
     if not isinstance(value, dict):
         raise UserError("--storage-options: give a JSON object, e.g. '{\"anon\": true}'")
     return value
 
 
-def configure(options: dict[str, Any] | None) -> None:
-    """The storage options of this process (the client's, or a worker's from the setup)."""
+#: Environment variables the stores' credential chains read.
+ENV_PREFIXES = ("AWS_", "GOOGLE_", "GCLOUD_", "AZURE_")
+
+
+def credential_env() -> dict[str, str]:
+    """This process's credential variables, for the workers of a *local* cluster: they are
+    forked from a server process started earlier (the forkserver), whose environment may
+    predate the client's; an external cluster's workers keep their own."""
+    return {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
+
+
+def configure(options: dict[str, Any] | None, env: dict[str, str] | None = None) -> None:
+    """The storage options of this process (the client's, or a worker's from the setup),
+    and for a local cluster's worker the client's credential variables."""
     global _options
     with _lock:
-        if (options or {}) != _options:
+        changed = (options or {}) != _options
+        for name, value in (env or {}).items():
+            if os.environ.get(name) != value:
+                os.environ[name] = value
+                changed = True
+        if changed:
             _options = dict(options or {})
             _filesystem_cache.clear()
 
@@ -150,7 +167,9 @@ def filesystem(protocol: str):
         try:
             import fsspec
 
-            fs = fsspec.filesystem(protocol, **options)
+            # Our own cache (above) decides reuse: fsspec's would keep credentials that the
+            # environment no longer holds.
+            fs = fsspec.filesystem(protocol, skip_instance_cache=True, **options)
         except ImportError as error:
             extra = next((e for p, e in SCHEMES.values() if p == protocol), protocol)
             raise UserError(

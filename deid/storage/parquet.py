@@ -41,9 +41,9 @@ def read_table(
 def dataset(paths: list[Path | RemotePath], schema: pa.Schema | None = None) -> ds.Dataset:
     """The parts as one pyarrow dataset (missing columns of older parts read as nulls when
     ``schema`` is given)."""
-    if paths and isinstance(paths[0], RemotePath):
-        fs = paths[0].fs
+    remote = [p for p in paths if isinstance(p, RemotePath)]
+    if remote:
         return ds.dataset(
-            [p.fs_path for p in paths], schema=schema, format="parquet", filesystem=fs
+            [p.fs_path for p in remote], schema=schema, format="parquet", filesystem=remote[0].fs
         )
     return ds.dataset([str(p) for p in paths], schema=schema, format="parquet")
