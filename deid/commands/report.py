@@ -14,6 +14,7 @@ from pathlib import Path
 
 from deid.errors import UserError
 from deid.pipeline.records import STATUSES
+from deid.storage.remote import Where
 
 EPILOG = (
     "exit codes: 0 the run is complete; 1 complete, some files quarantined; 2 usage error; "
@@ -75,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.set_defaults(func=_report)
 
 
-def ledger_path(text: str) -> Path:
+def ledger_path(text: str) -> Where:
     """The LEDGER argument: a folder or an object-storage URL (``s3://...``)."""
     from deid.storage.remote import location
 
@@ -122,7 +123,7 @@ def _report(args: argparse.Namespace) -> int:
     return code
 
 
-def _list(ledger: Path, statuses: list[str], fmt: str) -> None:
+def _list(ledger: Where, statuses: list[str], fmt: str) -> None:
     from deid.pipeline.listing import iter_rows, render
 
     out = sys.stdout
@@ -131,7 +132,7 @@ def _list(ledger: Path, statuses: list[str], fmt: str) -> None:
     out.flush()
 
 
-def _summary_data(ledger: Path, text: str, code: int, fmt: str) -> None:
+def _summary_data(ledger: Where, text: str, code: int, fmt: str) -> None:
     from deid.pipeline.ledger import count_ledger, read_run_json
     from deid.pipeline.summary import print_out, run_state
 
@@ -148,7 +149,7 @@ def _summary_data(ledger: Path, text: str, code: int, fmt: str) -> None:
     print_out("\n".join(lines))
 
 
-def _write_dicomdir(ledger: Path, dest: Path, out: str | None) -> int:
+def _write_dicomdir(ledger: Where, dest: Path, out: str | None) -> int:
     """The written outputs the ledger names, as a file-set in ``dest`` (never inside the
     output, where its copies would be files no ledger row names, nor inside the ledger)."""
     import os

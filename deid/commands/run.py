@@ -22,6 +22,7 @@ from deid.pipeline.limits import (
     DEFAULT_MAX_VALUE_KB,
 )
 from deid.pipeline.plan import DEFAULT_PARTITION_SIZE
+from deid.storage.remote import Where
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -174,7 +175,7 @@ def _run(args: argparse.Namespace) -> int:
         ) from None
 
 
-def _ledger_path(text: str) -> Path:
+def _ledger_path(text: str) -> Where:
     from deid.storage.remote import location
 
     path = location(text, "LEDGER")

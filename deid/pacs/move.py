@@ -20,7 +20,7 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 from pynetdicom import AE, AllStoragePresentationContexts, evt
-from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove  # type: ignore[attr-defined]
+from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove
 
 from deid.errors import UserError
 from deid.pacs.association import CALLING_AET, new_ae, open_association

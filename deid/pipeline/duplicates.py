@@ -16,7 +16,6 @@ import contextlib
 import os
 import pickle
 from collections.abc import Callable
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,10 +30,10 @@ from deid.pipeline.worker import (
     replace_atomic,
 )
 from deid.storage.parquet import read_table
-from deid.storage.remote import RemotePath, location
+from deid.storage.remote import RemotePath, Where, location
 
 
-def _contested(ledger: Path) -> pa.Table:
+def _contested(ledger: Where) -> pa.Table:
     """Rows (input_path, output_path, status, partition) of names claimed more than once
     or held by a provisional duplicate."""
     pieces = []
@@ -61,7 +60,7 @@ def duplicate_reason(original: str) -> str:
 
 
 def resolve(
-    ledger: Path, out_dir: Path, ctx: WorkContext | Callable[[], WorkContext]
+    ledger: Where, out_dir: Where, ctx: WorkContext | Callable[[], WorkContext]
 ) -> dict[str, int]:
     """Make every contested name belong to its smallest input path; returns counts.
 
@@ -109,7 +108,7 @@ def resolve(
     }
 
 
-def _update_part(ledger: Path, partition: int, updates: dict[str, tuple[str, str | None]]) -> None:
+def _update_part(ledger: Where, partition: int, updates: dict[str, tuple[str, str | None]]) -> None:
     path = ledger_mod.part_path(ledger, "files", partition)
     table = read_table(path)
     content_hash = (table.schema.metadata or {}).get(ledger_mod.HASH_KEY, b"").decode()
@@ -128,7 +127,7 @@ def _update_part(ledger: Path, partition: int, updates: dict[str, tuple[str, str
     ledger_mod.write_table_atomic(table, path, content_hash)
 
 
-def sweep_temp_files(out_dir: Path) -> int:
+def sweep_temp_files(out_dir: Where) -> int:
     """Remove temp files left by killed writers (their final names were never taken)."""
     if isinstance(out_dir, RemotePath):
         return 0  # objects are written whole (one PUT): no temp objects to sweep

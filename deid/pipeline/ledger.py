@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from deid.pipeline.records import FILES_SCHEMA, STATUSES, UID_KINDS, UIDS_SCHEMA, FileRecord
 from deid.storage.parquet import read_schema as _read_schema
 from deid.storage.parquet import read_table as _read_table
-from deid.storage.remote import RemotePath
+from deid.storage.remote import RemotePath, Where
 
 HASH_KEY = b"deid.partition_hash"
 OUT_KEY = b"deid.out"
@@ -59,7 +59,7 @@ INPUTS_JSON = "inputs.json"
 TABLES = ("files", "uids")
 
 
-def ensure_ledger(ledger: Path) -> None:
+def ensure_ledger(ledger: Where) -> None:
     """Create the ledger folders owner-only (and tighten them if they already exist).
 
     A ledger on object storage has no folders and no modes: the bucket's policy is what
@@ -71,7 +71,7 @@ def ensure_ledger(ledger: Path) -> None:
         os.chmod(folder, 0o700)
 
 
-def part_path(ledger: Path, table: str, index: int) -> Path:
+def part_path(ledger: Where, table: str, index: int) -> Where:
     return ledger / table / f"part-{index:06d}.parquet"
 
 
@@ -85,7 +85,7 @@ def part_index(path: Path) -> int | None:
         return None
 
 
-def iter_parts(ledger: Path, table: str) -> Iterator[Path]:
+def iter_parts(ledger: Where, table: str) -> Iterator[Path]:
     folder = ledger / table
     if not folder.is_dir():
         return
@@ -217,7 +217,7 @@ def _has_limit_quarantines(path: Path) -> bool:
 
 
 def partition_state(
-    ledger: Path,
+    ledger: Where,
     index: int,
     partition_hash: str,
     need_verify: bool = False,
@@ -261,7 +261,7 @@ def partition_state(
 
 
 def partition_complete(
-    ledger: Path, index: int, partition_hash: str, need_verify: bool = False, limits=None
+    ledger: Where, index: int, partition_hash: str, need_verify: bool = False, limits=None
 ) -> bool:
     return partition_state(ledger, index, partition_hash, need_verify, limits) == DONE
 
@@ -313,7 +313,7 @@ def uids_table(records: list[FileRecord]) -> pa.Table:
 
 
 def write_partition(
-    ledger: Path,
+    ledger: Where,
     index: int,
     partition_hash: str,
     records: list[FileRecord],
@@ -326,7 +326,7 @@ def write_partition(
     write_table_atomic(files_table(records), files, partition_hash, bound)
 
 
-def remove_stale(ledger: Path, keep: int) -> int:
+def remove_stale(ledger: Where, keep: int) -> int:
     """Delete parts of partitions ``>= keep`` (a smaller plan) and leftover temp files."""
     removed = 0
     for leftover in ledger.glob(".*.tmp"):  # run.json or key written by a killed run
@@ -348,7 +348,7 @@ def remove_stale(ledger: Path, keep: int) -> int:
 
 
 @contextlib.contextmanager
-def exclusive(ledger: Path) -> Iterator[None]:
+def exclusive(ledger: Where) -> Iterator[None]:
     """Hold the ledger's lock for the whole run: two runs writing one ledger (and one output)
     at once would sweep each other's temp files and race on every part. The lock dies with
     the process, so a run killed with -9 never blocks the rerun."""
@@ -383,7 +383,7 @@ class PartProblem:
     path: Path
     problem: str
 
-    def line(self, ledger: Path) -> str:
+    def line(self, ledger: Where) -> str:
         return f"{self.path.relative_to(ledger)}: {self.problem}"
 
 
@@ -411,7 +411,7 @@ def _part_problem(path: Path, table: str, full: bool) -> str | None:
     return None
 
 
-def damaged_parts(ledger: Path, full: bool = False) -> list[PartProblem]:
+def damaged_parts(ledger: Where, full: bool = False) -> list[PartProblem]:
     """Every damaged part (truncated, foreign, not Parquet) and every foreign file in the
     ledger's tables; ``full`` reads each part whole, else only its footer and schema."""
     problems: list[PartProblem] = []
@@ -432,7 +432,7 @@ def damaged_parts(ledger: Path, full: bool = False) -> list[PartProblem]:
 
 
 @contextlib.contextmanager
-def reading(ledger: Path) -> Iterator[None]:
+def reading(ledger: Where) -> Iterator[None]:
     """Around a reader of the whole ledger: a part whose footer is sound but whose pages are
     not fails only when it is read; then every part is read whole, and the first damaged
     one becomes the same one line as :func:`require_intact` gives (anything else is raised
@@ -446,7 +446,7 @@ def reading(ledger: Path) -> Iterator[None]:
         raise error  # pragma: no cover - require_intact raised
 
 
-def require_intact(ledger: Path, full: bool = False) -> None:
+def require_intact(ledger: Where, full: bool = False) -> None:
     """One :class:`UserError` line naming the first damaged part, before any reader meets
     it with a traceback; foreign files with other names are ignored by readers, so only
     ``deid ledger check`` lists them."""
@@ -462,17 +462,14 @@ def require_intact(ledger: Path, full: bool = False) -> None:
         )
 
 
-def quarantine_parts(ledger: Path, problems: list[PartProblem]) -> list[Path]:
+def quarantine_parts(ledger: Where, problems: list[PartProblem]) -> list[Path]:
     """Move damaged parts to ``LEDGER/damaged/<table>/`` (owner-only); their partitions are
     then incomplete, so the next run redoes them."""
-    moved = []
+    moved: list[Path] = []
     for problem in problems:
         target = ledger / DAMAGED / problem.path.parent.name / problem.path.name
         if isinstance(target, RemotePath):
-            from deid.storage.retry import retrying
-
-            source = problem.path
-            retrying(lambda s=source, t=target: s.fs.mv(s.fs_path, t.fs_path))
+            _move_object(problem.path, target)
             moved.append(target)
             continue
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -482,7 +479,14 @@ def quarantine_parts(ledger: Path, problems: list[PartProblem]) -> list[Path]:
     return moved
 
 
-def recorded_binding(ledger: Path) -> Iterator[tuple[Path, str | None, str | None]]:
+def _move_object(source: Where, target: RemotePath) -> None:
+    from deid.storage.retry import retrying
+
+    assert isinstance(source, RemotePath)  # a part of a ledger on a bucket
+    retrying(lambda: source.fs.mv(source.fs_path, target.fs_path))
+
+
+def recorded_binding(ledger: Where) -> Iterator[tuple[Path, str | None, str | None]]:
     """(part, output path, key fingerprint) as each readable part records them."""
     for table in TABLES:
         for path in iter_parts(ledger, table):
@@ -499,7 +503,7 @@ def recorded_binding(ledger: Path) -> Iterator[tuple[Path, str | None, str | Non
             )
 
 
-def check_binding(ledger: Path, out_dir: str, key_fingerprint: str | None) -> None:
+def check_binding(ledger: Where, out_dir: str, key_fingerprint: str | None) -> None:
     """Refuse (exit 2) a run whose output or key differs from what any part records.
 
     run.json can be deleted or edited; the parts are what later readers trust, so each one
@@ -523,7 +527,7 @@ def check_binding(ledger: Path, out_dir: str, key_fingerprint: str | None) -> No
 
 
 # -- run.json --------------------------------------------------------------------------------
-def read_run_json(ledger: Path) -> dict | None:
+def read_run_json(ledger: Where) -> dict | None:
     path = ledger / RUN_JSON
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -533,15 +537,15 @@ def read_run_json(ledger: Path) -> dict | None:
         return None
 
 
-def write_run_json(ledger: Path, data: dict) -> None:
+def write_run_json(ledger: Where, data: dict) -> None:
     write_json_atomic(data, ledger / RUN_JSON)
 
 
-def write_inputs_json(ledger: Path, inputs: list[str], manifest: str | None) -> None:
+def write_inputs_json(ledger: Where, inputs: list[str], manifest: str | None) -> None:
     write_json_atomic({"inputs": inputs, "manifest": manifest}, ledger / INPUTS_JSON)
 
 
-def read_inputs_json(ledger: Path) -> tuple[list[str], str | None]:
+def read_inputs_json(ledger: Where) -> tuple[list[str], str | None]:
     """The run's input roots and manifest; ([], None) when the ledger has none recorded."""
     try:
         data = json.loads((ledger / INPUTS_JSON).read_text(encoding="utf-8"))
@@ -570,7 +574,7 @@ class LedgerCounts:
         }
 
 
-def count_ledger(ledger: Path) -> LedgerCounts:
+def count_ledger(ledger: Where) -> LedgerCounts:
     counts = LedgerCounts()
     for path in iter_parts(ledger, "files"):
         table = _read_table(path, columns=["status", "reason"])

@@ -19,6 +19,7 @@ import pyarrow.dataset as pds
 from deid.errors import UserError
 from deid.pipeline.ledger import iter_parts
 from deid.storage.parquet import read_schema, read_table
+from deid.storage.remote import Where
 
 #: The columns a listing shows, in order.
 LIST_COLUMNS = ("input_path", "status", "reason", "output_path")
@@ -40,7 +41,7 @@ def read_part(path: Path, columns: list[str] | None = None, filters=None) -> pa.
     return table
 
 
-def iter_rows(ledger: Path, statuses: Iterable[str]) -> Iterator[dict]:
+def iter_rows(ledger: Where, statuses: Iterable[str]) -> Iterator[dict]:
     """Ledger rows whose status is one of ``statuses``, with :data:`LIST_COLUMNS`."""
     wanted = pds.field("status").isin(sorted(set(statuses)))
     for part in iter_parts(ledger, "files"):

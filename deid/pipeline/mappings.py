@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from deid.errors import UserError
 from deid.pipeline.ledger import iter_parts
 from deid.storage.parquet import read_schema, read_table
+from deid.storage.remote import Where
 
 
 def _present(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -24,7 +25,7 @@ def _present(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _unique_pairs(
-    ledger: Path, table: str, old: str, new: str, extra: tuple[str, ...] = ()
+    ledger: Where, table: str, old: str, new: str, extra: tuple[str, ...] = ()
 ) -> pa.Table:
     """Distinct (old, new) pairs; an ``extra`` column becomes the list of its values."""
     pieces = []
@@ -59,7 +60,7 @@ def _write_csv(path: Path, rows: pa.Table, old: str, new: str, extra: tuple[str,
     return rows.num_rows
 
 
-def _refuse_inside_output(ledger: Path, out_dir: Path) -> None:
+def _refuse_inside_output(ledger: Where, out_dir: Where) -> None:
     """The tables re-identify every output: never write them into the output that is
     shared (``--out OUT/mappings`` is an easy slip), where they would leave with it."""
     from deid.pipeline.ledger import read_run_json
@@ -89,7 +90,7 @@ def _kind_by_rank(rows: pa.Table) -> pa.Table:
     return rows.set_column(rows.column_names.index("kind"), "kind", pa.array(kinds, pa.string()))
 
 
-def export_mappings(ledger: Path, out_dir: Path) -> dict[str, int]:
+def export_mappings(ledger: Where, out_dir: Where) -> dict[str, int]:
     """Write ``uid_mapping.csv`` and ``patid_mapping.csv`` (header ``id_old,id_new``)."""
     if not (ledger / "files").is_dir():
         raise UserError(f"not a deid ledger: {ledger}")

@@ -185,7 +185,7 @@ class _Writes:
         self.setup = setup
         self.progress = progress
         self.pending: deque = deque()
-        self.pool = None
+        self.pool: Any = None  # a ThreadPoolExecutor once the first object is put
 
     def submit(self, record: FileRecord) -> None:
         from concurrent.futures import ThreadPoolExecutor
@@ -194,8 +194,9 @@ class _Writes:
         del record.deferred_output  # type: ignore[attr-defined]
         if self.pool is None:
             self.pool = ThreadPoolExecutor(WRITES_IN_FLIGHT, thread_name_prefix="deid-put")
+        pool = self.pool
         out_dir = location(self.setup.out_dir)
-        self.pending.append((record, self.pool.submit(write_unique, out_dir / relpath, data)))
+        self.pending.append((record, pool.submit(write_unique, out_dir / relpath, data)))
         while len(self.pending) > WRITES_IN_FLIGHT:
             self._settle_oldest()
 

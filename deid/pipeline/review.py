@@ -40,6 +40,7 @@ from deid.errors import UserError
 from deid.pipeline.ledger import iter_parts, read_run_json
 from deid.pipeline.listing import read_part
 from deid.pipeline.records import STATUSES
+from deid.storage.remote import Where
 
 PAGE_SIZE = 48
 THUMB_SIZE = 256  # longest side, pixels
@@ -68,7 +69,7 @@ def _boxes(value) -> list[dict]:
     return list(value)
 
 
-def count(ledger: Path) -> ReviewCounts:
+def count(ledger: Where) -> ReviewCounts:
     counts = ReviewCounts()
     for part in iter_parts(ledger, "files"):
         table = read_part(part, ["status", "reason", "modality", "pixel_regions_scrubbed"])
@@ -86,7 +87,7 @@ def count(ledger: Path) -> ReviewCounts:
     return counts
 
 
-def _cleaned_rows(ledger: Path) -> Iterator[dict]:
+def _cleaned_rows(ledger: Where) -> Iterator[dict]:
     columns = ["input_path", "status", "output_path", "pixel_boxes", "modality"]
     for part in iter_parts(ledger, "files"):
         table = read_part(part, columns)
@@ -98,7 +99,7 @@ def _cleaned_rows(ledger: Path) -> Iterator[dict]:
                 yield row
 
 
-def _listed_rows(ledger: Path) -> Iterator[dict]:
+def _listed_rows(ledger: Where) -> Iterator[dict]:
     for part in iter_parts(ledger, "files"):
         table = read_part(part, ["input_path", "status", "reason"])
         mask = pc.is_in(table.column("status"), value_set=_pa_strings("quarantined", "excluded"))
@@ -210,7 +211,7 @@ def _table(out: TextIO, table_id: str, head: list[str], rows: list[list[object]]
     out.write("</tbody></table>\n")
 
 
-def _figure(out: TextIO, out_dir: Path, row: dict) -> None:
+def _figure(out: TextIO, out_dir: Where, row: dict) -> None:
     name = row["output_path"]
     boxes = row["pixel_boxes"]
     sources = Counter(b.get("source") or "ocr" for b in boxes)
@@ -247,7 +248,7 @@ def _refuse_inside_output(target: Path, out_dir: Path | None) -> None:
         )
 
 
-def write_review(ledger: Path, target: Path, out_dir: Path | None = None) -> dict[str, int]:
+def write_review(ledger: Where, target: Path, out_dir: Path | None = None) -> dict[str, int]:
     """Write the page; returns what it holds (for the command's one-line note)."""
     run = read_run_json(ledger) or {}
     if out_dir is None and run.get("out"):
@@ -271,7 +272,7 @@ def write_review(ledger: Path, target: Path, out_dir: Path | None = None) -> dic
 
 
 def _write_page(
-    out: TextIO, ledger: Path, run: dict, counts: ReviewCounts, out_dir: Path | None
+    out: TextIO, ledger: Where, run: dict, counts: ReviewCounts, out_dir: Path | None
 ) -> int:
     total = sum(counts.status.values())
     out.write('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n')

@@ -23,10 +23,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from pathlib import Path
 from typing import TextIO
 
 from deid.pipeline.ledger import LedgerCounts, count_ledger, read_run_json
+from deid.storage.remote import Where
 
 EXIT_RUNNING = 3
 EXIT_INTERRUPTED = 4
@@ -45,7 +45,7 @@ def rate_text(files: int, seconds: float) -> str:
     return f"{files / seconds:.1f} files/s" if seconds > 0 else "- files/s"
 
 
-def format_summary(counts: LedgerCounts, ledger: Path, seconds: float | None = None) -> str:
+def format_summary(counts: LedgerCounts, ledger: Where, seconds: float | None = None) -> str:
     lines = []
     head = f"deid: {counts.files} file(s)"
     if seconds:
@@ -70,7 +70,7 @@ def format_summary(counts: LedgerCounts, ledger: Path, seconds: float | None = N
     return "\n".join(lines)
 
 
-def _held_by_a_run(ledger: Path) -> bool:
+def _held_by_a_run(ledger: Where) -> bool:
     """Whether a ``deid run`` holds the ledger's lock now (it holds it for its whole life;
     the lock dies with the process, so a killed run holds nothing)."""
     import fcntl
@@ -96,7 +96,7 @@ def _held_by_a_run(ledger: Path) -> bool:
         os.close(fd)
 
 
-def run_state(ledger: Path, run: dict, counts: LedgerCounts) -> str:
+def run_state(ledger: Where, run: dict, counts: LedgerCounts) -> str:
     """complete, running, interrupted or incomplete (see the module's table)."""
     recorded = run.get("state")
     if _held_by_a_run(ledger):
@@ -120,7 +120,7 @@ _STATE_NOTE = {
 }
 
 
-def report(ledger: Path) -> tuple[str, int]:
+def report(ledger: Where) -> tuple[str, int]:
     """The summary text of a run (finished or not) and the exit code of ``deid report``."""
     run = read_run_json(ledger) or {}
     counts = count_ledger(ledger)

@@ -41,7 +41,7 @@ from deid.reading import (  # noqa: F401 - their old home: keep importable from 
     transfer_syntax_of,
     unlistable_folder_reason,
 )
-from deid.storage.remote import RemotePath
+from deid.storage.remote import RemotePath, Where
 from deid.verification.check import check_gathered, gather_identifying
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class WorkContext:
 
     recipe: Recipe
     keys: Any  # deid.rewrite.keyring.KeyRing
-    out_dir: Path
+    out_dir: Where
     verify: bool = False
     partition: int = -1
     limits: Limits = field(default_factory=Limits)
@@ -134,7 +134,7 @@ def _write_temp(path: Path, data: bytes) -> Path:
     return tmp
 
 
-def write_unique(path: Path, data: bytes) -> bool:
+def write_unique(path: Where, data: bytes) -> bool:
     """Write ``data`` at ``path`` atomically unless another file is there.
 
     True when ``path`` now holds exactly ``data`` (written now, or by an earlier attempt of

@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deid.storage.filesystems import filesystem, scrub
 from deid.storage.locations import parse_location
@@ -36,7 +36,15 @@ class _Stat:
     st_mtime_ns: int = 0
 
 
-class RemotePath:
+if TYPE_CHECKING:
+    # For the type checker a RemotePath is a Path: the code that takes either (ledger,
+    # output, key) uses only the operations both have, and that is what this class is for.
+    _PathLike = Path
+else:
+    _PathLike = object
+
+
+class RemotePath(_PathLike):
     """``scheme://bucket/key`` on an fsspec filesystem."""
 
     __slots__ = ("_loc",)
@@ -193,6 +201,11 @@ class RemotePath:
     def mkdir(self, mode: int = 0o777, parents: bool = False, exist_ok: bool = False) -> None:
         """Object storage has no folders: a prefix exists once an object lies below it."""
         return None
+
+
+#: A local folder or file, or a location on object storage: what the ledger, output and key
+#: code take (both offer the same few path operations).
+Where = Path | RemotePath
 
 
 def location(text: str | os.PathLike, what: str = "location") -> Path | RemotePath:

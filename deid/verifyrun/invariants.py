@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from deid.pipeline.ledger import iter_parts, ledger_text
 from deid.storage.listing import list_objects
 from deid.storage.parquet import read_table
-from deid.storage.remote import RemotePath, location
+from deid.storage.remote import RemotePath, Where, location
 from deid.storage.retry import retrying
 from deid.verification.findings import Finding, ledger_row
 
@@ -39,7 +39,7 @@ COLUMNS = [
 ]
 
 
-def file_parts(ledger: Path) -> list[Path]:
+def file_parts(ledger: Where) -> list[Where]:
     """The ``files`` parts, as the pipeline names them (one listing rule for both)."""
     return list(iter_parts(ledger, "files"))
 
@@ -84,11 +84,11 @@ def part_ranges(ledger: str, signature: tuple) -> tuple[PartRange, ...]:
     return tuple(_range_of(p) for p in file_parts(location(ledger)))
 
 
-def ledger_signature(ledger: Path) -> tuple:
+def ledger_signature(ledger: Where) -> tuple:
     return tuple((p.name, p.stat().st_mtime_ns) for p in file_parts(ledger))
 
 
-def rows_for(ledger: Path, paths: list[str]) -> dict[str, list[dict]]:
+def rows_for(ledger: Where, paths: list[str]) -> dict[str, list[dict]]:
     """Ledger rows of the given input paths (a path may have several: that is a finding),
     keyed by the path as the ledger spells it (:func:`ledger_text`)."""
     if not paths:
@@ -121,7 +121,7 @@ def _with_row_refs(table: pa.Table, part: str) -> pa.Table:
 
 
 def read_files_table(
-    ledger: Path, columns: list[str] = COLUMNS, row_refs: bool = False
+    ledger: Where, columns: list[str] = COLUMNS, row_refs: bool = False
 ) -> pa.Table:
     parts = [read_table(p, columns=columns) for p in file_parts(ledger)]
     if row_refs:
@@ -155,7 +155,7 @@ def _first_output(table: pa.Table, key: str) -> dict[str, str]:
     return dict(zip(grouped[key].to_pylist(), grouped["output_path_min"].to_pylist()))
 
 
-def orphan_outputs(ledger: Path, out_dir: Path, table: pa.Table | None = None) -> list[Finding]:
+def orphan_outputs(ledger: Where, out_dir: Where, table: pa.Table | None = None) -> list[Finding]:
     """Files in the output tree that no ledger row names (``orphan-output``).
 
     Leftovers of another run, another key, or a temp file of an interrupted write: nothing
@@ -180,7 +180,7 @@ def orphan_outputs(ledger: Path, out_dir: Path, table: pa.Table | None = None) -
     return sorted(findings, key=lambda f: f.output)
 
 
-def ledger_findings(ledger: Path, table: pa.Table | None = None) -> list[Finding]:
+def ledger_findings(ledger: Where, table: pa.Table | None = None) -> list[Finding]:
     """Set-level invariants of the ledger and the UID hierarchy it records.
 
     - every input appears exactly once (``duplicate-record``, named by its ledger rows);

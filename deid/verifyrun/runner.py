@@ -27,13 +27,13 @@ from deid.pipeline.scheduler import dask_client
 from deid.recipe import load_recipe
 from deid.recipe.model import Recipe
 from deid.storage.locations import is_url
-from deid.storage.remote import location
+from deid.storage.remote import Where, location
 from deid.verification.crossindex import index_partition, merge
 from deid.verification.findings import Finding, VerifyReport
 from deid.verifyrun.tasks import VerifySetup, verify_ledger, verify_partition
 
 
-def recipe_from_ledger(ledger: Path) -> Recipe:
+def recipe_from_ledger(ledger: Where) -> Recipe:
     """The recipe named in the ledger's run.json (the default for ``deid verify``)."""
     info = read_run_json(ledger) or {}
     path = info.get("recipe_path")
@@ -44,7 +44,7 @@ def recipe_from_ledger(ledger: Path) -> Recipe:
     return load_recipe(path)
 
 
-def _run_inputs(ledger: Path) -> tuple[list[str], str | None]:
+def _run_inputs(ledger: Where) -> tuple[list[str], str | None]:
     inputs, manifest = read_inputs_json(ledger)
     if not inputs and not manifest:
         raise UserError(f"{ledger}/inputs.json names no inputs; give --input")

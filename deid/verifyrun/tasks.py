@@ -16,7 +16,6 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from pydicom.dataset import Dataset
@@ -25,7 +24,7 @@ from deid.dicom.sop import sop_instance_uid, uid_text
 from deid.pipeline.ledger import ledger_text
 from deid.reading import parse, read_input
 from deid.recipe.model import Recipe
-from deid.storage.remote import location
+from deid.storage.remote import Where, location
 from deid.verification.crossindex import CrossIndex
 from deid.verification.findings import Finding, input_number
 from deid.verification.pixeltext import pixel_findings
@@ -101,7 +100,7 @@ def _read_original(path: str) -> Dataset:
 def check_written(
     input_path: str,
     row: dict,
-    out_dir: Path,
+    out_dir: Where,
     recipe: Recipe,
     refs: list[tuple],
     cross: CrossIndex | None = None,
