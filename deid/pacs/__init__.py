@@ -9,7 +9,7 @@ probes and the plan, before anything starts), ``source`` (a worker's listing and
 ``sink`` (its send) and ``step`` (one partition: fetch, the normal per-file step, send).
 """
 
-from deid.pacs.errors import PacsError
+from deid.pacs.failures import PacsError
 from deid.pacs.refs import InstanceRef, SendResult, SeriesRef, StudyRef
 from deid.pacs.urls import DicomwebEndpoint, DimseEndpoint, parse_endpoint
 

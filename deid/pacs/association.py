@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pynetdicom import AE
 from pynetdicom.association import Association
 
-from deid.pacs.errors import PacsError
+from deid.pacs.failures import PacsError
 from deid.pacs.retry import TransientError
 from deid.pacs.urls import DimseEndpoint
 

@@ -6,7 +6,7 @@ from pydicom.dataset import Dataset
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind
 
 from deid.pacs.association import associate, new_ae
-from deid.pacs.errors import PacsError
+from deid.pacs.failures import PacsError
 from deid.pacs.query import Query
 from deid.pacs.refs import InstanceRef, SeriesRef, StudyRef
 from deid.pacs.retry import DEFAULT_POLICY, RetryPolicy, with_retry

@@ -27,7 +27,7 @@ from pynetdicom import build_role, evt
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet
 
 from deid.pacs.association import associate, new_ae, open_association
-from deid.pacs.errors import PacsError
+from deid.pacs.failures import PacsError
 from deid.pacs.refs import InstanceRef
 from deid.pacs.retry import DEFAULT_POLICY, RetryPolicy, with_retry
 from deid.pacs.urls import DimseEndpoint

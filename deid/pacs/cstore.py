@@ -11,7 +11,7 @@ from io import BytesIO
 import pydicom
 
 from deid.pacs.association import associate, new_ae
-from deid.pacs.errors import PacsError
+from deid.pacs.failures import PacsError
 from deid.pacs.refs import SendResult
 from deid.pacs.retry import DEFAULT_POLICY, RetryPolicy, TransientError, with_retry
 from deid.pacs.urls import DimseEndpoint

@@ -24,7 +24,7 @@ from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove
 
 from deid.errors import UserError
 from deid.pacs.association import CALLING_AET, new_ae, open_association
-from deid.pacs.errors import PacsError
+from deid.pacs.failures import PacsError
 from deid.pacs.refs import InstanceRef
 from deid.pacs.retry import DEFAULT_POLICY, TransientError, with_retry
 from deid.pacs.urls import DimseEndpoint

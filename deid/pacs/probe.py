@@ -13,7 +13,7 @@ from pynetdicom.sop_class import Verification
 from deid.errors import UserError
 from deid.pacs.association import associate, new_ae
 from deid.pacs.dicomweb import dicomweb_client
-from deid.pacs.errors import PacsError
+from deid.pacs.failures import PacsError
 from deid.pacs.retry import RetryPolicy, with_retry
 from deid.pacs.urls import DicomwebEndpoint, DimseEndpoint
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from pydicom.dataset import Dataset
 
 from deid.pacs.dicomweb import dicomweb_client
@@ -40,7 +42,7 @@ def list_studies(
     seen: dict[str, StudyRef] = {}
     for filters in filter_sets:
         found = with_retry(
-            lambda f=filters: _paged(client.search_for_studies, f, fields),
+            functools.partial(_paged, client.search_for_studies, filters, fields),
             f"QIDO-RS studies at {endpoint}",
             policy,
         )
@@ -64,9 +66,10 @@ def list_series(
     seen: dict[str, SeriesRef] = {}
     for filters in filter_sets:
         found = with_retry(
-            lambda f=filters: _paged(
-                lambda **kw: client.search_for_series(study_instance_uid=study_uid, **kw),
-                f,
+            functools.partial(
+                _paged,
+                functools.partial(client.search_for_series, study_instance_uid=study_uid),
+                filters,
                 fields,
             ),
             f"QIDO-RS series of a study at {endpoint}",

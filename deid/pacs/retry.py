@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import requests
 
-from deid.pacs.errors import PacsError
+from deid.pacs.failures import PacsError
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from deid.pacs.errors import PacsError
+from deid.pacs.failures import PacsError
 from deid.pacs.refs import SendResult
 from deid.pacs.retry import DEFAULT_POLICY, RetryPolicy
 from deid.pacs.urls import DicomwebEndpoint, DimseEndpoint

@@ -18,7 +18,7 @@ from typing import Any
 
 from deid.errors import UserError
 from deid.pacs import cfind, qido
-from deid.pacs.errors import PacsError
+from deid.pacs.failures import PacsError
 from deid.pacs.query import Query
 from deid.pacs.refs import InstanceRef
 from deid.pacs.retry import DEFAULT_POLICY, RetryPolicy

@@ -21,7 +21,7 @@ from pydicom.dataset import Dataset
 
 from deid.pacs.auth import http_session
 from deid.pacs.dicomweb import TIMEOUT_S
-from deid.pacs.errors import PacsError
+from deid.pacs.failures import PacsError
 from deid.pacs.refs import SendResult
 from deid.pacs.retry import DEFAULT_POLICY, RetryPolicy, with_retry
 from deid.pacs.urls import DicomwebEndpoint

@@ -12,7 +12,7 @@ import requests
 
 from deid.pacs.auth import http_session
 from deid.pacs.dicomweb import TIMEOUT_S
-from deid.pacs.errors import PacsError
+from deid.pacs.failures import PacsError
 from deid.pacs.multipart import MultipartError, split_parts
 from deid.pacs.refs import InstanceRef
 from deid.pacs.retry import DEFAULT_POLICY, RetryPolicy, with_retry

@@ -18,7 +18,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from deid import __version__
 from deid.errors import KeyMissingError, UserError
@@ -89,7 +89,7 @@ def _is_output_of_a_run(folder: Path) -> bool:
     """``folder`` has a default ledger beside it (``folder.ledger``) that names it."""
     run = ledger_mod.read_run_json(Path(f"{folder}.ledger")) or {}
     recorded = run.get("out")
-    return bool(recorded) and os.path.realpath(recorded) == str(folder)
+    return bool(recorded) and os.path.realpath(str(recorded)) == str(folder)
 
 
 def _check_ledger_folder(ledger: Path) -> None:
@@ -462,14 +462,14 @@ class _Prepared:
     paths: list[str]
     size: int
     size_note: str | None
-    recipe: object
+    recipe: Any
     digest: str
-    key: object
-    keys: object
+    key: Any
+    keys: Any
     out: Path
     ledger: Path
     out_name: str = ""  # the output as the ledger names it, when not the folder ``out``
-    pacs: object = None  # deid.pipeline.pacs_partition.PacsSetup when an end is a PACS
+    pacs: Any = None  # deid.pipeline.pacs_partition.PacsSetup when an end is a PACS
 
 
 def _dry_run(options, paths, size, recipe, out, ledger, stream) -> RunResult:

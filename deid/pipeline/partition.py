@@ -98,7 +98,7 @@ class _Progress:
         try:
             from distributed import get_worker
 
-            self.worker = get_worker()
+            self.worker: Any = get_worker()
         except (ImportError, ValueError):
             self.worker = None
 

@@ -236,6 +236,7 @@ class EarlyCluster:
         if self._error is not None:
             raise self._error
         result, self._result = self._result, None
+        assert result is not None  # _join returned without an error: the cluster is up
         return result
 
     def discard(self) -> None:

@@ -48,10 +48,12 @@ class Child:
             stderr=self.stderr,
             close_fds=True,
         )
-        self.send = Connection(os.dup(self.proc.stdin.fileno()), readable=False)
-        self.recv = Connection(os.dup(self.proc.stdout.fileno()), writable=False)
-        self.proc.stdin.close()
-        self.proc.stdout.close()
+        stdin, stdout = self.proc.stdin, self.proc.stdout
+        assert stdin is not None and stdout is not None  # both are PIPE
+        self.send = Connection(os.dup(stdin.fileno()), readable=False)
+        self.recv = Connection(os.dup(stdout.fileno()), writable=False)
+        stdin.close()
+        stdout.close()
         # One poll object for the child's life: Connection.poll builds a selector per call,
         # a cost paid twice per file.
         self._readable = select.poll()
@@ -174,7 +176,7 @@ except ImportError:  # pragma: no cover - distributed is a dependency
     WorkerPlugin = object  # type: ignore[assignment,misc]
 
 
-class PrestartChild(WorkerPlugin):  # type: ignore[misc,valid-type]
+class PrestartChild(WorkerPlugin):
     """Starts one child per worker thread as the worker starts (local clusters only)."""
 
     name = "deid-prestart-child"

@@ -11,7 +11,7 @@ from pacs_helpers import FAST, fresh_instance
 from pacs_servers import free_port
 
 from deid.pacs import qido, stow, wado
-from deid.pacs.errors import PacsError
+from deid.pacs.failures import PacsError
 from deid.pacs.query import parse_query
 from deid.pacs.urls import parse_endpoint
 

@@ -11,7 +11,7 @@ from pynetdicom import AE, AllStoragePresentationContexts, evt
 
 from deid.errors import UserError
 from deid.pacs import cstore
-from deid.pacs.errors import PacsError
+from deid.pacs.failures import PacsError
 from deid.pacs.probe import probe
 from deid.pacs.retry import with_retry
 from deid.pacs.urls import parse_endpoint
