@@ -29,6 +29,7 @@ from deid.pipeline.worker import (
     prepare,
     replace_atomic,
 )
+from deid.storage.locations import is_url
 from deid.storage.parquet import read_table
 from deid.storage.remote import RemotePath, Where, location
 
@@ -155,6 +156,10 @@ def finish_run(setup, n_partitions: int) -> dict[str, int]:
 
     configure(getattr(setup, "storage_options", None), getattr(setup, "storage_env", None))
     ledger = location(setup.ledger_dir)
+    stale = ledger_mod.remove_stale(ledger, n_partitions)
+    if "://" in setup.out_dir and not is_url(setup.out_dir):
+        # a PACS --out: no output folder to settle or sweep
+        return {"stale_parts": stale, "temp_files": 0}
     out_dir = location(setup.out_dir)
 
     def context() -> WorkContext:
@@ -166,9 +171,6 @@ def finish_run(setup, n_partitions: int) -> dict[str, int]:
             limits=setup.limits,
         )
 
-    stale = ledger_mod.remove_stale(ledger, n_partitions)
-    if "://" in setup.out_dir:  # a PACS --out: no output folder to settle or sweep
-        return {"stale_parts": stale, "temp_files": 0}
     result = resolve(ledger, out_dir, context)
     result["stale_parts"] = stale
     result["temp_files"] = sweep_temp_files(out_dir)
