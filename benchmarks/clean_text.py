@@ -481,8 +481,8 @@ def score(case: dict, cleaned: str) -> tuple[int, int, int, int]:
     planted_words = [[w for w in _words(t) if len(w) >= 2 or w.isdigit()] for _k, t in
                      case["planted"]]  # fmt: skip
     rest = Counter(_words(case["text"]))
-    for words in planted_words:
-        rest.subtract(words)
+    for _kind, text in case["planted"]:
+        rest.subtract(_words(text))
     rest = +rest
     removed = sum(not any(left[w] > rest[w] for w in words) for words in planted_words)
     kept = sum(min(n, left[w]) for w, n in rest.items())

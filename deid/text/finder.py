@@ -16,7 +16,7 @@ import re
 from functools import lru_cache
 
 from deid.text import patterns
-from deid.text.names import find_names
+from deid.text.names import ROLE_CUES, TITLES, find_names
 
 #: Kinds in the order that wins a tie (same start, same length).
 KINDS = ("email", "url", "date", "phone", "address", "id", "name")
@@ -34,6 +34,13 @@ _PLACEHOLDER = re.compile(r"\[(?:name|date|phone|email|url|address|id)\]")
 #: A value without a capital, a digit, "@", "^" or a web address holds nothing the
 #: finders look for (names need capitals): it is returned untouched at once.
 _QUICK = re.compile(r"[A-Z\d@^\uff10-\uff19\uff21-\uff3a]|www\.|://")
+#: ... or a cue word before a lower-case word ("seen by charlotte thompson").
+_LOWER_CUE = re.compile(
+    r"(?<!\w)(?:"
+    + "|".join(sorted((re.escape(c.split()[-1]) for c in ROLE_CUES | TITLES), key=len, reverse=True))
+    + r")\s+[^\W\d_]",
+    re.IGNORECASE,
+)
 _SPACES = re.compile(r"[ \t]{2,}")
 
 
@@ -47,7 +54,7 @@ def find(text: str) -> list[tuple[int, int, str]]:
     if not text:
         return []
     folded = fold_width(text)
-    if not _QUICK.search(folded):
+    if not _QUICK.search(folded) and not _LOWER_CUE.search(folded):
         return []
     masked = _PLACEHOLDER.sub(lambda m: " " * len(m.group()), folded)
     found: list[tuple[int, int, int, str]] = []

@@ -230,8 +230,38 @@ PARTICLES = frozenset(
         "el",
         "zu",
         "af",
+        "los",
+        "las",
+        "dei",
+        "degli",
+        "ní",
+        "nic",
+        "mac",
+        "ben",
+        "abu",
+        "st",
+        "st.",
+        "vander",
+        "op",
     ]
 )
+#: Nouns that follow an eponym ("Baker cyst", "Parkinson disease", "Foley catheter"): a
+#: listed name right before one is medicine, unless a title or cue says it is a person.
+EPONYM_HEADS = frozenset(
+    """disease syndrome sign signs fracture fractures cyst cysts procedure operation
+    tumour tumor lesion node nodes neuroma diverticulum catheter line lines tube
+    classification class grade score criteria stage staging test manoeuvre maneuver method
+    biplane rule phenomenon malformation anomaly palsy sarcoma lymphoma type view
+    projection position shunt valve stent filter fossa space pouch canal duct ligament
+    triangle hernia ulcer oesophagus esophagus deformity contracture angle ring nodule
+    artery vein sinus foramen band zone area body bodies cell cells effect law equation
+    formula index ratio reflex aneurysm atresia injury dislocation scale system protocol
+    technique approach incision repair fundoplication resection anastomosis pouch
+    thyroiditis encephalopathy dementia chorea ataxia neuropathy dystrophy disease's
+    krankheit syndrom fraktur zyste maladie syndrome enfermedad síndrome malattia
+    sindrome ziekte""".split()
+)
+_EPONYM_SUFFIX = re.compile(r"(?:itis|osis|oma|omas|pathy|ectomy|plasty|otomy|ostomy|algia)$")
 #: Function words of languages that capitalise every noun (German): in such text an
 #: unknown capitalised token is a noun more often than a name.
 NOUN_CAPITALISING = frozenset(
@@ -267,13 +297,24 @@ NOUN_CAPITALISING = frozenset(
     ]
 )
 _TOKEN = re.compile(r"(?<!\w)[^\W\d_](?:[\w'’-]*[^\W\d_])?\.?")
-_PARTICLE_RUN = r"(?:(?:van|von|de|der|den|del|della|di|da|du|dos|das|do|la|le|ten|ter|al|el)\s+)*"
+_PARTICLE_RUN = (
+    r"(?:(?:van|von|de|der|den|del|della|di|da|du|dos|das|do|la|le|los|las|ten|ter|al|el|mac|"
+    r"ní|nic|st\.?|dei|degli|ben|abu)\s+)*"
+)
 _CARET = re.compile(
     rf"(?<![\w^]){_PARTICLE_RUN}[^\W\d_][\w'’-]*\^[^\W\d_][\w'’-]*(?:\^[\w'’.-]*){{0,3}}",
     re.IGNORECASE,
 )
-_COMMA_NAME = re.compile(r"(?<!\w)([^\W\d_][\w'’-]+),\s*([^\W\d_][\w'’-]+)(?!\w)")
-_MAX_AFTER_CUE = 3
+_COMMA_NAME = re.compile(
+    rf"(?<![\w'’]){_PARTICLE_RUN}([^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*){{0,2}}),\s*"
+    r"([^\W\d_][\w'’-]*\.?)(?![\w'’])",
+    re.IGNORECASE,
+)
+_MAX_AFTER_CUE = 4
+#: All-capital spellings of titles that are also clinical abbreviations (MR = magnetic
+#: resonance, MS = multiple sclerosis, DR = digital radiography): in mixed-case text they
+#: act as role cues (the next token must look like a name), not as titles.
+_AMBIGUOUS_TITLES = frozenset({"MR", "MS", "DR", "MRS", "SR", "FR", "HR", "MW", "PAN", "SIR"})
 
 
 def _capitalised(token: str) -> bool:
@@ -293,28 +334,84 @@ def _medical(word: str) -> bool:
     return vocab.is_medical(word)
 
 
-def _namelike(word: str, all_caps_text: bool) -> bool:
+def _head(word: str) -> bool:
+    """A noun an eponym stands before ("cyst", "disease", "thyroiditis")."""
+    folded = word.casefold().removesuffix("'s").removesuffix("’s")
+    return folded in EPONYM_HEADS or bool(_EPONYM_SUFFIX.search(folded))
+
+
+def _namelike(word: str, all_caps_text: bool, german: bool = False) -> bool:
     """A capitalised token that is a name by what it is (see the module docstring)."""
-    if len(word) < 3 or _medical(word) or vocab.is_language_word(word):
+    if gaelic(word):
+        return True
+    if len(word) < 3 or _medical(word) or vocab.is_language_word(word) or vocab.is_eponym(word):
         return False
     if word.isupper() and len(word) < 4:
         return False  # DWI, ADC: acronyms
-    if vocab.name_role(word):
+    if german and vocab.zipfs(word)[1] >= 3.0:
+        return False  # a German noun ("Gabe") before a name that is spelt the same
+    if vocab.name_role(word) or gaelic(word):
         return True
     if all_caps_text or word.isupper():
         return False  # acronyms and sequence names: capitals say nothing
-    return len(word) >= 4 and vocab.is_rare(word) and word.isalpha()
+    return len(word) >= 4 and vocab.is_rare(word) and word.replace("'", "").isalpha()
 
 
 def _after_cue(word: str) -> bool:
     """A capitalised token after a role cue: a listed name that is no frequent English
     word ("carer Rose", "spouse Piotr", "by Fischer"), or any token that is no word of
     medicine or of a language."""
-    if (word.isupper() and len(word) <= 3) or word.casefold() in TITLES:
+    if (word.isupper() and len(word) <= 3 and not vocab.name_role(word)) or (
+        word.casefold() in TITLES
+    ):
         return False  # GP, ED, ICU; a title is a cue of its own
     if vocab.is_name_part(word):
         return True
     return not _medical(word) and not vocab.is_language_word(word)
+
+
+_GAELIC = re.compile(r"^(?:O['’]|D['’]|Mc|Mac(?=[A-Z])|Fitz(?=[A-Z]))[A-Z][a-z]{2,}")
+_GAELIC_LOWER = re.compile(r"^(?:o['’]|d['’]|mc)[a-z]{3,}$")
+
+
+def gaelic(word: str) -> bool:
+    """O'Brien, McDonald, MacLeod, D'Angelo: a spelling only surnames have."""
+    return bool(_GAELIC.match(word)) or (
+        word.isupper() and bool(_GAELIC.match(word[:2] + word[2:].capitalize()))
+    )
+
+
+def _lower_name(word: str) -> bool:
+    """A lower-case token after a cue that is a listed name and no word of a language
+    or of medicine ("seen by charlotte thompson", "spouse niamh o'brien")."""
+    if _GAELIC_LOWER.match(word):
+        return True
+    return (
+        word.islower()
+        and len(word) >= 2
+        and bool(vocab.name_role(word))
+        and not vocab.is_language_word(word)
+        and not _medical(word)
+    )
+
+
+def _lower_listed(word: str) -> bool:
+    """A lower-case listed name part, whatever else it is ("chiara", "russo")."""
+    return word.islower() and (
+        bool(_GAELIC_LOWER.match(word))
+        or (
+            vocab.is_name_part(word)
+            and len(word) >= 3
+            and (not _medical(word) or "s" in vocab.name_role(word))
+        )
+    )
+
+
+def _lower_unknown(word: str) -> bool:
+    """A lower-case token that is no word at all ("iyer"): after a listed given name."""
+    return (
+        word.isalpha() and len(word) >= 3 and not vocab.is_common(word) and not _medical(word)
+    )
 
 
 def _part(word: str, all_caps: bool) -> bool:
@@ -322,7 +419,11 @@ def _part(word: str, all_caps: bool) -> bool:
     a token that is a name by what it is."""
     if _initial(word):
         return True
-    if (word.isupper() and len(word) <= 3) or word.casefold() in TITLES:
+    if (word.isupper() and len(word) <= 3 and not vocab.name_role(word)) or (
+        word.casefold() in TITLES
+    ):
+        return False
+    if _head(word):
         return False
     return vocab.is_name_part(word) or (
         len(word) >= 2 and not _medical(word) and not vocab.is_language_word(word)
@@ -341,7 +442,32 @@ class _Tokens:
 
 def _joined(tokens: _Tokens, i: int) -> bool:
     """Token i follows token i-1 inside one phrase (only spaces between)."""
-    return i > 0 and tokens.gap(i).strip() == ""
+    return 0 < i < len(tokens.items) and tokens.gap(i).strip() == ""
+
+
+def _particles_then_name(tokens: _Tokens, i: int) -> int:
+    """When tokens i.. are particles ("de la", "van der") joined to a capitalised token,
+    the index of that token; else -1."""
+    items = tokens.items
+    k = i
+    while k < len(items) and items[k][2].casefold() in PARTICLES and _joined(tokens, k + 1):
+        k += 1
+    if k > i and k < len(items) and _capitalised(items[k][2]) and not _initial(items[k][2]):
+        if not _medical(_bare(items[k][2])) or "s" in vocab.name_role(_bare(items[k][2])):
+            return k
+    return -1
+
+
+def _particles_then_lower(tokens: _Tokens, i: int) -> int:
+    """Like :func:`_particles_then_name` for lower-case text ("de la cruz")."""
+    items = tokens.items
+    k = i
+    while k < len(items) and items[k][2] in PARTICLES and _joined(tokens, k + 1):
+        k += 1
+    word = items[k][2] if k < len(items) else ""
+    if k > i and word.isalpha() and (not _medical(word) or "s" in vocab.name_role(word)):
+        return k
+    return -1
 
 
 def _grow(tokens: _Tokens, i: int, j: int, all_caps: bool) -> tuple[int, int]:
@@ -349,10 +475,10 @@ def _grow(tokens: _Tokens, i: int, j: int, all_caps: bool) -> tuple[int, int]:
     items = tokens.items
     while j + 1 < len(items) and _joined(tokens, j + 1):
         word = _bare(items[j + 1][2])
-        nxt = items[j + 2][2] if j + 2 < len(items) and _joined(tokens, j + 2) else ""
-        if (_capitalised(word) and _part(word, all_caps)) or (
-            word.casefold() in PARTICLES and nxt and _capitalised(nxt)
-        ):
+        after = _particles_then_name(tokens, j + 1)
+        if after > 0:
+            j = after  # "Inés de la Cruz", "Rocío del Río": what follows particles is named
+        elif _capitalised(word) and _part(word, all_caps):
             j += 1
         else:
             break
@@ -364,15 +490,18 @@ def _grow(tokens: _Tokens, i: int, j: int, all_caps: bool) -> tuple[int, int]:
             i -= 1
         else:
             break
-    while i <= j and items[i][2].casefold() in PARTICLES:
+    while i < j and items[i][2].casefold() in PARTICLES:
         i += 1
     return i, j
 
 
-def _cue_at(tokens: _Tokens, i: int) -> tuple[str, int]:
+def _cue_at(tokens: _Tokens, i: int, all_caps: bool) -> tuple[str, int]:
     """("title"|"role"|"", index of the first token after the cue) for a cue ending at i."""
-    word = tokens.items[i][2].casefold()
+    token = tokens.items[i][2]
+    word = token.casefold()
     if word in TITLES or word.rstrip(".") in TITLES:
+        if not all_caps and _bare(token) in _AMBIGUOUS_TITLES:
+            return "role", i + 1  # "MR Conditional", "MS plaques": the next must be a name
         return "title", i + 1
     for size in (3, 2):
         if i - size + 1 >= 0:
@@ -384,6 +513,64 @@ def _cue_at(tokens: _Tokens, i: int) -> tuple[str, int]:
     return "", i + 1
 
 
+def _after_cue_span(tokens: _Tokens, kind: str, k: int, all_caps: bool) -> tuple[int, int]:
+    """The name right after a cue that ends before token k, as token indexes, or (-1, -1)."""
+    items = tokens.items
+    n = len(items)
+    lead = k  # "Ms de Vries", "spouse van den Berg": the particles belong to the name
+    named = _particles_then_name(tokens, k)
+    if named > 0:
+        k = named
+    first = _bare(items[k][2])
+    if _initial(items[k][2]) and _joined(tokens, k + 1) and (
+        _capitalised(items[k + 1][2]) or _particles_then_name(tokens, k + 1) > 0
+    ):
+        ok = True  # "by A. García", "Dr J Smith", "by D. de Jong"
+    elif _capitalised(first):
+        ok = named > 0 or kind == "title" or _after_cue(first)
+        if ok and kind != "title" and named < 0 and _joined(tokens, k + 1):
+            ok = not _head(items[k + 1][2]) or vocab.is_name_part(first)
+    else:
+        # Lower case: a listed name part that is no word, or two listed parts in a row
+        # ("seen by chiara esposito": "chiara" is also Italian for "clear").
+        second = k + 1 < n and _joined(tokens, k + 1) and (
+            _lower_listed(items[k + 1][2]) or _particles_then_lower(tokens, k + 1) > 0
+        )
+        ok = _lower_name(first) or (_lower_listed(first) and bool(second))
+        if ok:  # lower case: only listed names and particles follow
+            j = k
+            while j + 1 < n and j + 1 - k < _MAX_AFTER_CUE and _joined(tokens, j + 1):
+                after = _particles_then_lower(tokens, j + 1)
+                if after > 0:
+                    j = after
+                elif (
+                    _lower_listed(items[j + 1][2])
+                    or (j == k and _lower_unknown(items[j + 1][2]))
+                ) and not _head(items[j + 1][2]):
+                    j += 1
+                else:
+                    break
+            return lead, j
+    if not ok:
+        return -1, -1
+    j = k
+    while (
+        j + 1 < n
+        and j + 1 - k < _MAX_AFTER_CUE
+        and _joined(tokens, j + 1)
+        and _capitalised(items[j + 1][2])
+        and not _head(items[j + 1][2])
+        and (
+            _initial(items[j + 1][2])
+            or (kind == "title" and not _medical(_bare(items[j + 1][2])))
+            or _after_cue(_bare(items[j + 1][2]))
+        )
+    ):
+        j += 1
+    start, end = _grow(tokens, k, j, all_caps)
+    return min(start, lead), end
+
+
 def find_names(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of every person name found in ``text`` (may overlap; callers merge)."""
     for match in _CARET.finditer(text):
@@ -391,52 +578,34 @@ def find_names(text: str) -> Iterator[tuple[int, int]]:
     letters = [c for c in text if c.isalpha()]
     all_caps = bool(letters) and sum(c.isupper() for c in letters) > 0.8 * len(letters)
     for match in _COMMA_NAME.finditer(text):
-        family, given = match.group(1), match.group(2)
-        if not (_capitalised(family) and _capitalised(given)):
-            continue
-        if all(
-            vocab.is_name_part(w) or (vocab.is_rare(w) and not _medical(w)) for w in (family, given)
-        ):
+        particles = match.start(1) > match.start()
+        if _comma_name(match.group(1), match.group(2), particles):
             yield match.span()
     tokens = _Tokens(text)
     items = tokens.items
     n = len(items)
-    nouns = any(item[2].casefold() in NOUN_CAPITALISING for item in items)
+    german = any(item[2].casefold() in NOUN_CAPITALISING for item in items)
     i = 0
     while i < n:
-        kind, k = _cue_at(tokens, i)
+        kind, k = _cue_at(tokens, i, all_caps)
         if kind and k < n and _joined(tokens, k):
-            lead = k  # "Ms de Vries", "spouse van den Berg": the particles belong to the name
-            while k + 1 < n and items[k][2].casefold() in PARTICLES and _joined(tokens, k + 1):
-                k += 1
-            first = _bare(items[k][2])
-            ok = _capitalised(first) and (kind == "title" or _after_cue(first))
-            if ok:
-                j = k
-                while (
-                    j + 1 < n
-                    and j + 1 - k < _MAX_AFTER_CUE
-                    and _joined(tokens, j + 1)
-                    and _capitalised(items[j + 1][2])
-                    and (
-                        _initial(items[j + 1][2])
-                        or (kind == "title" and not _medical(_bare(items[j + 1][2])))
-                        or _after_cue(_bare(items[j + 1][2]))
-                    )
-                ):
-                    j += 1
-                start, end = _grow(tokens, k, j, all_caps)
-                start = min(start, lead)
+            start, end = _after_cue_span(tokens, kind, k, all_caps)
+            if start >= 0:
                 yield items[start][0], _end(items[end])
                 i = end + 1
                 continue
         word = _bare(items[i][2])
-        if _pair(tokens, i):
-            start, end = _grow(tokens, i, i + 1, all_caps)
+        if _pair(tokens, i, german) or _initial_name(tokens, i):
+            last = _particles_then_name(tokens, i + 1)
+            start, end = _grow(tokens, i, max(last, i + 1), all_caps)
             yield items[start][0], _end(items[end])
             i = end + 1
             continue
-        if _capitalised(word) and _namelike(word, all_caps or _initial_or_noun(tokens, i, nouns)):
+        if (
+            _capitalised(word)
+            and _namelike(word, all_caps or _initial_or_noun(tokens, i, german), german)
+            and not (_joined(tokens, i + 1) and _head(items[i + 1][2]))
+        ):
             start, end = _grow(tokens, i, i, all_caps)
             yield items[start][0], _end(items[end])
             i = end + 1
@@ -444,15 +613,82 @@ def find_names(text: str) -> Iterator[tuple[int, int]]:
         i += 1
 
 
-def _pair(tokens: _Tokens, i: int) -> bool:
+def _comma_name(family: str, given: str, particles: bool = False) -> bool:
+    """``FAMILY, Given`` / ``Family, Given`` / ``Family, G.``: a listed given name (or an
+    initial) after a comma, and before it a capitalised family name that is no word of
+    medicine and, unless listed, no word of a language."""
+    words = family.split()
+    last = words[-1]
+    if not (_capitalised(last) and _capitalised(given)):
+        return False
+    if any(
+        (_medical(w) and "s" not in vocab.name_role(w))
+        or (w.isupper() and len(w) <= 3 and not vocab.name_role(w))
+        for w in words
+    ):
+        return False
+    if any(not _capitalised(w) and w.casefold() not in PARTICLES for w in words):
+        return False
+    if _initial(given):
+        ok_given = len(given) == 2 or last.isupper()  # "SMITH, J." / "Smith, J."
+    else:
+        bare = _bare(given)
+        ok_given = (
+            "g" in vocab.name_role(bare)
+            and (vocab.is_name_part(bare) or not vocab.is_language_word(bare))
+            and not _medical(bare)
+        ) or (vocab.is_rare(bare) and not _medical(bare) and len(bare) >= 3)
+    if not ok_given:
+        return False
+    return particles or all(
+        vocab.is_name_part(w)
+        or "s" in vocab.name_role(w)
+        or gaelic(w)
+        or (not vocab.is_language_word(w) and not _medical(w))
+        for w in words
+        if w.casefold() not in PARTICLES
+    )
+
+
+def _pair(tokens: _Tokens, i: int, german: bool = False) -> bool:
     """Tokens i and i+1 are two listed name parts side by side ("Thibault Moreau",
-    "LOPEZ MARIA"), neither a word of medicine."""
+    "LOPEZ MARIA"): a given name that is no word of medicine, then a listed name part
+    that is no eponym before its noun ("Francesca Russo", not "Charcot Marie disease")."""
     if i + 1 >= len(tokens.items) or not _joined(tokens, i + 1):
         return False
-    words = (_bare(tokens.items[i][2]), _bare(tokens.items[i + 1][2]))
+    first = _bare(tokens.items[i][2])
+    if (
+        _capitalised(first)
+        and "g" in vocab.name_role(first)
+        and not _medical(first)
+        and not (german and vocab.zipfs(first)[1] >= 3.0)
+        and _particles_then_name(tokens, i + 1) > 0
+    ):
+        return True  # "Inés de la Cruz", "Sanne van Dijk"
+    words = (first, _bare(tokens.items[i + 1][2]))
     if not all(_capitalised(w) and len(w) >= 2 for w in words):
         return False  # cheap tests first: most text never loads the vocabulary
-    return all(vocab.is_name_part(w) and not _medical(w) for w in words)
+    if _joined(tokens, i + 2) and _head(tokens.items[i + 2][2]):
+        return False
+    given, family = words
+    if "g" in vocab.name_role(given) and not _medical(given) and gaelic(family):
+        return True
+    if not (vocab.is_name_part(given) and vocab.is_name_part(family)):
+        return False
+    if not _medical(given) and not _medical(family):
+        return True
+    return "g" in vocab.name_role(given) and not _medical(given) and "s" in vocab.name_role(family)
+
+
+def _initial_name(tokens: _Tokens, i: int) -> bool:
+    """An initial with its full stop before a capitalised name-like token ("J. Smith")."""
+    items = tokens.items
+    if not (items[i][2].endswith(".") and _initial(items[i][2]) and _joined(tokens, i + 1)):
+        return False
+    word = _bare(items[i + 1][2])
+    if not _capitalised(word) or len(word) < 2 or _head(word):
+        return False
+    return vocab.is_name_part(word) or (not _medical(word) and not vocab.is_language_word(word))
 
 
 def _initial_or_noun(tokens: _Tokens, i: int, nouns: bool) -> bool:

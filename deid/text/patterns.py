@@ -35,7 +35,7 @@ MONTHS = (  # noqa: SIM905 (one line per language reads better)
 _MONTH = "(?:" + "|".join(sorted({re.escape(m) for m in MONTHS}, key=len, reverse=True)) + ")"
 _ORD = r"(?:st|nd|rd|th|er|e|º|ª)?"
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+EMAIL = re.compile(r"[\w.+'’-]+@[\w-]+(?:\.[\w-]+)+")
 URL = re.compile(r"(?:https?://|ftp://|www\.)[^\s<>\"']+", re.IGNORECASE)
 _DATE_WORDS = re.compile(
     rf"(?<!\w)(?:\d{{1,2}}{_ORD}\.?\s*(?:of\s+|de\s+|del\s+)?{_MONTH}\.?,?\s*(?:de\s+|del\s+)?"
