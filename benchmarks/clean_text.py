@@ -246,6 +246,17 @@ TEMPLATES += [
     ("url", "See {url} for protocol"),
     ("address", "Patient lives at {address}"),
     ("id", "Previous accession {id} at outside site"),
+    ("title-fr", "Avis du Pr {family} demandé"),
+    ("title-it", "Visita con la Dott.ssa {family}"),
+    ("title-de", "Rücksprache mit Herrn {family}"),
+    ("initials", "Dictated {FAMILY}, {initial}."),
+    ("initials", "Checked by {initial}.{family}"),
+    ("pn", "Operator {FAMILY}^{GIVEN}"),
+    ("pn", "Seen by {FAMILY}, {given} (registrar)"),
+    ("bare-en", "Message left for {given} at reception"),
+    ("bare-en", "Please ring {given} when the images are ready"),
+    ("date", "Dated {date}, copy on file"),
+    ("id", "Old hospital number {id}"),
 ]
 NAMES |= {
     "scottish-irish": (

@@ -92,6 +92,18 @@ TITLES = frozenset(
         "enfermeira",
         "infermiera",
         "infermiere",
+        "pr",
+        "pr.",
+        "dott.ssa",
+        "dr.ssa",
+        "prof.ssa",
+        "herrn",
+        "profa",
+        "profa.",
+        "dra.ª",
+        "sr.ª",
+        "drs",
+        "dres",
     ]
 )
 #: Cue words and phrases (casefolded, spaces between words) after which a name follows.
@@ -183,6 +195,81 @@ ROLE_CUES = frozenset(
             "dal",
             "dalla",
         ],
+        # kin, carers and roles in pt, es, fr, it, nl, de not listed above
+        "filha",
+        "filho",
+        "mãe",
+        "pai",
+        "irmã",
+        "irmão",
+        "neta",
+        "neto",
+        "cuidadora",
+        "acompanhante",
+        "pela",
+        "pelo",
+        "médico",
+        "médica",
+        "hermana",
+        "hermano",
+        "nieta",
+        "nieto",
+        "acompañante",
+        "sœur",
+        "frère",
+        "mère",
+        "père",
+        "compagne",
+        "compagnon",
+        "conjoint",
+        "conjointe",
+        "sorella",
+        "fratello",
+        "nipote",
+        "compagna",
+        "compagno",
+        "zus",
+        "broer",
+        "moeder",
+        "vader",
+        "partner",
+        "schwester",
+        "bruder",
+        "lebensgefährtin",
+        "lebensgefährte",
+        "enkelin",
+        "enkel",
+        "nachbar",
+        "nachbarin",
+        "vizinha",
+        "vizinho",
+        "vecina",
+        "vecino",
+        "voisine",
+        "voisin",
+        "vicina",
+        "vicino",
+        "buurman",
+        "buurvrouw",
+        "chaperone",
+        "interpreter",
+        "translator",
+        "sister",
+        "grandson",
+        "granddaughter",
+        "niece",
+        "nephew",
+        "aunt",
+        "uncle",
+        "cousin",
+        "fiancé",
+        "fiancée",
+        "girlfriend",
+        "boyfriend",
+        "stepson",
+        "stepdaughter",
+        "kin",
+        "nok",
         "witnessed by",
         "referred by",
         "reported by",
@@ -243,6 +330,8 @@ PARTICLES = frozenset(
         "st.",
         "vander",
         "op",
+        "dela",
+        "delos",
     ]
 )
 #: Nouns that follow an eponym ("Baker cyst", "Parkinson disease", "Foley catheter"): a
@@ -296,7 +385,7 @@ NOUN_CAPITALISING = frozenset(
         "durch",
     ]
 )
-_TOKEN = re.compile(r"(?<!\w)[^\W\d_](?:[\w'’-]*[^\W\d_])?\.?")
+_TOKEN = re.compile(r"(?<!\w)[^\W\d_](?:[\w'’-]*[^\W\d_])?(?:\.(?:ssa|ª)(?!\w))?\.?")
 _PARTICLE_RUN = (
     r"(?:(?:van|von|de|der|den|del|della|di|da|du|dos|das|do|la|le|los|las|ten|ter|al|el|mac|"
     r"ní|nic|st\.?|dei|degli|ben|abu)\s+)*"
@@ -311,6 +400,10 @@ _COMMA_NAME = re.compile(
     re.IGNORECASE,
 )
 _MAX_AFTER_CUE = 4
+WORD_ZIPF = vocab.WORD_ZIPF
+#: A listed name rarer than this in the text's own language is a name there ("Francesca"
+#: in English text); one at least this frequent is a word of it ("Avis" in French text).
+FOREIGN_ZIPF = 3.5
 #: All-capital spellings of titles that are also clinical abbreviations (MR = magnetic
 #: resonance, MS = multiple sclerosis, DR = digital radiography): in mixed-case text they
 #: act as role cues (the next token must look like a name), not as titles.
@@ -340,9 +433,36 @@ def _head(word: str) -> bool:
     return folded in EPONYM_HEADS or bool(_EPONYM_SUFFIX.search(folded))
 
 
-def _namelike(word: str, all_caps_text: bool, german: bool = False) -> bool:
+def text_language(tokens: list[str]) -> int:
+    """Index in :data:`vocab.LANGUAGES` of the language most lower-case words of the text
+    belong to, or -1 when there are none (a label, a name list)."""
+    votes = [0] * len(vocab.LANGUAGES)
+    for token in tokens:
+        if token.islower() and len(token) >= 3 and token.isalpha():
+            z = vocab.zipfs(token)
+            best = max(z)
+            if best >= WORD_ZIPF:
+                votes[z.index(best)] += 1
+    top = max(votes)
+    return votes.index(top) if top else -1
+
+
+def _foreign_name(word: str, lang: int) -> bool:
+    """A listed given name or surname that is no word of the text's own language ("Anders"
+    or "Chiara" in English text), not medicine."""
+    return (
+        lang >= 0
+        and bool(vocab.name_role(word))
+        and vocab.zipfs(word)[lang] < FOREIGN_ZIPF
+        and not _medical(word)
+        and not vocab.is_eponym(word)
+        and not (word.isupper() and len(word) < 4)
+    )
+
+
+def _namelike(word: str, all_caps_text: bool, german: bool = False, lang: int = -1) -> bool:
     """A capitalised token that is a name by what it is (see the module docstring)."""
-    if gaelic(word):
+    if gaelic(word) or _foreign_name(word, lang):
         return True
     if len(word) < 3 or _medical(word) or vocab.is_language_word(word) or vocab.is_eponym(word):
         return False
@@ -350,6 +470,8 @@ def _namelike(word: str, all_caps_text: bool, german: bool = False) -> bool:
         return False  # DWI, ADC: acronyms
     if german and vocab.zipfs(word)[1] >= 3.0:
         return False  # a German noun ("Gabe") before a name that is spelt the same
+    if lang >= 0 and vocab.zipfs(word)[lang] >= FOREIGN_ZIPF and not vocab.is_name_part(word):
+        return False
     if vocab.name_role(word) or gaelic(word):
         return True
     if all_caps_text or word.isupper():
@@ -407,6 +529,12 @@ def _lower_listed(word: str) -> bool:
     )
 
 
+def _lower_surname(word: str) -> bool:
+    """A lower-case listed surname after a given name, unless a very frequent word
+    ("charlotte smith", not "john in")."""
+    return word.islower() and "s" in vocab.name_role(word) and vocab.zipfs(word)[0] < 5.5
+
+
 def _lower_unknown(word: str) -> bool:
     """A lower-case token that is no word at all ("iyer"): after a listed given name."""
     return (
@@ -452,7 +580,13 @@ def _particles_then_name(tokens: _Tokens, i: int) -> int:
     k = i
     while k < len(items) and items[k][2].casefold() in PARTICLES and _joined(tokens, k + 1):
         k += 1
-    if k > i and k < len(items) and _capitalised(items[k][2]) and not _initial(items[k][2]):
+    if (
+        k > i
+        and k < len(items)
+        and _capitalised(items[k][2])
+        and not _initial(items[k][2])
+        and items[k][2].casefold() not in TITLES
+    ):
         if not _medical(_bare(items[k][2])) or "s" in vocab.name_role(_bare(items[k][2])):
             return k
     return -1
@@ -546,6 +680,7 @@ def _after_cue_span(tokens: _Tokens, kind: str, k: int, all_caps: bool) -> tuple
                 elif (
                     _lower_listed(items[j + 1][2])
                     or (j == k and _lower_unknown(items[j + 1][2]))
+                    or (j == k and _lower_surname(items[j + 1][2]))
                 ) and not _head(items[j + 1][2]):
                     j += 1
                 else:
@@ -574,17 +709,40 @@ def _after_cue_span(tokens: _Tokens, kind: str, k: int, all_caps: bool) -> tuple
 def find_names(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of every person name found in ``text`` (may overlap; callers merge)."""
     for match in _CARET.finditer(text):
-        yield match.start(), match.end() - (len(match.group()) - len(match.group().rstrip()))
+        start = match.start()
+        # "DELA CRUZ^MARICEL": a family name with a space; the word before it belongs to
+        # it when it is a particle or a name part.
+        before = re.search(r"([^\W\d_][\w'’-]*)\s+$", text[max(0, start - 40) : start])
+        if before:
+            word = before.group(1)
+            if word.casefold() in PARTICLES or (
+                _capitalised(word)
+                and not _head(word)
+                and word.casefold() not in TITLES
+                and (vocab.is_name_part(word) or not vocab.is_language_word(word))
+                and not _medical(word)
+            ):
+                start -= len(before.group())
+        yield start, match.end() - (len(match.group()) - len(match.group().rstrip()))
     letters = [c for c in text if c.isalpha()]
     all_caps = bool(letters) and sum(c.isupper() for c in letters) > 0.8 * len(letters)
     for match in _COMMA_NAME.finditer(text):
+        family = match.group(1)
         particles = match.start(1) > match.start()
-        if _comma_name(match.group(1), match.group(2), particles):
-            yield match.span()
+        # The family name is the last one to three words before the comma ("Signed
+        # NOVAK, J.": not "Signed"); the longest that reads as one wins.
+        offsets = [0] + [m.end() for m in re.finditer(r"\s+", family)]
+        for cut, offset in enumerate(offsets):
+            words = family[offset:]
+            lead = words.split()[0].casefold() in PARTICLES
+            if _comma_name(words, match.group(2), (particles and cut == 0) or lead):
+                yield (match.start() if cut == 0 else match.start(1) + offset), match.end()
+                break
     tokens = _Tokens(text)
     items = tokens.items
     n = len(items)
     german = any(item[2].casefold() in NOUN_CAPITALISING for item in items)
+    lang = -1 if all_caps else text_language([item[2] for item in items])
     i = 0
     while i < n:
         kind, k = _cue_at(tokens, i, all_caps)
@@ -603,7 +761,7 @@ def find_names(text: str) -> Iterator[tuple[int, int]]:
             continue
         if (
             _capitalised(word)
-            and _namelike(word, all_caps or _initial_or_noun(tokens, i, german), german)
+            and _namelike(word, all_caps or _initial_or_noun(tokens, i, german), german, lang)
             and not (_joined(tokens, i + 1) and _head(items[i + 1][2]))
         ):
             start, end = _grow(tokens, i, i, all_caps)
@@ -622,8 +780,11 @@ def _comma_name(family: str, given: str, particles: bool = False) -> bool:
     if not (_capitalised(last) and _capitalised(given)):
         return False
     if any(
-        (_medical(w) and "s" not in vocab.name_role(w))
-        or (w.isupper() and len(w) <= 3 and not vocab.name_role(w))
+        w.casefold() not in PARTICLES
+        and (
+            (_medical(w) and "s" not in vocab.name_role(w))
+            or (w.isupper() and len(w) <= 3 and not vocab.name_role(w))
+        )
         for w in words
     ):
         return False

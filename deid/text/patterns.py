@@ -45,6 +45,11 @@ _DATE_WORDS = re.compile(
     rf"|\d{{1,2}}{_ORD}\.?\s+(?:of\s+|de\s+)?{_MONTH}(?!\w))",
     re.IGNORECASE,
 )
+_DATE_DASHED = re.compile(
+    rf"(?<![\w-])(?:\d{{1,2}}[-/.]{_MONTH}[-/.](?:\d{{4}}|\d{{2}})"
+    rf"|{_MONTH}[-/.]\d{{1,2}}[-/.,]\s*\d{{4}}|\d{{4}}[-/.]{_MONTH}[-/.]\d{{1,2}})(?![\w-])",
+    re.IGNORECASE,
+)
 _DATE_NUMERIC = re.compile(
     r"(?<![\d.,/:-])(?:(\d{4})([./-])(\d{1,2})\2(\d{1,2})"
     r"|(\d{1,2})([./-])(\d{1,2})\6(\d{4}|\d{2}))(?![\d/:-]|\.\d)"
@@ -80,7 +85,7 @@ _ID_CUE = re.compile(
     re.IGNORECASE,
 )
 _ID_TOKEN = re.compile(r"(?<![\w.,-])[A-Za-z0-9][A-Za-z0-9/-]{4,}(?![\w-]|[.,]\d)")
-_NUMBER = re.compile(r"(?<![\d.,])\d{6,}(?![\d]|[.,]\d)")
+_NUMBER = re.compile(r"(?<![\d.,])\d{6,}(?:[/-]\d{1,4})?(?![\d]|[.,]\d)")
 _MEASURE = re.compile(
     r"^\d+(?:\.\d+)?(?:mm|cm|ml|mg|mcg|ug|kg|g|kv|kvp|ma|mas|ms|s|hz|khz|mhz|mgy|gy|msv|sec|"
     r"min|mmhg|bpm|iu|mmol|umol|x\d+)$|^[a-z]\d{1,4}$|^\d{1,4}x\d{1,4}(?:x\d{1,4})?$",
@@ -102,6 +107,8 @@ def dates(text: str) -> Iterator[tuple[int, int]]:
     for match in _DATE_WORDS.finditer(text):
         yield match.span()
     for match in _DATE_COMPACT.finditer(text):
+        yield match.span()
+    for match in _DATE_DASHED.finditer(text):
         yield match.span()
     for match in _DATE_NUMERIC.finditer(text):
         g = match.groups()
