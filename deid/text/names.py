@@ -783,7 +783,7 @@ def _comma_name(family: str, given: str, particles: bool = False) -> bool:
         w.casefold() not in PARTICLES
         and (
             (_medical(w) and "s" not in vocab.name_role(w))
-            or (w.isupper() and len(w) <= 3 and not vocab.name_role(w))
+            or (w.isupper() and len(w) <= 3 and not vocab.name_role(w) and not particles)
         )
         for w in words
     ):
