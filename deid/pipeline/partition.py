@@ -138,7 +138,7 @@ IDLE_EXIT = "worker child exited with status 0"
 
 
 def _process_files(
-    paths: list[str], index: int, setup: RunSetup, progress: _Progress
+    paths: list[str], index: int, setup: RunSetup, progress: _Progress, cross: bytes = b""
 ) -> list[FileRecord]:
     """Every path through this thread's child, in order, a few files in flight.
 
@@ -158,7 +158,7 @@ def _process_files(
         if child is None or not child.alive:  # not per file: it costs a waitpid
             child = _child_for(setup)
         while waiting and len(in_flight) < PIPELINE_DEPTH:
-            if not child.submit(waiting[0], index):
+            if not child.submit(waiting[0], index, cross):
                 break
             in_flight.append(waiting.popleft())
         if not in_flight:  # the child was gone before it got anything: replace it
@@ -201,7 +201,12 @@ def run_partition(index: int, content_hash: str, paths: list[str], setup: RunSet
         return {"index": index, "skipped": True, "status": summarize_records(statuses)}
     started = time.perf_counter()
     progress = _Progress(index)
-    records = _process_files(paths, index, setup, progress)
+    cross = b""
+    if setup.verify:  # every output searched for the other inputs' identities too
+        from deid.verification.crossindex import index_partition
+
+        cross = index_partition(paths, setup).tobytes()
+    records = _process_files(paths, index, setup, progress, cross)
     progress.flush()
     bound = ledger_mod.binding(setup.out_dir, setup.keys.fingerprint(), setup.verify, setup.limits)
     try:

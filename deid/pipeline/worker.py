@@ -68,6 +68,8 @@ class WorkContext:
     verify: bool = False
     partition: int = -1
     limits: Limits = field(default_factory=Limits)
+    #: With ``verify``: the partition's identity index (deid.verification.crossindex).
+    cross: bytes = b""
 
 
 def describe_error(error: BaseException) -> str:
@@ -315,6 +317,11 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
         from deid.verify import gather_identifying
 
         identifying = gather_identifying(ds, ctx.recipe)
+    own = None
+    if ctx.verify and ctx.cross:  # this input's own names, whatever its recipe keeps
+        from deid.verification.crossindex import own_terms
+
+        own = own_terms(ds)
     result = deidentify(ds, ctx.recipe, ctx.keys)
     out_ds = result.dataset
     output = encode_part10(out_ds)
@@ -340,6 +347,11 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
         from deid.verify import check_gathered
 
         findings = check_gathered(identifying, output, record.output_path)
+        if not findings and ctx.cross:  # another input's identity in this output
+            from deid.verification.crossindex import run_findings
+
+            needles = identifying.needles
+            findings = run_findings(ctx.cross, needles, own or set(), out_ds, record.output_path)
         if findings:
             record.status = "quarantined"
             record.reason = f"verify: {len(findings)} finding(s), first: {findings[0].line()}"

@@ -483,9 +483,7 @@ def _after_cue(word: str) -> bool:
     """A capitalised token after a role cue: a listed name that is no frequent English
     word ("carer Rose", "spouse Piotr", "by Fischer"), or any token that is no word of
     medicine or of a language."""
-    if (word.isupper() and len(word) <= 3 and not vocab.name_role(word)) or (
-        word.casefold() in TITLES
-    ):
+    if (word.isupper() and len(word) <= 3) or word.casefold() in TITLES:
         return False  # GP, ED, ICU; a title is a cue of its own
     if vocab.is_name_part(word):
         return True
