@@ -265,12 +265,21 @@ NAMES |= {
     ),
     "dutch-particle": (["Pieter", "Marloes", "Daan"], ["van der Berg", "de Jong", "van Dam"]),
     "spanish-particle": (["Rocío", "Álvaro", "Inés"], ["de la Cruz", "del Río", "de los Santos"]),
-    "italian": (["Giuseppe", "Chiara", "Lorenzo", "Francesca"], ["Esposito", "Russo", "Ferrari",
-                                                                 "Bianchi"]),
+    "italian": (
+        ["Giuseppe", "Chiara", "Lorenzo", "Francesca"],
+        ["Esposito", "Russo", "Ferrari", "Bianchi"],
+    ),
     "portuguese": (["Gonçalo", "Leonor", "Duarte"], ["Gonçalves", "Ferreira", "Magalhães"]),
 }
-PHONES = ["020 7946 0958", "+44 7700 900123", "0612-345678", "(020) 7946 0958", "+49 30 1234567",
-          "06 12 34 56 78", "+33 1 42 68 53 00"]
+PHONES = [
+    "020 7946 0958",
+    "+44 7700 900123",
+    "0612-345678",
+    "(020) 7946 0958",
+    "+49 30 1234567",
+    "06 12 34 56 78",
+    "+33 1 42 68 53 00",
+]
 IDS = ["{n}", "H{n}", "RX{n}", "AB-{n}", "K{n}X"]
 #: Name-free clinical text with what a finder is most likely to mistake for a name:
 #: capitalised medical terms, eponyms, drugs, anatomy, vendors and devices, abbreviations.
@@ -332,15 +341,23 @@ ATTRIBUTES = (
 #: Held-out part 3, written in this session before any change to the finder, never
 #: looked at value by value: its own cue phrasings, name origins, date / phone / ID /
 #: address spellings and clinical sentences.
+# fmt: off
 HELD_OUT_3_NAMES = {
     "czech": (["Jiří", "Tereza", "Ondřej", "Lenka"], ["Novák", "Dvořáková", "Procházka", "Černý"]),
-    "persian": (["Dariush", "Shirin", "Kian", "Parisa"], ["Hosseini", "Rahimi", "Ahmadi", "Moradi"]),
+    "persian": (
+        ["Dariush", "Shirin", "Kian", "Parisa"],
+        ["Hosseini", "Rahimi", "Ahmadi", "Moradi"],
+    ),
     "filipino": (["Maricel", "Jericho", "Rowena"], ["Dela Cruz", "Bautista", "Villanueva"]),
     "ethiopian": (["Abebe", "Tigist", "Dawit", "Meron"], ["Tesfaye", "Bekele", "Gebremedhin"]),
     "swedish": (["Linnea", "Anders", "Ebba", "Gustav"], ["Lindqvist", "Bergström", "Sjöberg"]),
-    "ukrainian": (["Oksana", "Taras", "Yulia", "Bohdan"], ["Shevchenko", "Kovalenko", "Bondarenko"]),
+    "ukrainian": (
+        ["Oksana", "Taras", "Yulia", "Bohdan"],
+        ["Shevchenko", "Kovalenko", "Bondarenko"],
+    ),
     "scots": (["Fiona", "Hamish", "Morag"], ["McIntyre", "MacGregor", "O'Donnell"]),
-}  # fmt: skip
+}
+# fmt: on
 HELD_OUT_3_TEMPLATES = [
     ("cue-en", "Collected from ward by her son {name} at noon"),
     ("cue-en", "Consent obtained from legal guardian {name}"),
@@ -650,6 +667,68 @@ def run_ner(cases: list[dict], model: str) -> tuple[list[str], list[str], float]
     return alone, combined, seconds
 
 
+def speed(count: int, rounds: int) -> None:
+    """Per-file CPU time of ``deidentify`` under research with the name finder and without it
+    (the engine's ``redact`` replaced by the identity), rounds interleaved in this one
+    process: on ``benchmarks/throughput.py``'s files as they are (series share their
+    descriptions), and on the same files each given unique free text (four comments from
+    this benchmark's values, as a research corpus with notes has). The vocabulary's one-off
+    load per worker process is timed apart."""
+    import io
+
+    import pydicom
+
+    import deid.rewrite.engine as engine
+    from deid.recipe import builtin_recipe
+    from deid.rewrite.keys import KeyRing
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import throughput
+
+    from deid.text import finder, vocabulary
+
+    started = time.perf_counter()
+    vocabulary._frequencies(), vocabulary.person_names(), vocabulary.medical_words()
+    load = time.perf_counter() - started
+    recipe = builtin_recipe("research")
+    keys = KeyRing(b"clean-text-benchmark-key-0123456")
+    with tempfile.TemporaryDirectory() as tmp:
+        throughput.build_files(Path(tmp) / "in", count, 128)
+        raws = [p.read_bytes() for p in sorted((Path(tmp) / "in").rglob("IM*"))]
+    texts = [c["text"] for c in build(4 * count, seed=11)]
+    corpora = {"as built": {}, "unique notes": {}}
+    for i in range(len(raws)):
+        corpora["unique notes"][i] = texts[4 * i : 4 * i + 4]
+    real = engine.redact
+    best: dict[tuple[str, str], float] = {}
+    for _round in range(rounds):
+        for corpus, notes in corpora.items():
+            for mode in ("finder", "no finder"):
+                engine.redact = real if mode == "finder" else (lambda text: text)
+                finder.redact.cache_clear()
+                datasets = []
+                for i, raw in enumerate(raws):
+                    ds = pydicom.dcmread(io.BytesIO(raw))
+                    if i in notes:
+                        ds.PatientComments, ds.ImageComments = notes[i][0], notes[i][1]
+                        ds.AdditionalPatientHistory = notes[i][2]
+                        ds.StudyDescription = notes[i][3][:64]
+                    datasets.append(ds)
+                cpu = time.process_time()
+                for ds in datasets:
+                    engine.deidentify(ds, recipe, keys)
+                cpu = (time.process_time() - cpu) / len(datasets)
+                key = (corpus, mode)
+                best[key] = min(best.get(key, float("inf")), cpu)
+    engine.redact = real
+    print(f"\nper-file CPU time of deidentify under research ({count} files, best of {rounds})")
+    for corpus in corpora:
+        on, off = best[(corpus, "finder")], best[(corpus, "no finder")]
+        print(f"  {corpus:13} finder {on * 1000:7.2f} ms  no finder {off * 1000:7.2f} ms  "
+              f"ratio {on / off:.3f}")  # fmt: skip
+    print(f"  vocabulary load, once per worker process: {load:.2f} s")
+
+
 def main() -> int:
     warnings.simplefilter("ignore")  # pydicom's length warnings quote the values
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -657,7 +736,12 @@ def main() -> int:
     parser.add_argument("--e2e", type=int, default=40, help="files through deid run/verify")
     parser.add_argument("--show", type=int, default=0, help="print N values the finder missed")
     parser.add_argument("--ner", metavar="MODEL", help="also measure a spaCy model")
+    parser.add_argument("--speed", type=int, metavar="FILES", help="only time the finder")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --speed")
     args = parser.parse_args()
+    if args.speed:
+        speed(args.speed, args.rounds)
+        return 0
     cases = build(args.values)
     started = time.perf_counter()
     cleaned = run_engine(cases)

@@ -348,7 +348,7 @@ EPONYM_HEADS = frozenset(
     technique approach incision repair fundoplication resection anastomosis pouch
     thyroiditis encephalopathy dementia chorea ataxia neuropathy dystrophy disease's
     krankheit syndrom fraktur zyste maladie syndrome enfermedad síndrome malattia
-    sindrome ziekte""".split()
+    sindrome ziekte""".split()  # noqa: SIM905 (a word list reads better as text)
 )
 _EPONYM_SUFFIX = re.compile(r"(?:itis|osis|oma|omas|pathy|ectomy|plasty|otomy|ostomy|algia)$")
 #: Function words of languages that capitalise every noun (German): in such text an
@@ -400,6 +400,7 @@ _COMMA_NAME = re.compile(
     re.IGNORECASE,
 )
 _MAX_AFTER_CUE = 4
+_LETTER = re.compile(r"[^\W\d_]+")
 WORD_ZIPF = vocab.WORD_ZIPF
 #: A listed name rarer than this in the text's own language is a name there ("Francesca"
 #: in English text); one at least this frequent is a word of it ("Avis" in French text).
@@ -535,9 +536,7 @@ def _lower_surname(word: str) -> bool:
 
 def _lower_unknown(word: str) -> bool:
     """A lower-case token that is no word at all ("iyer"): after a listed given name."""
-    return (
-        word.isalpha() and len(word) >= 3 and not vocab.is_common(word) and not _medical(word)
-    )
+    return word.isalpha() and len(word) >= 3 and not vocab.is_common(word) and not _medical(word)
 
 
 def _part(word: str, all_caps: bool) -> bool:
@@ -560,6 +559,7 @@ class _Tokens:
     def __init__(self, text: str) -> None:
         self.text = text
         self.items = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
+        self.folded = [item[2].casefold() for item in self.items]
 
     def gap(self, i: int) -> str:
         """The text between token i-1 and token i."""
@@ -584,9 +584,9 @@ def _particles_then_name(tokens: _Tokens, i: int) -> int:
         and _capitalised(items[k][2])
         and not _initial(items[k][2])
         and items[k][2].casefold() not in TITLES
+        and (not _medical(_bare(items[k][2])) or "s" in vocab.name_role(_bare(items[k][2])))
     ):
-        if not _medical(_bare(items[k][2])) or "s" in vocab.name_role(_bare(items[k][2])):
-            return k
+        return k
     return -1
 
 
@@ -627,6 +627,12 @@ def _grow(tokens: _Tokens, i: int, j: int, all_caps: bool) -> tuple[int, int]:
     return i, j
 
 
+#: Last words of the cue phrases ("by" of "witnessed by") and every cue or title word: a
+#: lower-case token outside this set starts nothing and is passed over at once.
+_PHRASE_ENDS = frozenset(c.split()[-1] for c in ROLE_CUES if " " in c)
+_STARTERS = _PHRASE_ENDS | ROLE_CUES | TITLES | {t.rstrip(".") for t in TITLES}
+
+
 def _cue_at(tokens: _Tokens, i: int, all_caps: bool) -> tuple[str, int]:
     """("title"|"role"|"", index of the first token after the cue) for a cue ending at i."""
     token = tokens.items[i][2]
@@ -635,10 +641,9 @@ def _cue_at(tokens: _Tokens, i: int, all_caps: bool) -> tuple[str, int]:
         if not all_caps and _bare(token) in _AMBIGUOUS_TITLES:
             return "role", i + 1  # "MR Conditional", "MS plaques": the next must be a name
         return "title", i + 1
-    for size in (3, 2):
-        if i - size + 1 >= 0:
-            phrase = " ".join(tokens.items[k][2].casefold() for k in range(i - size + 1, i + 1))
-            if phrase in ROLE_CUES:
+    if word in _PHRASE_ENDS:
+        for size in (3, 2):
+            if i - size + 1 >= 0 and " ".join(tokens.folded[i - size + 1 : i + 1]) in ROLE_CUES:
                 return "role", i + 1
     if word in ROLE_CUES:
         return "role", i + 1
@@ -654,8 +659,10 @@ def _after_cue_span(tokens: _Tokens, kind: str, k: int, all_caps: bool) -> tuple
     if named > 0:
         k = named
     first = _bare(items[k][2])
-    if _initial(items[k][2]) and _joined(tokens, k + 1) and (
-        _capitalised(items[k + 1][2]) or _particles_then_name(tokens, k + 1) > 0
+    if (
+        _initial(items[k][2])
+        and _joined(tokens, k + 1)
+        and (_capitalised(items[k + 1][2]) or _particles_then_name(tokens, k + 1) > 0)
     ):
         ok = True  # "by A. García", "Dr J Smith", "by D. de Jong"
     elif _capitalised(first):
@@ -665,8 +672,10 @@ def _after_cue_span(tokens: _Tokens, kind: str, k: int, all_caps: bool) -> tuple
     else:
         # Lower case: a listed name part that is no word, or two listed parts in a row
         # ("seen by chiara esposito": "chiara" is also Italian for "clear").
-        second = k + 1 < n and _joined(tokens, k + 1) and (
-            _lower_listed(items[k + 1][2]) or _particles_then_lower(tokens, k + 1) > 0
+        second = (
+            k + 1 < n
+            and _joined(tokens, k + 1)
+            and (_lower_listed(items[k + 1][2]) or _particles_then_lower(tokens, k + 1) > 0)
         )
         ok = _lower_name(first) or (_lower_listed(first) and bool(second))
         if ok:  # lower case: only listed names and particles follow
@@ -722,8 +731,8 @@ def find_names(text: str) -> Iterator[tuple[int, int]]:
             ):
                 start -= len(before.group())
         yield start, match.end() - (len(match.group()) - len(match.group().rstrip()))
-    letters = [c for c in text if c.isalpha()]
-    all_caps = bool(letters) and sum(c.isupper() for c in letters) > 0.8 * len(letters)
+    letters = "".join(_LETTER.findall(text))
+    all_caps = bool(letters) and sum(map(str.isupper, letters)) > 0.8 * len(letters)
     for match in _COMMA_NAME.finditer(text):
         family = match.group(1)
         particles = match.start(1) > match.start()
@@ -742,7 +751,11 @@ def find_names(text: str) -> Iterator[tuple[int, int]]:
     german = any(item[2].casefold() in NOUN_CAPITALISING for item in items)
     lang = -1 if all_caps else text_language([item[2] for item in items])
     i = 0
+    folded = tokens.folded
     while i < n:
+        if not items[i][2][:1].isupper() and folded[i] not in _STARTERS:
+            i += 1  # a lower-case word that is no cue: nothing starts here
+            continue
         kind, k = _cue_at(tokens, i, all_caps)
         if kind and k < n and _joined(tokens, k):
             start, end = _after_cue_span(tokens, kind, k, all_caps)

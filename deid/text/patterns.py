@@ -103,12 +103,18 @@ def _valid_date(year: int, month: int, day: int) -> bool:
     return 1850 <= year <= 2200
 
 
+_MONTH_SET = frozenset(m.casefold() for m in MONTHS)
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
 def dates(text: str) -> Iterator[tuple[int, int]]:
-    for match in _DATE_WORDS.finditer(text):
-        yield match.span()
+    # The month-name patterns are long alternations: tried only when a month is there.
+    if not _MONTH_SET.isdisjoint(_LETTERS.findall(text.casefold())):
+        for match in _DATE_WORDS.finditer(text):
+            yield match.span()
+        for match in _DATE_DASHED.finditer(text):
+            yield match.span()
     for match in _DATE_COMPACT.finditer(text):
-        yield match.span()
-    for match in _DATE_DASHED.finditer(text):
         yield match.span()
     for match in _DATE_NUMERIC.finditer(text):
         g = match.groups()

@@ -25,6 +25,7 @@ rules know what the recipe keeps), any other is an ``other-patient`` finding.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import unicodedata
@@ -123,10 +124,8 @@ def own_terms(original: Dataset) -> set[str]:
             values.extend(_Value("patient-id", t) for t in value_strings(element))
         return None
 
-    try:
+    with contextlib.suppress(Exception):  # undecodable: what could be read still counts
         walk(original, visit, paths=False)
-    except Exception:  # an undecodable value: what could be read still counts
-        pass
     return terms_of_needles(values)
 
 

@@ -141,8 +141,11 @@ def _lower_named(token: str, following: str) -> bool:
     if not vocab.is_language_word(token) and vocab.zipfs(token)[0] < 4.5:
         return True
     nxt = following.rstrip(".")
-    return nxt.islower() and len(nxt) >= 3 and bool(vocab.name_role(nxt)) and (
-        vocab.zipfs(nxt)[0] < 5.5
+    return (
+        nxt.islower()
+        and len(nxt) >= 3
+        and bool(vocab.name_role(nxt))
+        and (vocab.zipfs(nxt)[0] < 5.5)
     )
 
 
@@ -157,7 +160,9 @@ def _own_language(tokens: list[str]) -> int:
 
 
 def _head(token: str) -> bool:
-    return token.casefold() in names.EPONYM_HEADS or bool(names._EPONYM_SUFFIX.search(token.casefold()))
+    return token.casefold() in names.EPONYM_HEADS or bool(
+        names._EPONYM_SUFFIX.search(token.casefold())
+    )
 
 
 def _alone(token: str, first: bool, caps: bool, lang: int, german: bool) -> bool:
@@ -189,13 +194,13 @@ def _name_found(text: str) -> bool:
         family, given = m.group(1), m.group(2)
         if not (family[:1].isupper() and given[:1].isupper()) or vocab.is_medical(family):
             continue
-        if (_acronym(family) and not (vocab.name_role(family) and _initial(given))) or _head(
-            given
-        ):
+        if (_acronym(family) and not (vocab.name_role(family) and _initial(given))) or _head(given):
             continue
         bare = given.rstrip(".")
-        given_ok = _initial(given) if len(bare) == 1 else (
-            "g" in vocab.name_role(bare) and not vocab.is_medical(bare)
+        given_ok = (
+            _initial(given)
+            if len(bare) == 1
+            else ("g" in vocab.name_role(bare) and not vocab.is_medical(bare))
         )
         family_ok = (
             vocab.name_role(family) or _gaelic(family) or not _word(family) or family.isupper()
@@ -228,10 +233,15 @@ def _name_found(text: str) -> bool:
         title = bare in _TITLES or folded.rstrip(".") in _TITLES
         phrase = i >= 1 and joined(i) and f"{tokens[i - 1].casefold()} {folded}" in _CUE_PHRASES
         cue = folded in _CUES or phrase
-        if title and target and not (bare in _AMBIGUOUS and not caps):
-            if target[:1].isupper() and not vocab.is_medical(target.rstrip(".")):
-                if not _acronym(target.rstrip(".")) or caps:
-                    return True
+        if (
+            title
+            and target
+            and not (bare in _AMBIGUOUS and not caps)
+            and target[:1].isupper()
+            and not vocab.is_medical(target.rstrip("."))
+            and (not _acronym(target.rstrip(".")) or caps)
+        ):
+            return True
         if (title or cue) and target:
             following = tokens[k + 1] if k + 1 < n and joined(k + 1) else ""
             if _named(target) and not (following and _head(following)):
@@ -246,8 +256,11 @@ def _name_found(text: str) -> bool:
                 return True  # "by D. de Jong"
             if target.isupper() and following and _initial(following) and len(target) >= 2:
                 return True  # "by EZE A", "by VAN DAM M"
-            if target.isalpha() and target.islower() and len(target) >= 3 and (
-                following in _PARTICLES or _GAELIC_LOWER.match(following)
+            if (
+                target.isalpha()
+                and target.islower()
+                and len(target) >= 3
+                and (following in _PARTICLES or _GAELIC_LOWER.match(following))
             ):
                 return True  # "spouse callum o'brien", "inés de los santos"
         if not bare[:1].isupper():
@@ -256,19 +269,29 @@ def _name_found(text: str) -> bool:
         nb = nxt.rstrip(".")
         if nb and nb[:1].isupper() and not (after and _head(after)):
             # a listed given name beside a listed name part or an O'/Mc surname
-            if "g" in vocab.name_role(bare) and not vocab.is_medical(bare) and (
-                _gaelic(nb) or (vocab.is_name_part(nb) and vocab.is_name_part(bare))
+            if (
+                "g" in vocab.name_role(bare)
+                and not vocab.is_medical(bare)
+                and (_gaelic(nb) or (vocab.is_name_part(nb) and vocab.is_name_part(bare)))
             ):
                 return True
-            if _initial(token) and token.endswith(".") and len(nb) >= 2 and (
-                vocab.is_name_part(nb) or not _word(nb)
+            if (
+                _initial(token)
+                and token.endswith(".")
+                and len(nb) >= 2
+                and (vocab.is_name_part(nb) or not _word(nb))
             ):
                 return True
         if nxt and nxt.casefold() in _PARTICLES and "g" in vocab.name_role(bare):
             bare_target = target.rstrip(".")
-            if k > i + 1 and target[:1].isupper() and not vocab.is_medical(bare_target):
-                if bare_target not in _TITLES and bare_target.casefold() not in _TITLES:
-                    return True
+            if (
+                k > i + 1
+                and target[:1].isupper()
+                and not vocab.is_medical(bare_target)
+                and bare_target not in _TITLES
+                and bare_target.casefold() not in _TITLES
+            ):
+                return True
         if _alone(token, first, caps, lang, german) and not (nxt and _head(nxt)):
             return True
     return False
@@ -321,7 +344,8 @@ def _ids(text: str) -> bool:
 #: case need a cue word, checked by the second test).
 _QUICK = re.compile(r"[A-Z\d@^]|www\.|://")
 _LOWER_CUE = re.compile(
-    r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, _CUES | _TITLES), key=len, reverse=True))
+    r"(?<!\w)(?:"
+    + "|".join(sorted(map(re.escape, _CUES | _TITLES), key=len, reverse=True))
     + r")\s+[^\W\d_]{3,}",
     re.IGNORECASE,
 )

@@ -87,7 +87,7 @@ def test_safety_net_clean_keeps_model_names(keys) -> None:
     ("text", "expected"),
     [
         # titles and cues in several languages
-        ("Inviato dal Dott. Giuseppe Esposito per controllo", "Inviato dal Dott. [name] per controllo"),
+        ("Inviato dal Dott. Giuseppe Esposito per favore", "Inviato dal Dott. [name] per favore"),
         ("Richiesta della Dott.ssa Bianchi", "Richiesta della Dott.ssa [name]"),
         ("Avis du Pr Dubois demandé", "Avis du Pr [name] demandé"),
         ("Remitido por Dra. Lucía Ortega para control", "Remitido por Dra. [name] para control"),
@@ -102,7 +102,7 @@ def test_safety_net_clean_keeps_model_names(keys) -> None:
         ("Signed KOWALSKI, P.", "Signed [name]"),
         ("Operator DELA CRUZ^MARICEL^^^", "Operator [name]"),
         # particles, O' and Mc names
-        ("Consent witnessed by Inés de la Cruz; see chart", "Consent witnessed by [name]; see chart"),
+        ("Witnessed by Inés de la Cruz; see chart", "Witnessed by [name]; see chart"),
         ("Lives with carer Daan van der Berg", "Lives with carer [name]"),
         ("Images reviewed with Eilidh O'Brien before discharge",
          "Images reviewed with [name] before discharge"),
