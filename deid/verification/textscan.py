@@ -50,6 +50,9 @@ _AMBIGUOUS = frozenset({"MR", "MS", "DR", "MRS", "SR", "FR", "HR"})
 _CUES = frozenset(c for c in names.ROLE_CUES if " " not in c)
 _CUE_PHRASES = frozenset(c for c in names.ROLE_CUES if " " in c)
 _PARTICLES = names.PARTICLES
+_STARTERS = _CUES | _TITLES | {t.casefold() for t in _TITLES} | {
+    c.split()[-1] for c in _CUE_PHRASES
+}
 _GAELIC = re.compile(r"^(?:O['’]|Mc|Mac(?=[A-Z]))[A-Z][a-z]{2,}$")
 _GAELIC_LOWER = re.compile(r"^(?:o['’]|mc|mac)[a-z]{3,}$")
 _CARET = re.compile(r"(?<![\w^])[^\W\d_][\w'’ -]*\^[^\W\d_^][\w'’ -]*")
@@ -222,6 +225,8 @@ def _name_found(text: str) -> bool:
 
     for i, token in enumerate(tokens):
         folded = token.casefold()
+        if not token[:1].isupper() and folded not in _STARTERS:
+            continue  # a lower-case word that is no cue: nothing starts here
         bare = token.rstrip(".")
         nxt = tokens[i + 1] if joined(i + 1) else ""
         after = tokens[i + 2] if nxt and joined(i + 2) else ""
