@@ -448,12 +448,30 @@ def text_language(tokens: list[str]) -> int:
     return votes.index(top) if top else -1
 
 
-def _foreign_name(word: str, lang: int) -> bool:
+class _Language:
+    """The text's language (:func:`text_language`), worked out only when a rule asks: most
+    values ("CT chest") never need it, nor the word lists it loads."""
+
+    def __init__(self, tokens: list[str], all_caps: bool) -> None:
+        self.tokens, self.all_caps, self.index = tokens, all_caps, -2
+
+    def get(self) -> int:
+        if self.index == -2:
+            self.index = -1 if self.all_caps else text_language(self.tokens)
+        return self.index
+
+
+_NO_LANGUAGE = _Language([], True)
+
+
+def _foreign_name(word: str, language: _Language) -> bool:
     """A listed given name or surname that is no word of the text's own language ("Anders"
     or "Chiara" in English text), not medicine."""
+    if not vocab.name_role(word):
+        return False
+    lang = language.get()
     return (
         lang >= 0
-        and bool(vocab.name_role(word))
         and vocab.zipfs(word)[lang] < FOREIGN_ZIPF
         and not _medical(word)
         and not vocab.is_eponym(word)
@@ -461,16 +479,21 @@ def _foreign_name(word: str, lang: int) -> bool:
     )
 
 
-def _namelike(word: str, all_caps_text: bool, german: bool = False, lang: int = -1) -> bool:
+def _namelike(
+    word: str, all_caps_text: bool, german: bool = False, language: _Language = _NO_LANGUAGE
+) -> bool:
     """A capitalised token that is a name by what it is (see the module docstring)."""
-    if gaelic(word) or _foreign_name(word, lang):
+    if len(word) < 3 or (word.isupper() and len(word) < 4):
+        return False  # cheap first: "CT", "MR", "DWI" never load a word list
+    if gaelic(word) or _foreign_name(word, language):
         return True
-    if len(word) < 3 or _medical(word) or vocab.is_language_word(word) or vocab.is_eponym(word):
+    if _medical(word) or vocab.is_language_word(word) or vocab.is_eponym(word):
         return False
     if word.isupper() and len(word) < 4:
         return False  # DWI, ADC: acronyms
     if german and vocab.zipfs(word)[1] >= 3.0:
         return False  # a German noun ("Gabe") before a name that is spelt the same
+    lang = language.get()
     if lang >= 0 and vocab.zipfs(word)[lang] >= FOREIGN_ZIPF and not vocab.is_name_part(word):
         return False
     if vocab.name_role(word) or gaelic(word):
@@ -531,6 +554,8 @@ def _lower_listed(word: str) -> bool:
 def _lower_surname(word: str) -> bool:
     """A lower-case listed surname after a given name, unless a very frequent word
     ("charlotte smith", not "john in")."""
+    if word.islower() and word.startswith("mac") and len(word) >= 6 and word[3:].isalpha():
+        return True  # "macleod" after a given name
     return word.islower() and "s" in vocab.name_role(word) and vocab.zipfs(word)[0] < 5.5
 
 
@@ -665,6 +690,15 @@ def _after_cue_span(tokens: _Tokens, kind: str, k: int, all_caps: bool) -> tuple
         and (_capitalised(items[k + 1][2]) or _particles_then_name(tokens, k + 1) > 0)
     ):
         ok = True  # "by A. García", "Dr J Smith", "by D. de Jong"
+    elif (
+        first.isupper()
+        and 2 <= len(first) <= 3
+        and k + 1 < n
+        and _joined(tokens, k + 1)
+        and _initial(items[k + 1][2])
+        and not _joined(tokens, k + 2)
+    ):
+        return min(k, lead), k + 1  # "Verified by EZE A": a short surname and an initial
     elif _capitalised(first):
         ok = named > 0 or kind == "title" or _after_cue(first)
         if ok and kind != "title" and named < 0 and _joined(tokens, k + 1):
@@ -677,7 +711,19 @@ def _after_cue_span(tokens: _Tokens, kind: str, k: int, all_caps: bool) -> tuple
             and _joined(tokens, k + 1)
             and (_lower_listed(items[k + 1][2]) or _particles_then_lower(tokens, k + 1) > 0)
         )
-        ok = _lower_name(first) or (_lower_listed(first) and bool(second))
+        gaelic_next = (
+            k + 1 < n
+            and _joined(tokens, k + 1)
+            and (
+                bool(_GAELIC_LOWER.match(items[k + 1][2]))
+                or (items[k + 1][2].startswith("mac") and len(items[k + 1][2]) >= 6)
+            )
+        )
+        ok = (
+            _lower_name(first)
+            or (_lower_listed(first) and bool(second))
+            or (gaelic_next and first.isalpha() and len(first) >= 3 and not vocab.is_common(first))
+        )
         if ok:  # lower case: only listed names and particles follow
             j = k
             while j + 1 < n and j + 1 - k < _MAX_AFTER_CUE and _joined(tokens, j + 1):
@@ -749,7 +795,7 @@ def find_names(text: str) -> Iterator[tuple[int, int]]:
     items = tokens.items
     n = len(items)
     german = any(item[2].casefold() in NOUN_CAPITALISING for item in items)
-    lang = -1 if all_caps else text_language([item[2] for item in items])
+    language = _Language([item[2] for item in items], all_caps)
     i = 0
     folded = tokens.folded
     while i < n:
@@ -772,7 +818,7 @@ def find_names(text: str) -> Iterator[tuple[int, int]]:
             continue
         if (
             _capitalised(word)
-            and _namelike(word, all_caps or _initial_or_noun(tokens, i, german), german, lang)
+            and _namelike(word, all_caps or _initial_or_noun(tokens, i, german), german, language)
             and not (_joined(tokens, i + 1) and _head(items[i + 1][2]))
         ):
             start, end = _grow(tokens, i, i, all_caps)

@@ -50,9 +50,9 @@ _AMBIGUOUS = frozenset({"MR", "MS", "DR", "MRS", "SR", "FR", "HR"})
 _CUES = frozenset(c for c in names.ROLE_CUES if " " not in c)
 _CUE_PHRASES = frozenset(c for c in names.ROLE_CUES if " " in c)
 _PARTICLES = names.PARTICLES
-_STARTERS = _CUES | _TITLES | {t.casefold() for t in _TITLES} | {
-    c.split()[-1] for c in _CUE_PHRASES
-}
+_STARTERS = (
+    _CUES | _TITLES | {t.casefold() for t in _TITLES} | {c.split()[-1] for c in _CUE_PHRASES}
+)
 _GAELIC = re.compile(r"^(?:O['’]|Mc|Mac(?=[A-Z]))[A-Z][a-z]{2,}$")
 _GAELIC_LOWER = re.compile(r"^(?:o['’]|mc|mac)[a-z]{3,}$")
 _CARET = re.compile(r"(?<![\w^])[^\W\d_][\w'’ -]*\^[^\W\d_^][\w'’ -]*")
@@ -168,7 +168,7 @@ def _head(token: str) -> bool:
     )
 
 
-def _alone(token: str, first: bool, caps: bool, lang: int, german: bool) -> bool:
+def _alone(token: str, first: bool, caps: bool, lang: Any, german: bool) -> bool:
     """A capitalised token that is a name by what it is, wherever it stands."""
     bare = token.rstrip(".")
     if len(bare) < 3 or not bare[:1].isupper():
@@ -186,7 +186,10 @@ def _alone(token: str, first: bool, caps: bool, lang: int, german: bool) -> bool
         return True
     # A listed name that is a word elsewhere, in text of another language ("Chiara" in
     # English text); not at a sentence start or in capitals, where capitals say nothing.
-    return not (first or caps) and lang >= 0 and vocab.zipfs(bare)[lang] < 3.5
+    if first or caps:
+        return False
+    index = lang()
+    return index >= 0 and vocab.zipfs(bare)[index] < 3.5
 
 
 def _name_found(text: str) -> bool:
@@ -218,14 +221,19 @@ def _name_found(text: str) -> bool:
     letters = [c for c in text if c.isalpha()]
     caps = sum(c.isupper() for c in letters) > 0.8 * len(letters)
     german = any(t.casefold() in names.NOUN_CAPITALISING for t in tokens)
-    lang = -1 if caps else _own_language(tokens)
+    known: list[int] = []
+
+    def lang() -> int:  # worked out only when a rule asks (it loads the word lists)
+        if not known:
+            known.append(-1 if caps else _own_language(tokens))
+        return known[0]
 
     def joined(i: int) -> bool:
         return 0 < i < n and text[spans[i - 1][1] : spans[i][0]].strip() == ""
 
     for i, token in enumerate(tokens):
         folded = token.casefold()
-        if not token[:1].isupper() and folded not in _STARTERS:
+        if not token[:1].isupper() and folded.rstrip(".") not in _STARTERS:
             continue  # a lower-case word that is no cue: nothing starts here
         bare = token.rstrip(".")
         nxt = tokens[i + 1] if joined(i + 1) else ""
