@@ -602,7 +602,12 @@ def run_cli(cases: list[dict]) -> tuple[list[str], list[str]]:
             capture_output=True,
             text=True,
         )
-        findings = [line for line in verify.stdout.splitlines() if line.count(": ") >= 2]
+        summary = ("inputs:", "statuses:", "findings:", "ledger")
+        findings = [
+            line
+            for line in verify.stdout.splitlines()
+            if line.count(": ") >= 2 and not line.strip().startswith(summary)
+        ]
         return [values.get(i, "") for i in range(len(cases))], findings
 
 
