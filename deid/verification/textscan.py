@@ -324,8 +324,14 @@ def _valid(a: int, b: int, year: int) -> bool:
     return False
 
 
+_MONTH_YEAR = re.compile(
+    r"(?<![\d.,/:-])(?:(?:0?[1-9]|1[0-2])[/.-](?:19|20)\d{2}|(?:19|20)\d{2}[/-](?:0[1-9]|1[0-2]))"
+    r"(?![\d/:-]|\.\d)"
+)
+
+
 def _dates(text: str) -> bool:
-    if _MONTH_DATE.search(text):
+    if _MONTH_DATE.search(text) or _MONTH_YEAR.search(text):
         return True
     for m in _NUMERIC_DATE.finditer(text):
         g = m.groups()
