@@ -606,7 +606,7 @@ def run_cli(cases: list[dict]) -> tuple[list[str], list[str]]:
         findings = [
             line
             for line in verify.stdout.splitlines()
-            if line.count(": ") >= 2 and not line.strip().startswith(summary)
+            if line.count(": ") >= 2 and not line.split(": ", 1)[1].strip().startswith(summary)
         ]
         return [values.get(i, "") for i in range(len(cases))], findings
 

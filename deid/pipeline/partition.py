@@ -158,7 +158,10 @@ def _process_files(
         if child is None or not child.alive:  # not per file: it costs a waitpid
             child = _child_for(setup)
         while waiting and len(in_flight) < PIPELINE_DEPTH:
-            if not child.submit(waiting[0], index, cross):
+            sent = (
+                child.submit(waiting[0], index, cross) if cross else child.submit(waiting[0], index)
+            )
+            if not sent:
                 break
             in_flight.append(waiting.popleft())
         if not in_flight:  # the child was gone before it got anything: replace it
