@@ -8,7 +8,7 @@ record with the per-file time limit; a child that overruns or dies (segfault, OO
 killed and replaced, only the file it was working on is quarantined, and the queued ones go
 to the replacement. Protocol (pickled tuples over ``multiprocessing.connection`` framing):
 
-    parent -> child: setup dict, then ("file", path, partition) ... ("stop",)
+    parent -> child: setup dict, then ("file", path, partition, cross) ... ("stop",)
     child -> parent: ("ready",), then ("done", FileRecord.values()) per file
 
 A child serves every partition its worker thread runs (starting Python and importing pydicom
@@ -116,6 +116,7 @@ def main(process=None) -> int:
         if message[0] != "file":
             return 0
         ctx.partition = message[2]
+        ctx.cross = message[3] if len(message) > 3 else b""
         record = process(message[1], ctx)
         deferred, ctx.deferred = ctx.deferred, None
         try:

@@ -24,6 +24,7 @@ from deid.pipeline.worker import PENDING_WRITE, write_outcome, write_unique
 from deid.storage.filesystems import configure
 from deid.storage.parquet import read_table
 from deid.storage.remote import location
+from deid.verification.crossindex import index_partition
 
 __all__ = ["PROGRESS_TOPIC", "ChildFailed", "DestinationFailed", "RunSetup", "run_partition"]
 
@@ -149,7 +150,7 @@ IDLE_EXIT = "worker child exited with status 0"
 
 
 def _process_files(
-    paths: list[str], index: int, setup: RunSetup, progress: _Progress
+    paths: list[str], index: int, setup: RunSetup, progress: _Progress, cross: bytes = b""
 ) -> list[FileRecord]:
     """Every path through this thread's child, in order, a few files in flight.
 
@@ -164,7 +165,7 @@ def _process_files(
     records: list[FileRecord] = []
     writes = _Writes(setup, progress)
     try:
-        _drive_child(paths, index, setup, progress, records, writes)
+        _drive_child(paths, index, setup, progress, records, writes, cross)
     finally:
         writes.finish()
     for record in records:
@@ -223,6 +224,7 @@ def _drive_child(
     progress: _Progress,
     records: list[FileRecord],
     writes: _Writes,
+    cross: bytes = b"",
 ) -> None:
     """The loop of :func:`_process_files`: feeds the child, collects its records."""
     waiting = deque(paths)  # not yet sent
@@ -234,7 +236,10 @@ def _drive_child(
         if child is None or not child.alive:  # not per file: it costs a waitpid
             child = _child_for(setup)
         while waiting and len(in_flight) < PIPELINE_DEPTH:
-            if not child.submit(waiting[0], index):
+            sent = (
+                child.submit(waiting[0], index, cross) if cross else child.submit(waiting[0], index)
+            )
+            if not sent:
                 break
             in_flight.append(waiting.popleft())
         if not in_flight:  # the child was gone before it got anything: replace it
@@ -288,7 +293,10 @@ def run_partition(index: int, content_hash: str, paths: list[str], setup: RunSet
             paths, index, setup, progress, _process_files, content_hash
         )
     else:
-        records = _process_files(paths, index, setup, progress)
+        cross = b""
+        if setup.verify:  # every output searched for the other inputs' identities too
+            cross = index_partition(paths, setup).tobytes()
+        records = _process_files(paths, index, setup, progress, cross)
     progress.flush()
     bound = ledger_mod.binding(setup.out_dir, setup.keys.fingerprint(), setup.verify, setup.limits)
     bound.update(extra)

@@ -78,11 +78,12 @@ class Child:
             raise TimeoutError
         return self.recv.recv()
 
-    def submit(self, path: str, partition: int) -> bool:
+    def submit(self, path: str, partition: int, cross: bytes = b"") -> bool:
         """Queue one file; False when the pipe is gone (the child died: :meth:`result` says
-        why for a file it had, and a fresh child takes the rest)."""
+        why for a file it had, and a fresh child takes the rest). ``cross``: the partition's
+        identity index for ``--verify`` (:func:`deid.verification.crossindex.run_findings`)."""
         try:
-            self.send.send(("file", path, partition))
+            self.send.send(("file", path, partition, cross))
             return True
         except OSError:
             return False

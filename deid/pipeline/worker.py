@@ -43,6 +43,7 @@ from deid.reading import (  # noqa: F401 - their old home: keep importable from 
 )
 from deid.storage.remote import RemotePath, Where
 from deid.verification.check import check_gathered, gather_identifying
+from deid.verification.crossindex import own_terms, run_findings
 
 if TYPE_CHECKING:
     from pydicom import Dataset
@@ -80,6 +81,8 @@ class WorkContext:
     defer_writes: bool = False
     #: (relative output path, bytes) of the last file, when ``defer_writes``.
     deferred: tuple[str, bytes] | None = None
+    #: With ``verify``: the partition's identity index (deid.verification.crossindex).
+    cross: bytes = b""
 
 
 def describe_error(error: BaseException) -> str:
@@ -242,6 +245,9 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
     identifying = None
     if ctx.verify:  # the engine rewrites ``ds`` in place: take the needles first
         identifying = gather_identifying(ds, ctx.recipe)
+    own = None
+    if ctx.verify and ctx.cross:  # this input's own names, whatever its recipe keeps
+        own = own_terms(ds)
     result = deidentify(ds, ctx.recipe, ctx.keys)
     out_ds = result.dataset
     output = encode_part10(out_ds)
@@ -265,6 +271,9 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
         record.transfer_syntax_out = pixel.transfer_syntax_out or record.transfer_syntax_out
     if identifying is not None:
         findings = check_gathered(identifying, output, record.output_path)
+        if not findings and ctx.cross:  # another input's identity in this output
+            needles = identifying.needles
+            findings = run_findings(ctx.cross, needles, own or set(), out_ds, record.output_path)
         if findings:
             record.status = "quarantined"
             record.reason = f"verify: {len(findings)} finding(s), first: {findings[0].line()}"

@@ -16,24 +16,36 @@ import re
 from functools import lru_cache
 
 from deid.text import patterns
-from deid.text.names import find_names
+from deid.text.names import ROLE_CUES, TITLES, find_names
 
 #: Kinds in the order that wins a tie (same start, same length).
 KINDS = ("email", "url", "date", "phone", "address", "id", "name")
+#: (kind, finder, what the text must hold for the finder to be tried): every date, phone
+#: and ID has a digit, every e-mail an "@", every URL "://" or "www.".
 _FINDERS = (
-    ("email", patterns.emails),
-    ("url", patterns.urls),
-    ("date", patterns.dates),
-    ("phone", patterns.phones),
-    ("address", patterns.addresses),
-    ("id", patterns.identifiers),
-    ("name", find_names),
+    ("email", patterns.emails, "@"),
+    ("url", patterns.urls, "/"),
+    ("date", patterns.dates, "digit"),
+    ("phone", patterns.phones, "digit"),
+    ("address", patterns.addresses, ""),
+    ("id", patterns.identifiers, "digit"),
+    ("name", find_names, ""),
 )
+_DIGIT = re.compile(r"\d")
 _FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _PLACEHOLDER = re.compile(r"\[(?:name|date|phone|email|url|address|id)\]")
 #: A value without a capital, a digit, "@", "^" or a web address holds nothing the
 #: finders look for (names need capitals): it is returned untouched at once.
 _QUICK = re.compile(r"[A-Z\d@^\uff10-\uff19\uff21-\uff3a]|www\.|://")
+#: ... or a cue word before a lower-case word ("seen by charlotte thompson").
+_LOWER_CUE = re.compile(
+    r"(?<!\w)(?:"
+    + "|".join(
+        sorted((re.escape(c.split()[-1]) for c in ROLE_CUES | TITLES), key=len, reverse=True)
+    )
+    + r")\s+[^\W\d_]",
+    re.IGNORECASE,
+)
 _SPACES = re.compile(r"[ \t]{2,}")
 
 
@@ -47,11 +59,14 @@ def find(text: str) -> list[tuple[int, int, str]]:
     if not text:
         return []
     folded = fold_width(text)
-    if not _QUICK.search(folded):
+    if not _QUICK.search(folded) and not _LOWER_CUE.search(folded):
         return []
     masked = _PLACEHOLDER.sub(lambda m: " " * len(m.group()), folded)
     found: list[tuple[int, int, int, str]] = []
-    for rank, (kind, finder) in enumerate(_FINDERS):
+    digit = _DIGIT.search(masked) is not None
+    for rank, (kind, finder, needs) in enumerate(_FINDERS):
+        if needs and not (digit if needs == "digit" else needs in masked or "www." in masked):
+            continue
         for start, end in finder(masked):
             if end > start:
                 found.append((start, -(end - start), rank, kind))

@@ -35,7 +35,7 @@ MONTHS = (  # noqa: SIM905 (one line per language reads better)
 _MONTH = "(?:" + "|".join(sorted({re.escape(m) for m in MONTHS}, key=len, reverse=True)) + ")"
 _ORD = r"(?:st|nd|rd|th|er|e|º|ª)?"
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+EMAIL = re.compile(r"[\w.+'’-]+@[\w-]+(?:\.[\w-]+)+")
 URL = re.compile(r"(?:https?://|ftp://|www\.)[^\s<>\"']+", re.IGNORECASE)
 _DATE_WORDS = re.compile(
     rf"(?<!\w)(?:\d{{1,2}}{_ORD}\.?\s*(?:of\s+|de\s+|del\s+)?{_MONTH}\.?,?\s*(?:de\s+|del\s+)?"
@@ -45,14 +45,32 @@ _DATE_WORDS = re.compile(
     rf"|\d{{1,2}}{_ORD}\.?\s+(?:of\s+|de\s+)?{_MONTH}(?!\w))",
     re.IGNORECASE,
 )
+_DATE_DASHED = re.compile(
+    rf"(?<![\w-])(?:\d{{1,2}}[-/.]{_MONTH}[-/.](?:\d{{4}}|\d{{2}})"
+    rf"|{_MONTH}[-/.]\d{{1,2}}[-/.,]\s*\d{{4}}|\d{{4}}[-/.]{_MONTH}[-/.]\d{{1,2}})(?![\w-])",
+    re.IGNORECASE,
+)
 _DATE_NUMERIC = re.compile(
     r"(?<![\d.,/:-])(?:(\d{4})([./-])(\d{1,2})\2(\d{1,2})"
     r"|(\d{1,2})([./-])(\d{1,2})\6(\d{4}|\d{2}))(?![\d/:-]|\.\d)"
+)
+#: Month and year in digits ("03/2021", "2021-03"), and a month name with a day but no
+#: year ("May 3rd", "March 14"; "May" only with an ordinal: "may 3 ..." is a verb).
+_MONTH_YEAR = re.compile(
+    r"(?<![\d.,/:-])(?:(?:0?[1-9]|1[0-2])[/.-](?:19|20)\d{2}|(?:19|20)\d{2}[/-](?:0[1-9]|1[0-2]))"
+    r"(?![\d/:-]|\.\d)"
+)
+_MONTH_DAY = re.compile(
+    rf"(?<!\w)(?:{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)|"
+    r"(?:january|february|march|april|june|july|august|september|october|november|december)"
+    r"\s+\d{1,2})(?![\w.,]\d|\d|\s*(?:mm|cm|ml|mg|kg|%))",
+    re.IGNORECASE,
 )
 _DATE_COMPACT = re.compile(
     r"(?<![\d.])(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)"
 )
 _PHONE = re.compile(r"(?<![\w+/.-])(?:\+|00)?\(?\d[\d\s()./-]{5,}\d(?![\w/-]|\.\d)")
+_YEAR_RANGE = re.compile(r"(?:19|20)\d{2}\s*[-/]\s*(?:19|20)\d{2}")
 _PHONE_CUE = re.compile(
     r"\b(?:tel|tél|phone|ph|mob|mobile|cell|fax|telefon|teléfono|telefono|telefoon|bleep|"
     r"pager|ext)\b\.?:?\s*$",
@@ -80,7 +98,7 @@ _ID_CUE = re.compile(
     re.IGNORECASE,
 )
 _ID_TOKEN = re.compile(r"(?<![\w.,-])[A-Za-z0-9][A-Za-z0-9/-]{4,}(?![\w-]|[.,]\d)")
-_NUMBER = re.compile(r"(?<![\d.,])\d{6,}(?![\d]|[.,]\d)")
+_NUMBER = re.compile(r"(?<![\d.,])\d{6,}(?:[/-]\d{1,4})?(?![\d]|[.,]\d)")
 _MEASURE = re.compile(
     r"^\d+(?:\.\d+)?(?:mm|cm|ml|mg|mcg|ug|kg|g|kv|kvp|ma|mas|ms|s|hz|khz|mhz|mgy|gy|msv|sec|"
     r"min|mmhg|bpm|iu|mmol|umol|x\d+)$|^[a-z]\d{1,4}$|^\d{1,4}x\d{1,4}(?:x\d{1,4})?$",
@@ -98,8 +116,20 @@ def _valid_date(year: int, month: int, day: int) -> bool:
     return 1850 <= year <= 2200
 
 
+_MONTH_SET = frozenset(m.casefold() for m in MONTHS)
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
 def dates(text: str) -> Iterator[tuple[int, int]]:
-    for match in _DATE_WORDS.finditer(text):
+    # The month-name patterns are long alternations: tried only when a month is there.
+    if not _MONTH_SET.isdisjoint(_LETTERS.findall(text.casefold())):
+        for match in _DATE_WORDS.finditer(text):
+            yield match.span()
+        for match in _DATE_DASHED.finditer(text):
+            yield match.span()
+        for match in _MONTH_DAY.finditer(text):
+            yield match.span()
+    for match in _MONTH_YEAR.finditer(text):
         yield match.span()
     for match in _DATE_COMPACT.finditer(text):
         yield match.span()
@@ -109,8 +139,8 @@ def dates(text: str) -> Iterator[tuple[int, int]]:
             ok = _valid_date(int(g[0]), int(g[2]), int(g[3]))
         else:
             a, b, y = int(g[4]), int(g[6]), int(g[7])
-            if len(g[7]) == 2 and g[5] == ".":
-                ok = False  # "1.5.12": a version or a list, rarely a date
+            if len(g[7]) == 2 and g[5] == "." and not (len(g[4]) == len(g[6]) == 2):
+                ok = False  # "1.5.12": a version or a list, rarely a date ("14.03.21" is)
             else:
                 ok = _valid_date(y, b, a) or _valid_date(y, a, b)
         if ok:
@@ -120,6 +150,8 @@ def dates(text: str) -> Iterator[tuple[int, int]]:
 def phones(text: str) -> Iterator[tuple[int, int]]:
     for match in _PHONE.finditer(text):
         body = match.group().rstrip(" ).-")
+        if _YEAR_RANGE.fullmatch(body):
+            continue  # "2019-2021": years, which research keeps
         digits = sum(c.isdigit() for c in body)
         cued = _PHONE_CUE.search(text[max(0, match.start() - 12) : match.start()]) is not None
         looks = body[0] in "+(0" or "-" in body or "(" in body or digits >= 9

@@ -144,8 +144,47 @@ def derive_medical_words() -> list[str]:
     return sorted(words)
 
 
+@cache
+def clinical_terms() -> frozenset[str]:
+    """Casefolded words of ``data/clinical_terms.txt``: vendors, device models, contrast
+    agents, drugs and eponyms that the standard's dictionaries lack (see that file)."""
+    out: set[str] = set()
+    for line in (_DATA / "clinical_terms.txt").read_text("utf-8").splitlines():
+        out.update(line.partition("#")[0].casefold().split())
+    return frozenset(out)
+
+
+#: Stems that end international non-proprietary drug names (WHO INN stems) and contrast
+#: agents: "Apixaban", "Atorvastatin", "Rituximab" are drugs whatever list lacks them.
+_DRUG_STEM = re.compile(
+    r"(?:mab|nib|pril|sartan|olol|statin|azole|cillin|mycin|floxacin|parin|xaban|gatran|"
+    r"formin|gliptin|gliflozin|glutide|prazole|tidine|dronate|semide|thiazide|dipine|azepam|"
+    r"azolam|oxetine|triptan|profen|olone|caine|vudine|navir|previr|asvir|tegravir|ciclovir|"
+    r"cycline|conazole|lukast|setron|tropium|terol|sonide|metasone|platin|rubicin|taxel|"
+    r"trexate|limus|paque|vist|hance|trast|amine|oxacin|idone|apine|afil|lamide|ciclib|tinib)$"
+)
+
+
+@lru_cache(maxsize=65536)
 def is_medical(word: str) -> bool:
-    return word.casefold() in medical_words()
+    """A word of medicine: the standard's vocabulary, or a clinical term of the curated
+    list or with a drug stem that is no listed person's name (those are left to context,
+    see :func:`is_eponym`)."""
+    folded = word.casefold()
+    if folded in medical_words():
+        return True
+    if folded in clinical_terms() or (len(folded) >= 7 and _DRUG_STEM.search(folded)):
+        return not name_role(folded)
+    return False
+
+
+@lru_cache(maxsize=65536)
+def is_eponym(word: str) -> bool:
+    """A curated clinical term that is also a listed person's name ("Parkinson", "Foley",
+    "Philips"): no name by what it is, still one after a title or cue, in a pair with a
+    given name, or in a Person Name form."""
+    folded = word.casefold()
+    return folded in clinical_terms() and bool(name_role(folded))
 
 
 def name_role(word: str) -> str:

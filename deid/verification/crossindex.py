@@ -25,10 +25,12 @@ rules know what the recipe keeps), any other is an ``other-patient`` finding.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -69,8 +71,14 @@ def _distinct_word(word: str) -> bool:
 
 def terms_of(original: Dataset, recipe: Recipe) -> set[str]:
     """The folded terms of one original (see the module docstring)."""
+    return terms_of_needles(gather(original, recipe).needles)
+
+
+def terms_of_needles(needles: Iterable[Any]) -> set[str]:
+    """The folded terms of an original's needles (:func:`deid.verification.values.gather`),
+    for a caller that gathered them already (``deid run --verify``)."""
     terms: set[str] = set()
-    for needle in gather(original, recipe).needles:
+    for needle in needles:
         words = _WORD.findall(_fold(needle.text))
         if needle.kind in NAME_KINDS:
             if 2 <= len(words) <= 3:
@@ -82,6 +90,44 @@ def terms_of(original: Dataset, recipe: Recipe) -> set[str]:
             if len(text) >= 6 and any(c.isdigit() for c in text) and len(words) == 1:
                 terms.add(text)
     return terms
+
+
+class _Value:
+    """A needle-like (kind, text) pair for :func:`terms_of_needles`."""
+
+    __slots__ = ("kind", "text")
+
+    def __init__(self, kind: str, text: str) -> None:
+        self.kind, self.text = kind, text
+
+
+_OWN_IDS = frozenset({0x00100020, 0x00080050})  # Patient ID, Accession Number
+
+
+def own_terms(original: Dataset) -> set[str]:
+    """Every name and ID term of ``original`` at any depth, whatever the recipe keeps.
+
+    Why: the run's index holds each input's *needles*; a physician who signs every file of
+    a site is a needle of the files whose recipe removes him, not of one whose recipe keeps
+    a comment that names him. That comment is the per-file check's business (it knows what
+    the recipe keeps); it is no other patient's identity. Take it before the engine
+    rewrites the dataset in place."""
+    values: list[_Value] = []
+
+    def visit(path: str, element: Any, level: Dataset, state: Any) -> Any:
+        vr = getattr(element, "VR", "")
+        if vr == "PN":
+            for text in value_strings(element):
+                for group in text.split("="):
+                    values.append(_Value("person-name", group.replace("^", " ")))
+                    values.extend(_Value("person-name", c) for c in group.split("^") if c)
+        elif int(element.tag) in _OWN_IDS:
+            values.extend(_Value("patient-id", t) for t in value_strings(element))
+        return None
+
+    with contextlib.suppress(Exception):  # undecodable: what could be read still counts
+        walk(original, visit, paths=False)
+    return terms_of_needles(values)
 
 
 def hashes(terms: Iterable[str]) -> np.ndarray:
@@ -141,13 +187,51 @@ class CrossIndex:
         hits = keys[self.index[at] == keys]
         if not len(hits):
             return []
-        own = {term_hash(t) for t in terms_of(original, recipe)}
+        own = terms_of(original, recipe) | own_terms(original)
+        return self.findings_against(output, own, relpath, candidates)
+
+    def findings_against(
+        self, output: Dataset, own_terms: set[str], relpath: str, candidates=None
+    ) -> list[Finding]:
+        """:meth:`findings` with the original's own terms given (taken before the engine
+        rewrote it in place, as ``deid run --verify`` does)."""
+        if not len(self.index):
+            return []
+        candidates = _candidates(output) if candidates is None else candidates
+        if not candidates:
+            return []
+        keys = np.fromiter(candidates, dtype=np.uint64)
+        at = np.searchsorted(self.index, keys)
+        at[at >= len(self.index)] = 0
+        hits = keys[self.index[at] == keys]
+        own = {term_hash(t) for t in own_terms}
         paths = sorted({candidates[int(h)] for h in hits if int(h) not in own})
         return [Finding(relpath, path, "other-patient") for path in paths]
 
 
+@lru_cache(maxsize=2)
+def from_bytes_cached(data: bytes) -> CrossIndex:
+    """One :class:`CrossIndex` per partition's bytes in a worker child (each file of the
+    partition arrives with the same bytes)."""
+    return CrossIndex.from_bytes(data)
+
+
+def run_findings(
+    data: bytes, needles: Iterable[Any], own: set[str], output: Dataset, relpath: str
+) -> list[Finding]:
+    """``deid run --verify``: the output searched for the identities of the other inputs of
+    its partition (``data``: :func:`index_partition`'s array as bytes), its own (``own``,
+    :func:`own_terms` of the original, and its needles) excepted."""
+    if not data:
+        return []
+    terms = terms_of_needles(needles) | own
+    return from_bytes_cached(data).findings_against(output, terms, relpath)
+
+
 def index_partition(paths: list[str], setup: Any) -> np.ndarray:
-    """The hashes of one partition's inputs (unreadable inputs are the per-file check's)."""
+    """The hashes of one partition's inputs (unreadable inputs are the per-file check's).
+
+    Bounded: a partition holds at most ``--partition-size`` inputs, a few terms each."""
     import pickle
     import warnings
 

@@ -98,3 +98,37 @@ def test_common_words_are_not_terms() -> None:
 
     terms = crossindex.terms_of(ds, builtin_recipe("research"))
     assert "rose maria" in terms and "rose" not in terms and "maria" not in terms
+
+
+def test_run_verify_searches_other_inputs_of_the_partition(tmp_path) -> None:
+    """``deid run --verify``: an output holding another input's name (in a value its recipe
+    keeps verbatim, so the engine leaves it) is quarantined, not written."""
+    import pyarrow.parquet as pq
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "a.dcm").write_bytes(to_bytes(make_dataset(1)))
+    other = make_dataset(1, study=2, patient_id="PID-5550001", patient_name=OTHER)
+    (inputs / "b.dcm").write_bytes(to_bytes(other))
+    mine = make_dataset(2)
+    mine.ImageComments = "compare with wojciechowska henrietta"
+    (inputs / "c.dcm").write_bytes(to_bytes(mine))
+    recipe = tmp_path / "keep.yaml"
+    recipe.write_text(
+        "deid-recipe: 1\nextends: research\nattributes:\n  ImageComments: K\n", "utf-8"
+    )
+    key = tmp_path / "key"
+    key.write_text("cd" * 32)
+    out = tmp_path / "out"
+    code = main(
+        ["run", str(recipe), str(inputs), "--out", str(out), "--key-file", str(key),
+         "--workers", "1", "--verify"]
+    )  # fmt: skip
+    assert code in (0, 1)
+    rows = []
+    for part in sorted((tmp_path / "out.ledger" / "files").glob("part-*.parquet")):
+        rows.extend(pq.read_table(part).to_pylist())
+    status = {Path(r["input_path"]).name: (r["status"], r["reason"] or "") for r in rows}
+    assert len(rows) == 3, rows
+    assert status["c.dcm"][0] == "quarantined" and "other-patient" in status["c.dcm"][1]
+    assert status["a.dcm"][0] == "written" and status["b.dcm"][0] == "written", status

@@ -136,3 +136,73 @@ def test_common_word_institution_is_no_leak_in_rtplan(keys) -> None:
 
     findings = check_pair(pydicom.dcmread(io.BytesIO(raw)), _plant(output, copy), "o.dcm", recipe)
     assert ("InstitutionName", "institution") in {(f.path, f.kind) for f in findings}
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Inviato dal Dott. Giuseppe Esposito per controllo", "text-name"),
+        ("Avis du Pr Dubois demandé", "text-name"),
+        ("Informação dada pelo marido Duarte Gonçalves", "text-name"),
+        ("Toestemming gegeven door dochter Marloes Visser", "text-name"),
+        ("Begleitet von Tochter Sabine Krüger", "text-name"),
+        ("Acompañado por su esposa Carmen Sánchez", "text-name"),
+        ("PEMBERTON, James - CT chest follow-up", "text-name"),
+        ("Dictated EZE, O.", "text-name"),
+        ("Radiographer NOVAK^JIRI^^^", "text-name"),
+        ("Lives with carer Daan van der Berg", "text-name"),
+        ("Images reviewed with Eilidh O'Brien before discharge", "text-name"),
+        ("Images reviewed with Francesca Russo before discharge", "text-name"),
+        ("Reported by D. de Jong", "text-name"),
+        ("Verified by VAN DAM M", "text-name"),
+        ("seen by charlotte thompson in clinic", "text-name"),
+        ("spouse callum o'brien aware of result", "text-name"),
+        ("Patient lives at 27 Larkspur Lane", "text-address"),
+        ("Wohnt in Hauptstraße 12", "text-address"),
+        ("Domicilio en Calle Mayor 45", "text-address"),
+        ("Correspondence to SW1A 1AA", "text-address"),
+        ("Prior MRI dated 14-Mar-2021", "text-date"),
+        ("Prior MRI dated 3/14/21", "text-date"),
+        ("Prior MRI dated 14 de marzo de 2021", "text-date"),
+        ("Previous accession AB-12345678 at outside site", "text-id"),
+        ("Next of kin tel. 030/1234567", "text-phone"),
+        ("Report copy to h.o'neill@example.org", "text-email"),
+        ("Uploaded to ftp://files.example.org/x", "text-url"),
+    ],
+)
+def test_gate_sees_every_kind(text, kind) -> None:
+    assert kind in text_kinds(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Siemens Avanto 1.5T, Gadovist 7.5 ml IV",
+        "GE Discovery CT750 HD, Omnipaque 350 given",
+        "On Apixaban and Metformin, eGFR 58",
+        "Medtronic pacemaker, MR Conditional mode programmed",
+        "Parkinson disease, DaTscan for confirmation",
+        "Baker cyst in the Right popliteal fossa",
+        "Hashimoto thyroiditis, ultrasound for nodules",
+        "Axial T2 FLAIR, coronal T1 post gadolinium, b1000 DWI, 120kVp",
+        "Adressé par Dr [name] pour bilan",
+        "Richiesta della Dott.ssa [name]",
+        "Verified by [name]",
+    ],
+)
+def test_gate_is_quiet_on_vendors_drugs_eponyms_and_placeholders(text) -> None:
+    assert text_kinds(text) == set()
+
+
+def test_gate_decides_apart_from_the_engine(monkeypatch) -> None:
+    """The gate does not ask the engine's finder: with the finder switched off, the gate
+    still sees the name and the number."""
+    import deid.text.finder as finder
+    import deid.text.names as names
+    import deid.text.patterns as patterns
+
+    monkeypatch.setattr(names, "find_names", lambda _text: iter(()))
+    monkeypatch.setattr(finder, "find", lambda _text: [])
+    monkeypatch.setattr(patterns, "phones", lambda _text: iter(()))
+    kinds = text_kinds("Consent witnessed by Amara Okafor, call 07700 900123")
+    assert {"text-name", "text-phone"} <= kinds
