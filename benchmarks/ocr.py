@@ -409,7 +409,9 @@ def score(cases: list[Case], rows: dict[str, dict], out: Path) -> dict:
     for case in cases:
         row = rows[case.name]
         frames_shape = case.lines[0].mask.shape if case.lines else None
-        boxes = json.loads(row["pixel_boxes"] or "[]")
+        boxes = row["pixel_boxes"] or []
+        if isinstance(boxes, str):
+            boxes = json.loads(boxes)
         if row["status"] != "written":
             result.setdefault("quarantined", []).append((case.name, row["reason"]))
         filled: dict[int, np.ndarray] = {}
@@ -424,7 +426,10 @@ def score(cases: list[Case], rows: dict[str, dict], out: Path) -> dict:
             shape = (ds.Rows, ds.Columns) if ds is not None else (1, 1)
         else:
             shape = frames_shape
-        for f, x, y, w, h in boxes:
+        for box in boxes:
+            if isinstance(box, dict):
+                box = [box[k] for k in ("frame", "x", "y", "width", "height")]
+            f, x, y, w, h = box[:5]
             filled.setdefault(f, np.zeros(shape, dtype=bool))[y : y + h, x : x + w] = True
         near = {f: np.zeros(shape, dtype=bool) for f in range(case.frames)}
         for line in case.lines:
