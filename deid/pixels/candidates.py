@@ -108,47 +108,74 @@ def _linked_pairs(blobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(firsts), np.concatenate(seconds)
 
 
-def _group_lines(blobs: np.ndarray) -> list[np.ndarray]:
-    """Union blobs that sit on one text line (see :func:`_linked_pairs`)."""
-    n = len(blobs)
-    if n == 0:
-        return []
-    parent = np.arange(n)
+def _group_labels(blobs: np.ndarray) -> np.ndarray:
+    """A line label per blob: blobs linked by :func:`_linked_pairs` share one.
 
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    Labels are propagated along the links (each pair takes the smaller label) until
+    nothing changes, vectorised: a line of n glyphs settles in about n rounds, and a
+    textured frame's thousands of blobs cost no Python loop per blob.
+    """
+    labels = np.arange(len(blobs))
     rows, cols = _linked_pairs(blobs)
-    for i, j in zip(rows.tolist(), cols.tolist()):
-        ri, rj = find(i), find(j)
-        if ri != rj:
-            parent[rj] = ri
-    groups: dict[int, list[int]] = {}
-    for i in range(n):
-        groups.setdefault(find(i), []).append(i)
-    return [blobs[idx] for idx in groups.values()]
+    if not len(rows):
+        return labels
+    while True:
+        low = np.minimum(labels[rows], labels[cols])
+        before = labels.copy()
+        np.minimum.at(labels, rows, low)
+        np.minimum.at(labels, cols, low)
+        labels = labels[labels]  # jump to the root's label
+        if np.array_equal(labels, before):
+            return labels
 
 
-def find_candidates(gray: np.ndarray) -> list[Candidate]:
-    """Text-line candidates of one 8-bit frame, largest first, at most ``MAX_LINES``."""
+def _group_lines(blobs: np.ndarray) -> list[np.ndarray]:
+    """Blobs that sit on one text line (see :func:`_linked_pairs`), group by group."""
+    if len(blobs) == 0:
+        return []
+    labels = _group_labels(blobs)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.flatnonzero(np.diff(labels[order])) + 1
+    return [blobs[idx] for idx in np.split(order, bounds)]
+
+
+def find_candidates(gray: np.ndarray, min_span: float = 0.0) -> list[Candidate]:
+    """Text-line candidates of one 8-bit frame, largest first, at most ``MAX_LINES``.
+
+    Lone blobs narrower than ``min_span`` heights are dropped before any per-line work
+    (the screen rejects them anyway; a textured frame has thousands).
+    """
     blobs = _blobs(gray)
     if len(blobs) > MAX_BLOBS:
         # Texture: prefer compact, high-contrast-edge blobs of glyph size.
         order = np.argsort(-blobs[:, 4])
         blobs = blobs[order[:MAX_BLOBS]]
     lines = []
-    for group in _group_lines(blobs):
-        if len(group) == 1:  # most groups: no statistics needed
-            x0, y0, w, h = (int(v) for v in group[0, :4])
-            lines.append(Candidate(x0, y0, w, h, h, 1, 0.0))
-            continue
-        x0 = int(group[:, 0].min())
-        y0 = int(group[:, 1].min())
-        x1 = int((group[:, 0] + group[:, 2]).max())
-        y1 = int((group[:, 1] + group[:, 3]).max())
+    if not len(blobs):
+        return lines
+    labels = _group_labels(blobs)
+    sizes = np.bincount(labels, minlength=len(blobs))
+    alone = sizes[labels] == 1
+    singles = blobs[alone & (blobs[:, 2] >= min_span * blobs[:, 3])]
+    lines = [
+        Candidate(int(x0), int(y0), int(w), int(h), int(h), 1, 0.0) for x0, y0, w, h, _ in singles
+    ]
+    grouped = ~alone
+    order = np.argsort(labels[grouped], kind="stable")
+    members = blobs[grouped][order]
+    if not len(members):
+        lines.sort(key=lambda c: -(c.w * c.h))
+        return lines[:MAX_LINES]
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(labels[grouped][order])) + 1))
+    gx0 = np.minimum.reduceat(members[:, 0], starts)
+    gy0 = np.minimum.reduceat(members[:, 1], starts)
+    gx1 = np.maximum.reduceat(members[:, 0] + members[:, 2], starts)
+    gy1 = np.maximum.reduceat(members[:, 1] + members[:, 3], starts)
+    wide = (gx1 - gx0) >= min_span * (gy1 - gy0)
+    ends = np.append(starts[1:], len(members))
+    for index in np.flatnonzero(wide):
+        group = members[starts[index] : ends[index]]
+        x0, y0, x1, y1 = int(gx0[index]), int(gy0[index]), int(gx1[index]), int(gy1[index])
         glyph_h = int(np.median(group[:, 3]))
         w, h = x1 - x0, y1 - y0
         if h > 3 * glyph_h or w < 0.3 * glyph_h:

@@ -25,6 +25,7 @@ from deid.pixels.detect import detect_text
 from deid.pixels.ocr import OcrCache
 from deid.pixels.outcome import Box, PixelOutcome
 from deid.pixels.overlays import scan_overlays
+from deid.pixels.ppocr import ensure_available as ensure_detector
 from deid.pixels.regions import fixed_boxes, pad_box, ultrasound_image_mask
 from deid.pixels.render import Frames, UnsupportedPixels, fill_value, load_frames, to_gray8
 from deid.pixels.tesseract import OcrUnavailable, ensure_available
@@ -122,6 +123,7 @@ def clean_pixels(
         # the engine that would have read it is missing.
         try:
             ensure_available()
+            ensure_detector()
         except OcrUnavailable as error:
             return PixelOutcome(False, [], ts_in, quarantine_reason=str(error))
     try:

@@ -11,8 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deid.pixels.candidates import Candidate, extend_line, find_candidates, looks_like_text
-from deid.pixels.ocr import Crop, OcrCache, confirm, prepare_crop
+from deid.pixels.candidates import (
+    SCREEN_MIN_SPAN,
+    Candidate,
+    find_candidates,
+    looks_like_text,
+)
+from deid.pixels.learned import near_duplicate, text_in_window, window_key, windows_for
+from deid.pixels.ocr import DEFAULT_CACHE, OcrCache
 from deid.pixels.regions import Rect, mostly_outside
 
 
@@ -85,41 +91,42 @@ def detect_text(
 ) -> list[Found]:
     """Text boxes in ``gray`` (frames, rows, columns) uint8.
 
+    Every frame is screened (:func:`find_candidates`, :func:`looks_like_text`: no OCR).
     Candidates mostly outside the declared ultrasound image area are text by position
-    (annotation lives there); all others need Tesseract to read them. A candidate at the
-    same place as one in an earlier frame, with nearly the same pixels, shares its
-    verdict; identical crops are read once per process (hash cache).
+    (annotation lives there). Each flagged line opens a window on which PP-OCR's DB
+    detector outlines the text lines and its recogniser confirms them
+    (:mod:`deid.pixels.learned`). A window at the same place as one of an earlier frame,
+    with nearly the same pixels, shares its result (fixed annotation on every frame is
+    read once); identical windows are read once per process (hash cache).
     """
+    cache = DEFAULT_CACHE if cache is None else cache
+    allow = frozenset(t.lower() for t in allow_tokens)
     found: list[Found] = []
-    pending: list[tuple[int, Candidate, Crop]] = []
-    copies: list[tuple[int, Candidate, int]] = []  # (frame, candidate, index in pending)
-    seen: dict[Rect, list[tuple[np.ndarray, int]]] = {}
-    per_frame: list[list[Candidate]] = []
+    seen: dict[tuple[int, int, int, int], list[tuple[np.ndarray, list[Rect]]]] = {}
+    shape = gray.shape[1:3]
     for index in range(gray.shape[0]):
         frame = gray[index]
-        per_frame.append(find_candidates(frame))
-        for cand in per_frame[-1]:
+        flagged = []
+        # Without an ultrasound image area only lines the screen can pass matter.
+        span = SCREEN_MIN_SPAN if image_area is None else 0.0
+        for cand in find_candidates(frame, span):
             box = (cand.x, cand.y, cand.w, cand.h)
             if mostly_outside(image_area, box):
                 found.append(Found(index, box, "outside-image-area"))
-                continue
-            if not looks_like_text(frame, cand):
-                continue
-            tight = frame[cand.y : cand.y + cand.h, cand.x : cand.x + cand.w]
-            twin = _near_duplicate(seen.get(box, []), tight)
-            if twin is not None:
-                copies.append((index, cand, twin))
-                continue
-            seen.setdefault(box, []).append((tight, len(pending)))
-            pending.append((index, cand, prepare_crop(frame, box, cand.glyph_height)))
-    if pending:
-        verdicts = confirm([p[2] for p in pending], allow_tokens, cache=cache)
-        verdicts += [verdicts[twin] for _, _, twin in copies]
-        items = [(i, c) for i, c, _ in pending] + [(i, c) for i, c, _ in copies]
-        for (index, cand), verdict in zip(items, verdicts):
-            if verdict.text and not verdict.allowed_only:
-                line = extend_line(gray[index], cand)
-                box = absorb_neighbours((line.x, line.y, line.w, line.h), per_frame[index])
-                found.append(Found(index, pad_line(box, gray.shape[1:]), "ocr"))
+            elif looks_like_text(frame, cand):
+                flagged.append(cand)
+        for win in windows_for(flagged, shape):
+            rect = (win.x, win.y, win.w, win.h)
+            crop = frame[win.y : win.y + win.h, win.x : win.x + win.w]
+            boxes = next((b for other, b in seen.get(rect, []) if near_duplicate(other, crop)), None)
+            if boxes is None:
+                key = ("db", window_key(frame, win, allow))
+                boxes = cache.get(key)  # type: ignore[arg-type]
+                if boxes is None:
+                    cache.calls += 1
+                    boxes = text_in_window(frame, win, allow)
+                    cache.put(key, boxes)  # type: ignore[arg-type]
+                seen.setdefault(rect, []).append((crop, boxes))
+            found.extend(Found(index, b, "ocr") for b in boxes)
     found.sort(key=lambda f: (f.frame, f.box[1], f.box[0]))
     return found

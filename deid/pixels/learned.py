@@ -1,0 +1,168 @@
+"""Text lines in the windows the cheap screen flags: PP-OCR's DB detector, then its reader.
+
+The screen (:mod:`deid.pixels.candidates`) only says *where* text may be. Each flagged
+line becomes a window: the line's band, widened sideways (a flagged fragment is rarely the
+whole line) and enlarged so small glyphs reach the size the detector was trained on. The
+DB detector outlines every text line in the window, whatever its font, polarity or
+background (dark margins, light bars, label boxes, anatomy, photographs); the recogniser
+then reads each outline, and only outlines that read as text are filled: DB alone also
+outlines anatomy that looks like strokes.
+
+Windows at the same place with (nearly) the same pixels share one result, within a file
+(fixed annotation on every frame costs one frame) and across files of a process (hash
+cache: a device's fixed label in every file of a series).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from deid.pixels import ppocr
+from deid.pixels.candidates import Candidate
+
+Rect = tuple[int, int, int, int]
+
+#: Glyph height (px) the detector sees best; smaller text is enlarged up to ``MAX_SCALE``.
+TARGET_GLYPH = 22
+MAX_SCALE = 4.0
+#: A window is the flagged line's band grown by this many line heights up and down, and
+#: this many sideways (at least ``MIN_SIDE`` px), clipped to the frame.
+BAND_PAD = 1.0
+SIDE_PAD = 6.0
+MIN_SIDE = 32
+#: Largest window (detector input pixels after scaling): bigger ones are scaled down.
+MAX_INPUT_PIXELS = 512 * 512
+#: Outlines grow by this share of their height on every side (anti-aliased edges, flourishes
+#: DB's unclip does not reach).
+OUTLINE_PAD = 0.12
+#: What the reader must produce for an outline to count as text: at least this many
+#: characters that are letters, digits or common annotation punctuation, with at least this
+#: mean confidence; or fewer, surer characters.
+MIN_CHARS = 3
+MIN_SCORE = 0.35
+SHORT_CHARS = 2
+SHORT_SCORE = 0.8
+#: Mean absolute difference (8-bit) under which two windows are the same annotation.
+DUPLICATE_TOLERANCE = 3.0
+_TEXTISH = re.compile(r"[A-Za-z0-9+\-^/:.,()*#%&=_|']")
+_TOKEN_STRIP = re.compile(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$")
+
+
+@dataclass(frozen=True)
+class Window:
+    """A region of one frame to run the detector on, and how much to enlarge it."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    scale: float
+
+
+def _window_for(cand: Candidate, rows: int, columns: int) -> Window:
+    height = max(cand.h, cand.glyph_height, 4)
+    pad_y = max(6, round(BAND_PAD * height))
+    pad_x = max(MIN_SIDE, round(SIDE_PAD * height))
+    x0, y0 = max(0, cand.x - pad_x), max(0, cand.y - pad_y)
+    x1, y1 = min(columns, cand.x + cand.w + pad_x), min(rows, cand.y + cand.h + pad_y)
+    scale = min(MAX_SCALE, max(1.0, TARGET_GLYPH / max(cand.glyph_height, 1)))
+    return Window(x0, y0, x1 - x0, y1 - y0, scale)
+
+
+def merge_windows(windows: Iterable[Window]) -> list[Window]:
+    """Union overlapping windows of similar enlargement (the larger wins) until none
+    overlap: small text beside large text keeps a window of its own, so the large one is
+    not enlarged for it."""
+    merged = list(windows)
+    changed = True
+    while changed:
+        changed = False
+        out: list[Window] = []
+        for win in merged:
+            for index, other in enumerate(out):
+                if (
+                    max(win.scale, other.scale) <= 1.5 * min(win.scale, other.scale)
+                    and win.x < other.x + other.w
+                    and other.x < win.x + win.w
+                    and win.y < other.y + other.h
+                    and other.y < win.y + win.h
+                ):
+                    x0, y0 = min(win.x, other.x), min(win.y, other.y)
+                    x1 = max(win.x + win.w, other.x + other.w)
+                    y1 = max(win.y + win.h, other.y + other.h)
+                    out[index] = Window(x0, y0, x1 - x0, y1 - y0, max(win.scale, other.scale))
+                    changed = True
+                    break
+            else:
+                out.append(win)
+        merged = out
+    return merged
+
+
+def windows_for(candidates: Sequence[Candidate], shape: tuple[int, int]) -> list[Window]:
+    rows, columns = shape
+    return merge_windows(_window_for(c, rows, columns) for c in candidates)
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in (_TOKEN_STRIP.sub("", p) for p in text.split()) if t]
+
+
+def reads_as_text(reading: ppocr.Reading, allow: frozenset[str]) -> bool:
+    """Whether a reading is identifying text: enough sure characters, not only allowed
+    tokens (orientation markers, units)."""
+    chars = len(_TEXTISH.findall(reading.text))
+    if not (
+        (chars >= MIN_CHARS and reading.score >= MIN_SCORE)
+        or (chars >= SHORT_CHARS and reading.score >= SHORT_SCORE)
+    ):
+        return False
+    tokens = [t.lower() for t in _tokens(reading.text)]
+    return not (tokens and allow and all(t in allow for t in tokens))
+
+
+def _pad(box: Rect, rows: int, columns: int) -> Rect:
+    x, y, w, h = box
+    pad = max(1, round(OUTLINE_PAD * h))
+    x0, y0 = max(0, x - pad), max(0, y - pad)
+    x1, y1 = min(columns, x + w + pad), min(rows, y + h + pad)
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def text_in_window(frame: np.ndarray, win: Window, allow: frozenset[str]) -> list[Rect]:
+    """Confirmed text outlines (frame coordinates, padded) in one window of one frame."""
+    crop = frame[win.y : win.y + win.h, win.x : win.x + win.w]
+    scale = win.scale
+    if crop.shape[0] * crop.shape[1] * scale * scale > MAX_INPUT_PIXELS:
+        # Bounded cost: a large window is enlarged less (never shrunk below native).
+        scale = max(1.0, (MAX_INPUT_PIXELS / (crop.shape[0] * crop.shape[1])) ** 0.5)
+    outlines = [b[:4] for b in ppocr.detect(crop, scale)]
+    if not outlines:
+        return []
+    readings = ppocr.recognise([crop[y : y + h, x : x + w] for x, y, w, h in outlines])
+    rows, columns = frame.shape[:2]
+    found = []
+    for (x, y, w, h), reading in zip(outlines, readings):
+        if reads_as_text(reading, allow):
+            found.append(_pad((x + win.x, y + win.y, w, h), rows, columns))
+    return found
+
+
+def window_key(frame: np.ndarray, win: Window, allow: frozenset[str]) -> str:
+    crop = frame[win.y : win.y + win.h, win.x : win.x + win.w]
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(np.ascontiguousarray(crop).tobytes())
+    digest.update(repr((win, sorted(allow))).encode())
+    return digest.hexdigest()
+
+
+def near_duplicate(a: np.ndarray, b: np.ndarray) -> bool:
+    return (
+        a.shape == b.shape
+        and float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean()) <= DUPLICATE_TOLERANCE
+    )
