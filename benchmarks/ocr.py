@@ -387,13 +387,17 @@ def build_cases(count: int, seed: int, folder: Path) -> list[Case]:
         lines: list[Line] = []
         occupied = np.zeros(image.shape[:2], dtype=bool)
         if not negative:
-            for _ in range(rng.randint(1, 3)):
+            wanted, attempts = rng.randint(1, 3), 0
+            while len(lines) < wanted and attempts < 12:  # a text case gets its text
+                attempts += 1
                 placement = rng.choice(PLACEMENTS)
                 font = rng.choice(list(FONTS))
                 cap = rng.randint(6, 30)
                 line = draw_line(rng, image, 0, identity_text(rng), placement, font, cap, occupied)
                 if line is not None:
                     lines.append(line)
+            if not lines:
+                burned_in = None  # nothing could be drawn: a text-free case, flagged as such
         stack = np.stack([image] * frames)
         if frames > 1:  # content differs between frames (noise), the annotation does not
             noise = np.random.default_rng(seed * 1000 + i)

@@ -20,6 +20,12 @@ MIN_HEIGHT = 5
 MAX_HEIGHT = 60
 #: Weakest edge (8-bit gradient) a glyph stroke can have: dim grey text on black is ~60.
 MIN_GRADIENT = 28
+#: The stroke image's square kernel (px): strokes up to this wide minus one survive.
+STROKE_KERNEL = 7
+#: Stroke contrast (8-bit levels) against the local background that marks ink.
+STROKE_CONTRAST = 40
+#: Stroke blobs are glyphs themselves (no gradient halo): smaller ones count.
+MIN_STROKE_HEIGHT = 4
 #: Frames that yield more blobs than this are texture, not annotation: keep the best ones.
 MAX_BLOBS = 3000
 MAX_LINES = 120
@@ -58,12 +64,29 @@ def _gradient(gray: np.ndarray) -> np.ndarray:
     return cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, kernel)
 
 
-def _blobs(gray: np.ndarray) -> np.ndarray:
-    """Glyph-like connected components as rows (x, y, w, h, area)."""
-    gradient = _gradient(gray)
-    otsu, _ = cv2.threshold(gradient, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    level = max(MIN_GRADIENT, min(int(otsu), 90))
-    _, mask = cv2.threshold(gradient, level, 255, cv2.THRESH_BINARY)
+def stroke_image(gray: np.ndarray) -> np.ndarray:
+    """Thin structure of either polarity against its local background (white and black
+    top-hats, ``STROKE_KERNEL`` square): glyph strokes stay, smooth anatomy, flat bars and
+    the wide edges of organs go. Text touching anatomy or drawn on a textured or light
+    background separates from it here, where the gradient merges the two."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (STROKE_KERNEL, STROKE_KERNEL))
+    white = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, kernel)
+    black = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel)
+    return np.maximum(white, black)
+
+
+def _blobs(gray: np.ndarray, strokes: bool = False) -> np.ndarray:
+    """Glyph-like connected components as rows (x, y, w, h, area).
+
+    ``strokes``: ``gray`` is a :func:`stroke_image`, thresholded at a fixed contrast.
+    """
+    if strokes:
+        _, mask = cv2.threshold(gray, STROKE_CONTRAST, 255, cv2.THRESH_BINARY)
+    else:
+        gradient = _gradient(gray)
+        otsu, _ = cv2.threshold(gradient, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        level = max(MIN_GRADIENT, min(int(otsu), 90))
+        _, mask = cv2.threshold(gradient, level, 255, cv2.THRESH_BINARY)
     count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     stats = stats[1:count]
     if not len(stats):
@@ -71,8 +94,17 @@ def _blobs(gray: np.ndarray) -> np.ndarray:
     x, y, w, h, area = (stats[:, i].astype(np.int64) for i in range(5))
     max_h = min(MAX_HEIGHT, max(MIN_HEIGHT + 1, gray.shape[0] // 3))
     fill = area / np.maximum(w * h, 1)
+    # A label box's outline is a wide hollow blob: it would join the glyphs it frames
+    # into one tall group.
+    hollow = (w > 3 * h) & (fill < 0.25)
+    min_h = MIN_STROKE_HEIGHT if strokes else MIN_HEIGHT
     keep = (
-        (h >= MIN_HEIGHT) & (h <= max_h) & (w >= 2) & (w <= np.maximum(h * 60, 20)) & (fill >= 0.12)
+        (h >= min_h)
+        & (h <= max_h)
+        & (w >= 2)
+        & (w <= np.maximum(h * 60, 20))
+        & (fill >= 0.12)
+        & ~hollow
     )
     return np.stack([x, y, w, h, area], axis=1)[keep]
 
@@ -139,13 +171,16 @@ def _group_lines(blobs: np.ndarray) -> list[np.ndarray]:
     return [blobs[idx] for idx in np.split(order, bounds)]
 
 
-def find_candidates(gray: np.ndarray, min_span: float = 0.0) -> list[Candidate]:
+def find_candidates(
+    gray: np.ndarray, min_span: float = 0.0, strokes: bool = False
+) -> list[Candidate]:
     """Text-line candidates of one 8-bit frame, largest first, at most ``MAX_LINES``.
 
     Lone blobs narrower than ``min_span`` heights are dropped before any per-line work
-    (the screen rejects them anyway; a textured frame has thousands).
+    (the screen rejects them anyway; a textured frame has thousands). ``strokes``: ``gray``
+    is a :func:`stroke_image`.
     """
-    blobs = _blobs(gray)
+    blobs = _blobs(gray, strokes)
     if len(blobs) > MAX_BLOBS:
         # Texture: prefer compact, high-contrast-edge blobs of glyph size.
         order = np.argsort(-blobs[:, 4])

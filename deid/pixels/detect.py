@@ -16,6 +16,7 @@ from deid.pixels.candidates import (
     Candidate,
     find_candidates,
     looks_like_text,
+    stroke_image,
 )
 from deid.pixels.learned import near_duplicate, text_in_window, window_key, windows_for
 from deid.pixels.ocr import DEFAULT_CACHE, OcrCache
@@ -115,10 +116,20 @@ def detect_text(
                 found.append(Found(index, box, "outside-image-area"))
             elif looks_like_text(frame, cand):
                 flagged.append(cand)
+        # Second look, on thin strokes against their local background: text touching
+        # anatomy, on light or textured ground, that the gradient merged with it.
+        strokes = stroke_image(frame)
+        flagged.extend(
+            c
+            for c in find_candidates(strokes, SCREEN_MIN_SPAN, True)
+            if looks_like_text(strokes, c)
+        )
         for win in windows_for(flagged, shape):
             rect = (win.x, win.y, win.w, win.h)
             crop = frame[win.y : win.y + win.h, win.x : win.x + win.w]
-            boxes = next((b for other, b in seen.get(rect, []) if near_duplicate(other, crop)), None)
+            boxes = next(
+                (b for other, b in seen.get(rect, []) if near_duplicate(other, crop)), None
+            )
             if boxes is None:
                 key = ("db", window_key(frame, win, allow))
                 boxes = cache.get(key)  # type: ignore[arg-type]
@@ -127,6 +138,9 @@ def detect_text(
                     boxes = text_in_window(frame, win, allow)
                     cache.put(key, boxes)  # type: ignore[arg-type]
                 seen.setdefault(rect, []).append((crop, boxes))
-            found.extend(Found(index, b, "ocr") for b in boxes)
+            # A confirmed line takes in flagged fragments on its band that DB left out
+            # (a script capital, a word the window cut).
+            for b in boxes:
+                found.append(Found(index, absorb_neighbours(b, flagged), "ocr"))
     found.sort(key=lambda f: (f.frame, f.box[1], f.box[0]))
     return found

@@ -30,16 +30,25 @@ Rect = tuple[int, int, int, int]
 #: Glyph height (px) the detector sees best; smaller text is enlarged up to ``MAX_SCALE``.
 TARGET_GLYPH = 22
 MAX_SCALE = 4.0
+#: Large text is shrunk towards the same size (cost falls with the square of the scale).
+MIN_SCALE = 0.5
 #: A window is the flagged line's band grown by this many line heights up and down, and
 #: this many sideways (at least ``MIN_SIDE`` px), clipped to the frame.
 BAND_PAD = 1.0
-SIDE_PAD = 6.0
-MIN_SIDE = 32
+SIDE_PAD = 8.0
+MIN_SIDE = 48
+#: Up and down at least this much (px): a flagged fragment may belong to larger text.
+MIN_BAND = 20
+#: Times a window is widened over a line that runs into its edge.
+WIDEN_ROUNDS = 3
 #: Largest window (detector input pixels after scaling): bigger ones are scaled down.
 MAX_INPUT_PIXELS = 512 * 512
 #: Outlines grow by this share of their height on every side (anti-aliased edges, flourishes
 #: DB's unclip does not reach).
-OUTLINE_PAD = 0.12
+OUTLINE_PAD = 0.15
+#: Sideways outlines grow by this share of their height (about a glyph: DB drops a last
+#: glyph that touches anatomy).
+OUTLINE_PAD_X = 0.5
 #: What the reader must produce for an outline to count as text: at least this many
 #: characters that are letters, digits or common annotation punctuation, with at least this
 #: mean confidence; or fewer, surer characters.
@@ -66,11 +75,11 @@ class Window:
 
 def _window_for(cand: Candidate, rows: int, columns: int) -> Window:
     height = max(cand.h, cand.glyph_height, 4)
-    pad_y = max(6, round(BAND_PAD * height))
+    pad_y = max(MIN_BAND, round(BAND_PAD * height))
     pad_x = max(MIN_SIDE, round(SIDE_PAD * height))
     x0, y0 = max(0, cand.x - pad_x), max(0, cand.y - pad_y)
     x1, y1 = min(columns, cand.x + cand.w + pad_x), min(rows, cand.y + cand.h + pad_y)
-    scale = min(MAX_SCALE, max(1.0, TARGET_GLYPH / max(cand.glyph_height, 1)))
+    scale = min(MAX_SCALE, max(MIN_SCALE, TARGET_GLYPH / max(cand.glyph_height, 1)))
     return Window(x0, y0, x1 - x0, y1 - y0, scale)
 
 
@@ -128,29 +137,49 @@ def reads_as_text(reading: ppocr.Reading, allow: frozenset[str]) -> bool:
 
 def _pad(box: Rect, rows: int, columns: int) -> Rect:
     x, y, w, h = box
-    pad = max(1, round(OUTLINE_PAD * h))
-    x0, y0 = max(0, x - pad), max(0, y - pad)
-    x1, y1 = min(columns, x + w + pad), min(rows, y + h + pad)
+    pad, side = max(1, round(OUTLINE_PAD * h)), max(2, round(OUTLINE_PAD_X * h))
+    x0, y0 = max(0, x - side), max(0, y - pad)
+    x1, y1 = min(columns, x + w + side), min(rows, y + h + pad)
     return x0, y0, x1 - x0, y1 - y0
+
+
+def _outlines(frame: np.ndarray, win: Window) -> list[Rect]:
+    """DB outlines in ``win`` (frame coordinates), the window widened while a line runs
+    into its left or right edge (a flagged fragment of a longer line)."""
+    rows, columns = frame.shape[:2]
+    for _ in range(WIDEN_ROUNDS + 1):
+        crop = frame[win.y : win.y + win.h, win.x : win.x + win.w]
+        scale = win.scale
+        if crop.shape[0] * crop.shape[1] * scale * scale > MAX_INPUT_PIXELS:
+            # Bounded cost: a large window is enlarged less.
+            scale = max(MIN_SCALE, (MAX_INPUT_PIXELS / (crop.shape[0] * crop.shape[1])) ** 0.5)
+        outlines = [(x + win.x, y + win.y, w, h) for x, y, w, h, _ in ppocr.detect(crop, scale)]
+        # Touching: within half the outline's height of the edge.
+        left = win.x > 0 and any(x <= win.x + max(2, h // 2) for x, _, _, h in outlines)
+        right = win.x + win.w < columns and any(
+            x + w >= win.x + win.w - max(2, h // 2) for x, _, w, h in outlines
+        )
+        if not (left or right):
+            break
+        grow = max(MIN_SIDE, win.h * 2)
+        x0 = max(0, win.x - grow) if left else win.x
+        x1 = min(columns, win.x + win.w + grow) if right else win.x + win.w
+        win = Window(x0, win.y, x1 - x0, win.h, win.scale)
+    return outlines
 
 
 def text_in_window(frame: np.ndarray, win: Window, allow: frozenset[str]) -> list[Rect]:
     """Confirmed text outlines (frame coordinates, padded) in one window of one frame."""
-    crop = frame[win.y : win.y + win.h, win.x : win.x + win.w]
-    scale = win.scale
-    if crop.shape[0] * crop.shape[1] * scale * scale > MAX_INPUT_PIXELS:
-        # Bounded cost: a large window is enlarged less (never shrunk below native).
-        scale = max(1.0, (MAX_INPUT_PIXELS / (crop.shape[0] * crop.shape[1])) ** 0.5)
-    outlines = [b[:4] for b in ppocr.detect(crop, scale)]
+    outlines = _outlines(frame, win)
     if not outlines:
         return []
-    readings = ppocr.recognise([crop[y : y + h, x : x + w] for x, y, w, h in outlines])
+    readings = ppocr.recognise([frame[y : y + h, x : x + w] for x, y, w, h in outlines])
     rows, columns = frame.shape[:2]
-    found = []
-    for (x, y, w, h), reading in zip(outlines, readings):
-        if reads_as_text(reading, allow):
-            found.append(_pad((x + win.x, y + win.y, w, h), rows, columns))
-    return found
+    return [
+        _pad(box, rows, columns)
+        for box, reading in zip(outlines, readings)
+        if reads_as_text(reading, allow)
+    ]
 
 
 def window_key(frame: np.ndarray, win: Window, allow: frozenset[str]) -> str:
