@@ -53,6 +53,8 @@ REPO = Path(__file__).resolve().parents[1]
 RESEARCH = REPO / "recipes" / "research.yaml"
 KEY = "5eed" * 16
 MARGIN = 2  # the recipe's default margin (PixelSettings.margin)
+#: Smallest display change (0..1) that makes a stroke pixel count as visible text.
+VISIBLE = 0.08
 
 #: (file, modality it is saved as): real pixel data, no text of its own.
 SOURCES = {
@@ -289,8 +291,13 @@ def draw_line(rng, image, frame_index, text, placement, font, cap, occupied) -> 
         if outline is not None:
             cv2.rectangle(image, (x - 6, y - 4), (x + width + 5, y + height + 3), outline, 1)
     coverage = text_coverage(image.shape[:2], text, font, cap, (x, y))
+    under = image.copy()
     _blend(image, coverage, value)
-    mask = coverage > 0.4
+    # Text pixels are the strokes a viewer can see: drawn, and at least VISIBLE away from
+    # what was under them (white text running onto white bone leaves nothing to read).
+    change = np.abs(image - under)
+    change = change.max(axis=-1) if change.ndim == 3 else change
+    mask = (coverage > 0.4) & (change >= VISIBLE)
     if not mask.any():
         return None
     ys, xs = np.nonzero(mask)

@@ -13,6 +13,7 @@ import numpy as np
 
 from deid.pixels.candidates import (
     SCREEN_MIN_SPAN,
+    STROKE_CONTRAST,
     Candidate,
     find_candidates,
     looks_like_text,
@@ -135,7 +136,7 @@ def detect_text(
                 boxes = cache.get(key)  # type: ignore[arg-type]
                 if boxes is None:
                     cache.calls += 1
-                    boxes = text_in_window(frame, win, allow)
+                    boxes = text_in_window(frame, win, allow, strokes, STROKE_CONTRAST)
                     cache.put(key, boxes)  # type: ignore[arg-type]
                 seen.setdefault(rect, []).append((crop, boxes))
             # A confirmed line takes in flagged fragments on its band that DB left out

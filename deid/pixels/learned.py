@@ -41,6 +41,10 @@ MIN_SIDE = 48
 MIN_BAND = 20
 #: Times a window is widened over a line that runs into its edge.
 WIDEN_ROUNDS = 3
+EDGE_REACH = 1.5
+#: Growth over strokes beside a confirmed outline: largest gap and reach, in heights.
+GROW_GAP = 0.6
+GROW_REACH = 3.0
 #: Largest window (detector input pixels after scaling): bigger ones are scaled down.
 MAX_INPUT_PIXELS = 512 * 512
 #: Outlines grow by this share of their height on every side (anti-aliased edges, flourishes
@@ -135,9 +139,36 @@ def reads_as_text(reading: ppocr.Reading, allow: frozenset[str]) -> bool:
     return not (tokens and allow and all(t in allow for t in tokens))
 
 
+def grow_over_strokes(strokes: np.ndarray, box: Rect, level: int) -> Rect:
+    """Grow a confirmed outline sideways over the thin strokes on its band.
+
+    DB can stop a glyph or two short where text runs onto bright anatomy; the stroke image
+    (:func:`~deid.pixels.candidates.stroke_image`) still shows those glyphs. The outline
+    takes in stroke columns up to a gap of ``GROW_GAP`` heights, at most ``GROW_REACH``
+    heights on each side.
+    """
+    x, y, w, h = box
+    columns = strokes.shape[1]
+    ink = (strokes[y : y + h] > level).any(axis=0)
+    gap, reach = max(2, round(GROW_GAP * h)), round(GROW_REACH * h)
+
+    def walk(start: int, step: int) -> int:
+        last, cursor = start, start + step
+        while 0 <= cursor < columns and abs(cursor - start) <= reach:
+            if ink[cursor]:
+                last = cursor
+            elif abs(cursor - last) > gap:
+                break
+            cursor += step
+        return last
+
+    left, right = walk(x, -1), walk(x + w - 1, 1)
+    return left, y, right - left + 1, h
+
+
 def _pad(box: Rect, rows: int, columns: int) -> Rect:
     x, y, w, h = box
-    pad, side = max(1, round(OUTLINE_PAD * h)), max(2, round(OUTLINE_PAD_X * h))
+    pad, side = max(2, round(OUTLINE_PAD * h)), max(2, round(OUTLINE_PAD_X * h))
     x0, y0 = max(0, x - side), max(0, y - pad)
     x1, y1 = min(columns, x + w + side), min(rows, y + h + pad)
     return x0, y0, x1 - x0, y1 - y0
@@ -154,10 +185,11 @@ def _outlines(frame: np.ndarray, win: Window) -> list[Rect]:
             # Bounded cost: a large window is enlarged less.
             scale = max(MIN_SCALE, (MAX_INPUT_PIXELS / (crop.shape[0] * crop.shape[1])) ** 0.5)
         outlines = [(x + win.x, y + win.y, w, h) for x, y, w, h, _ in ppocr.detect(crop, scale)]
-        # Touching: within half the outline's height of the edge.
-        left = win.x > 0 and any(x <= win.x + max(2, h // 2) for x, _, _, h in outlines)
+        # Touching: within EDGE_REACH outline heights of the edge (DB stops short of a
+        # glyph the edge cuts).
+        left = win.x > 0 and any(x <= win.x + EDGE_REACH * h for x, _, _, h in outlines)
         right = win.x + win.w < columns and any(
-            x + w >= win.x + win.w - max(2, h // 2) for x, _, w, h in outlines
+            x + w >= win.x + win.w - EDGE_REACH * h for x, _, w, h in outlines
         )
         if not (left or right):
             break
@@ -168,18 +200,24 @@ def _outlines(frame: np.ndarray, win: Window) -> list[Rect]:
     return outlines
 
 
-def text_in_window(frame: np.ndarray, win: Window, allow: frozenset[str]) -> list[Rect]:
-    """Confirmed text outlines (frame coordinates, padded) in one window of one frame."""
+def text_in_window(
+    frame: np.ndarray,
+    win: Window,
+    allow: frozenset[str],
+    strokes: np.ndarray | None = None,
+    level: int = 40,
+) -> list[Rect]:
+    """Confirmed text outlines (frame coordinates, grown over ``strokes`` when given,
+    padded) in one window of one frame."""
     outlines = _outlines(frame, win)
     if not outlines:
         return []
     readings = ppocr.recognise([frame[y : y + h, x : x + w] for x, y, w, h in outlines])
     rows, columns = frame.shape[:2]
-    return [
-        _pad(box, rows, columns)
-        for box, reading in zip(outlines, readings)
-        if reads_as_text(reading, allow)
-    ]
+    confirmed = [box for box, reading in zip(outlines, readings) if reads_as_text(reading, allow)]
+    if strokes is not None:
+        confirmed = [grow_over_strokes(strokes, box, level) for box in confirmed]
+    return [_pad(box, rows, columns) for box in confirmed]
 
 
 def window_key(frame: np.ndarray, win: Window, allow: frozenset[str]) -> str:
