@@ -277,6 +277,13 @@ SCREEN_MIN_CONTRAST = 40
 SCREEN_MIN_TRANSITIONS = 1.0
 #: Glyphs of a line share a top (capitals, digits) or a baseline: deviation in glyph heights.
 SCREEN_MAX_MISALIGNMENT = 0.12
+#: The loose screen (stroke image): line-to-glyph factor, extra stroke width (px; a tenth
+#: of it per line height), and share of the crossings.
+LOOSE_TALL = 1.6
+LOOSE_STROKE = 1.5
+LOOSE_TRANSITIONS = 0.5
+LOOSE_MIN_BLOBS = 3
+LOOSE_WORD_SPAN = 4.0
 
 
 def _ink(crop: np.ndarray) -> np.ndarray | None:
@@ -289,20 +296,29 @@ def _ink(crop: np.ndarray) -> np.ndarray | None:
     return distance > contrast / 2
 
 
-def looks_like_text(gray: np.ndarray, cand: Candidate) -> bool:
+def looks_like_text(gray: np.ndarray, cand: Candidate, loose: bool = False) -> bool:
     """The cheap screen (no OCR): whether a candidate line may be text worth reading.
 
     A text line is two or more glyphs wide, its glyphs sit on a common baseline, its
     strokes contrast with the background and are thin next to its height, and a row
     through its middle crosses many strokes. Anatomy that the blob stage lets through is
     mostly single round blobs, pairs, or thick structure, and fails one of these.
+
+    ``loose`` (on a :func:`stroke_image`, whose flagged windows the learned detector and
+    its reader confirm): taller groups (text merged with nearby strokes), thicker strokes
+    (anti-aliased halos) and fewer crossings (dot-matrix fonts) pass too.
     """
+    tall, thick, crossings = (
+        (LOOSE_TALL, LOOSE_STROKE, LOOSE_TRANSITIONS) if loose else (1.0, 0.0, 1.0)
+    )
     if cand.w < SCREEN_MIN_SPAN * max(cand.glyph_height, cand.h):
         return False
+    if loose and cand.blobs < LOOSE_MIN_BLOBS and cand.w < LOOSE_WORD_SPAN * cand.h:
+        return False  # loose only for rows of glyphs, or a whole small word in one blob
     many = cand.blobs >= 5
     if (
         cand.blobs >= 2
-        and cand.h > SCREEN_MAX_LINE_TO_GLYPH * (1.5 if many else 1) * cand.glyph_height
+        and cand.h > SCREEN_MAX_LINE_TO_GLYPH * (1.5 if many else 1) * tall * cand.glyph_height
     ):
         return False
     # Two blobs (two words, or a word and a glyph) have one deviation between them: looser.
@@ -324,8 +340,8 @@ def looks_like_text(gray: np.ndarray, cand: Candidate) -> bool:
     padded = np.pad(ink.astype(np.uint8), 1)
     half_width = cv2.distanceTransform(padded, cv2.DIST_L2, 3)[1:-1, 1:-1][ink]
     stroke = 2.0 * float(np.percentile(half_width, 90))
-    if stroke > max(3.5, 0.4 * height):
+    if stroke > max(3.5 + thick, (0.4 + thick / 10) * height):
         return False
     rows = ink[max(0, cand.h // 2 - cand.h // 4) : cand.h // 2 + cand.h // 4 + 1]
     transitions = np.abs(np.diff(rows.astype(np.int8), axis=1)).sum(axis=1).max()
-    return float(transitions) / 2 >= SCREEN_MIN_TRANSITIONS * cand.w / height
+    return float(transitions) / 2 >= SCREEN_MIN_TRANSITIONS * crossings * cand.w / height

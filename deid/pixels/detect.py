@@ -123,7 +123,7 @@ def detect_text(
         flagged.extend(
             c
             for c in find_candidates(strokes, SCREEN_MIN_SPAN, True)
-            if looks_like_text(strokes, c)
+            if looks_like_text(strokes, c, loose=True)
         )
         for win in windows_for(flagged, shape):
             rect = (win.x, win.y, win.w, win.h)
