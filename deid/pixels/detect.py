@@ -53,6 +53,10 @@ ABSORB_GAP = 1.5
 LINE_PAD = 0.15
 
 
+def _overlaps(a: Rect, b: Rect) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
 def absorb_neighbours(box: Rect, candidates: Sequence[Candidate]) -> Rect:
     """Grow a confirmed line over the candidates on its band until none is near."""
     x0, y0, x1, y1 = box[0], box[1], box[0] + box[2], box[1] + box[3]
@@ -97,9 +101,10 @@ def detect_text(
     Candidates mostly outside the declared ultrasound image area are text by position
     (annotation lives there). Each flagged line opens a window on which PP-OCR's DB
     detector outlines the text lines and its recogniser confirms them
-    (:mod:`deid.pixels.learned`). A window at the same place as one of an earlier frame,
-    with nearly the same pixels, shares its result (fixed annotation on every frame is
-    read once); identical windows are read once per process (hash cache).
+    (:mod:`deid.pixels.learned`). A flagged line at the same place as one of an earlier
+    frame, with nearly the same pixels, reuses that line's outlines (fixed annotation on
+    every frame is detected once, however the image under it moves); identical windows
+    are read once per process (hash cache).
     """
     cache = DEFAULT_CACHE if cache is None else cache
     allow = frozenset(t.lower() for t in allow_tokens)
@@ -125,23 +130,36 @@ def detect_text(
             for c in find_candidates(strokes, SCREEN_MIN_SPAN, True)
             if looks_like_text(strokes, c, loose=True)
         )
-        for win in windows_for(flagged, shape):
-            rect = (win.x, win.y, win.w, win.h)
-            crop = frame[win.y : win.y + win.h, win.x : win.x + win.w]
-            boxes = next(
-                (b for other, b in seen.get(rect, []) if near_duplicate(other, crop)), None
+        # A flagged line at the same place as in an earlier frame, with nearly the same
+        # pixels, is the same annotation: its outlines are reused, no window is run.
+        fresh, boxes = [], []
+        for cand in flagged:
+            rect = (cand.x, cand.y, cand.w, cand.h)
+            tight = frame[cand.y : cand.y + cand.h, cand.x : cand.x + cand.w]
+            known = next(
+                (b for other, b in seen.get(rect, []) if near_duplicate(other, tight)), None
             )
-            if boxes is None:
-                key = ("db", window_key(frame, win, allow))
-                boxes = cache.get(key)  # type: ignore[arg-type]
-                if boxes is None:
-                    cache.calls += 1
-                    boxes = text_in_window(frame, win, allow, strokes, STROKE_CONTRAST)
-                    cache.put(key, boxes)  # type: ignore[arg-type]
-                seen.setdefault(rect, []).append((crop, boxes))
-            # A confirmed line takes in flagged fragments on its band that DB left out
-            # (a script capital, a word the window cut).
-            for b in boxes:
-                found.append(Found(index, absorb_neighbours(b, flagged), "ocr"))
+            if known is None:
+                fresh.append(cand)
+            else:
+                boxes.extend(known)
+        new_boxes: list[Rect] = []
+        for win in windows_for(fresh, shape):
+            key = ("db", window_key(frame, win, allow))
+            result = cache.get(key)  # type: ignore[arg-type]
+            if result is None:
+                cache.calls += 1
+                result = text_in_window(frame, win, allow, strokes, STROKE_CONTRAST)
+                cache.put(key, result)  # type: ignore[arg-type]
+            new_boxes.extend(result)
+        for cand in fresh:
+            rect = (cand.x, cand.y, cand.w, cand.h)
+            tight = frame[cand.y : cand.y + cand.h, cand.x : cand.x + cand.w]
+            mine = [b for b in new_boxes if _overlaps(b, rect)]
+            seen.setdefault(rect, []).append((tight, mine))
+        # A confirmed line takes in flagged fragments on its band that DB left out
+        # (a script capital, a word the window cut).
+        for b in dict.fromkeys(boxes + new_boxes):
+            found.append(Found(index, absorb_neighbours(b, flagged), "ocr"))
     found.sort(key=lambda f: (f.frame, f.box[1], f.box[0]))
     return found

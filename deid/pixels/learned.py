@@ -49,7 +49,7 @@ GROW_REACH = 3.0
 MAX_INPUT_PIXELS = 512 * 512
 #: Outlines grow by this share of their height on every side (anti-aliased edges, flourishes
 #: DB's unclip does not reach).
-OUTLINE_PAD = 0.15
+OUTLINE_PAD = 0.08
 #: Sideways outlines grow by this share of their height (about a glyph: DB drops a last
 #: glyph that touches anatomy).
 OUTLINE_PAD_X = 0.5
@@ -168,7 +168,7 @@ def grow_over_strokes(strokes: np.ndarray, box: Rect, level: int) -> Rect:
 
 def _pad(box: Rect, rows: int, columns: int) -> Rect:
     x, y, w, h = box
-    pad, side = max(2, round(OUTLINE_PAD * h)), max(2, round(OUTLINE_PAD_X * h))
+    pad, side = max(1, round(OUTLINE_PAD * h)), max(2, round(OUTLINE_PAD_X * h))
     x0, y0 = max(0, x - side), max(0, y - pad)
     x1, y1 = min(columns, x + w + side), min(rows, y + h + pad)
     return x0, y0, x1 - x0, y1 - y0
@@ -177,7 +177,7 @@ def _pad(box: Rect, rows: int, columns: int) -> Rect:
 def _outlines(frame: np.ndarray, win: Window) -> list[Rect]:
     """DB outlines in ``win`` (frame coordinates), the window widened while a line runs
     into its left or right edge (a flagged fragment of a longer line)."""
-    rows, columns = frame.shape[:2]
+    _rows, columns = frame.shape[:2]
     for _ in range(WIDEN_ROUNDS + 1):
         crop = frame[win.y : win.y + win.h, win.x : win.x + win.w]
         scale = win.scale

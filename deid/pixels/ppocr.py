@@ -41,7 +41,7 @@ def models_dir() -> str:
         spec = None
     if spec is None or not spec.submodule_search_locations:
         raise OcrUnavailable("text detector unavailable (rapidocr-onnxruntime not installed)")
-    folder = os.path.join(list(spec.submodule_search_locations)[0], "models")
+    folder = os.path.join(next(iter(spec.submodule_search_locations)), "models")
     for name in (DET_MODEL, REC_MODEL):
         if not os.path.isfile(os.path.join(folder, name)):
             raise OcrUnavailable(f"text detector unavailable (model {name} missing)")
@@ -89,7 +89,11 @@ def ensure_available() -> None:
 def _charset() -> list[str]:
     chars = getattr(_local, "charset", None)
     if chars is None:
-        meta = _session(REC_MODEL).get_modelmeta().custom_metadata_map
+        session = _session(REC_MODEL)
+        try:
+            meta = session.get_modelmeta().custom_metadata_map
+        except Exception as error:
+            raise OcrUnavailable(f"text recogniser unavailable ({type(error).__name__})") from error
         if "character" not in meta:
             raise OcrUnavailable("text recogniser unavailable (no character list in model)")
         chars = _local.charset = ["blank", *meta["character"].splitlines(), " "]
@@ -114,8 +118,8 @@ def detect(image: np.ndarray, scale: float = 1.0) -> list[tuple[int, int, int, i
     """DB text boxes (x, y, w, h, score) of ``image`` (uint8 grey or 3-channel), in its
     own coordinates; ``scale`` enlarges it first (small text)."""
     rows, columns = image.shape[:2]
-    h = max(32, int(math.ceil(rows * scale / 32)) * 32)
-    w = max(32, int(math.ceil(columns * scale / 32)) * 32)
+    h = max(32, math.ceil(rows * scale / 32) * 32)
+    w = max(32, math.ceil(columns * scale / 32) * 32)
     resized = cv2.resize(_as_bgr(image), (w, h), interpolation=cv2.INTER_LINEAR)
     batch = (resized.astype(np.float32) / 255.0 - 0.5) / 0.5
     batch = batch.transpose(2, 0, 1)[np.newaxis]
@@ -136,8 +140,8 @@ def detect(image: np.ndarray, scale: float = 1.0) -> list[tuple[int, int, int, i
         distance = area * DB_UNCLIP / max(2 * (bw + bh), 1)
         x0, y0 = (x - distance) * sx, (y - distance) * sy
         x1, y1 = (x + bw + distance) * sx, (y + bh + distance) * sy
-        x0, y0 = max(0, int(math.floor(x0))), max(0, int(math.floor(y0)))
-        x1, y1 = min(columns, int(math.ceil(x1))), min(rows, int(math.ceil(y1)))
+        x0, y0 = max(0, math.floor(x0)), max(0, math.floor(y0))
+        x1, y1 = min(columns, math.ceil(x1)), min(rows, math.ceil(y1))
         if x1 > x0 and y1 > y0:
             boxes.append((x0, y0, x1 - x0, y1 - y0, score))
     return boxes
@@ -162,11 +166,11 @@ def recognise(crops: list[np.ndarray]) -> list[Reading]:
     for start in range(0, len(order), 8):
         group = order[start : start + 8]
         ratios = [crops[i].shape[1] / max(crops[i].shape[0], 1) for i in group]
-        width = int(math.ceil(REC_HEIGHT * max(max(ratios), 320 / REC_HEIGHT)))
+        width = math.ceil(REC_HEIGHT * max(max(ratios), 320 / REC_HEIGHT))
         batch = np.zeros((len(group), 3, REC_HEIGHT, width), dtype=np.float32)
         for row, i in enumerate(group):
             crop = _as_bgr(crops[i])
-            w = min(width, max(1, int(math.ceil(REC_HEIGHT * ratios[row]))))
+            w = min(width, max(1, math.ceil(REC_HEIGHT * ratios[row])))
             resized = cv2.resize(crop, (w, REC_HEIGHT)).astype(np.float32)
             batch[row, :, :, :w] = ((resized / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
         preds = _run(REC_MODEL, batch)
