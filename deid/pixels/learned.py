@@ -28,8 +28,8 @@ from deid.pixels.candidates import Candidate
 Rect = tuple[int, int, int, int]
 
 #: Glyph height (px) the detector sees best; smaller text is enlarged up to ``MAX_SCALE``.
-TARGET_GLYPH = 22
-MAX_SCALE = 4.0
+TARGET_GLYPH = 14
+MAX_SCALE = 2.5
 #: Large text is shrunk towards the same size (cost falls with the square of the scale).
 MIN_SCALE = 0.5
 #: A window is the flagged line's band grown by this many line heights up and down, and
@@ -46,7 +46,7 @@ EDGE_REACH = 1.5
 GROW_GAP = 0.6
 GROW_REACH = 3.0
 #: Largest window (detector input pixels after scaling): bigger ones are scaled down.
-MAX_INPUT_PIXELS = 512 * 512
+MAX_INPUT_PIXELS = 384 * 384
 #: Outlines grow by this share of their height on every side (anti-aliased edges, flourishes
 #: DB's unclip does not reach).
 OUTLINE_PAD = 0.08
@@ -60,6 +60,8 @@ MIN_CHARS = 3
 MIN_SCORE = 0.35
 SHORT_CHARS = 2
 SHORT_SCORE = 0.8
+#: The recogniser reads at most this many outline heights of a line.
+READ_SPAN = 6
 #: Mean absolute difference (8-bit) under which two windows are the same annotation.
 DUPLICATE_TOLERANCE = 3.0
 _TEXTISH = re.compile(r"[A-Za-z0-9+\-^/:.,()*#%&=_|']")
@@ -212,9 +214,17 @@ def text_in_window(
     outlines = _outlines(frame, win)
     if not outlines:
         return []
-    readings = ppocr.recognise([frame[y : y + h, x : x + w] for x, y, w, h in outlines])
+    # Reading a line's first READ_SPAN heights decides whether it is text (the whole line is
+    # filled); the recogniser's cost grows with the width it reads.
+    crops = [frame[y : y + h, x : x + min(w, READ_SPAN * h)] for x, y, w, h in outlines]
+    readings = ppocr.recognise(crops)
     rows, columns = frame.shape[:2]
-    confirmed = [box for box, reading in zip(outlines, readings) if reads_as_text(reading, allow)]
+    confirmed = [
+        box
+        for box, reading in zip(outlines, readings)
+        # A line read only in part is never exempt as "allowed tokens only".
+        if reads_as_text(reading, allow if box[2] <= READ_SPAN * box[3] else frozenset())
+    ]
     if strokes is not None:
         confirmed = [grow_over_strokes(strokes, box, level) for box in confirmed]
     return [_pad(box, rows, columns) for box in confirmed]

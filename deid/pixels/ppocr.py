@@ -166,7 +166,9 @@ def recognise(crops: list[np.ndarray]) -> list[Reading]:
     for start in range(0, len(order), 8):
         group = order[start : start + 8]
         ratios = [crops[i].shape[1] / max(crops[i].shape[0], 1) for i in group]
-        width = math.ceil(REC_HEIGHT * max(max(ratios), 320 / REC_HEIGHT))
+        # The model takes any width; the batch is as wide as its widest crop (no 320 px
+        # floor: the cost grows with the width).
+        width = math.ceil(REC_HEIGHT * max(max(ratios), 2.0))
         batch = np.zeros((len(group), 3, REC_HEIGHT, width), dtype=np.float32)
         for row, i in enumerate(group):
             crop = _as_bgr(crops[i])
