@@ -28,8 +28,8 @@ from deid.pixels.candidates import Candidate
 Rect = tuple[int, int, int, int]
 
 #: Glyph height (px) the detector sees best; smaller text is enlarged up to ``MAX_SCALE``.
-TARGET_GLYPH = 14
-MAX_SCALE = 2.5
+TARGET_GLYPH = 18
+MAX_SCALE = 3.0
 #: Large text is shrunk towards the same size (cost falls with the square of the scale).
 MIN_SCALE = 0.5
 #: A window is the flagged line's band grown by this many line heights up and down, and
@@ -44,7 +44,7 @@ WIDEN_ROUNDS = 3
 EDGE_REACH = 1.5
 #: Growth over strokes beside a confirmed outline: largest gap and reach, in heights.
 GROW_GAP = 0.6
-GROW_REACH = 3.0
+GROW_REACH = 2.0
 #: Largest window (detector input pixels after scaling): bigger ones are scaled down.
 MAX_INPUT_PIXELS = 384 * 384
 #: Outlines grow by this share of their height on every side (anti-aliased edges, flourishes
@@ -52,7 +52,7 @@ MAX_INPUT_PIXELS = 384 * 384
 OUTLINE_PAD = 0.08
 #: Sideways outlines grow by this share of their height (about a glyph: DB drops a last
 #: glyph that touches anatomy).
-OUTLINE_PAD_X = 0.5
+OUTLINE_PAD_X = 0.4
 #: What the reader must produce for an outline to count as text: at least this many
 #: characters that are letters, digits or common annotation punctuation, with at least this
 #: mean confidence; or fewer, surer characters.
@@ -61,7 +61,7 @@ MIN_SCORE = 0.35
 SHORT_CHARS = 2
 SHORT_SCORE = 0.8
 #: The recogniser reads at most this many outline heights of a line.
-READ_SPAN = 6
+READ_SPAN = 8
 #: Mean absolute difference (8-bit) under which two windows are the same annotation.
 DUPLICATE_TOLERANCE = 3.0
 _TEXTISH = re.compile(r"[A-Za-z0-9+\-^/:.,()*#%&=_|']")
