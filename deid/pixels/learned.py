@@ -45,6 +45,8 @@ EDGE_REACH = 1.5
 #: Growth over strokes beside a confirmed outline: largest gap and reach, in heights.
 GROW_GAP = 0.6
 GROW_REACH = 2.0
+#: Rows kept above and below the outermost stroke rows, in outline heights.
+TRIM_PAD = 0.15
 #: Largest window (detector input pixels after scaling): bigger ones are scaled down.
 MAX_INPUT_PIXELS = 384 * 384
 #: Outlines grow by this share of their height on every side (anti-aliased edges, flourishes
@@ -165,6 +167,14 @@ def grow_over_strokes(strokes: np.ndarray, box: Rect, level: int) -> Rect:
         return last
 
     left, right = walk(x, -1), walk(x + w - 1, 1)
+    # DB's unclipped outline of small text is two or three times the text's height: rows
+    # without any stroke contrast (half the ink level) hold nothing visible and are let go.
+    rows_ink = np.flatnonzero((strokes[y : y + h, left : right + 1] > level // 2).any(axis=1))
+    if len(rows_ink):
+        top, bottom = y + int(rows_ink[0]), y + int(rows_ink[-1]) + 1
+        keep = max(2, round(TRIM_PAD * h))
+        y0, y1 = max(y, top - keep), min(y + h, bottom + keep)
+        return left, y0, right - left + 1, y1 - y0
     return left, y, right - left + 1, h
 
 

@@ -79,9 +79,13 @@ def test_confirmed_outline_grows_over_the_strokes_beside_it() -> None:
     mask = _draw(image, "ID 52751499", (10, 40), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 255)
     end = int(np.nonzero(mask.any(axis=0))[0].max())
     strokes = stroke_image(image)
-    x, _, w, _ = grow_over_strokes(strokes, (10, 22, 90, 22), 40)
+    stopped = end - 10 - 33  # DB's outline ends a glyph and a half (33 px) short
+    x, y, w, h = grow_over_strokes(strokes, (10, 16, stopped, 30), 40)
     assert x <= 11 and x + w >= end  # the digits the outline stopped short of
     assert x + w <= end + 3  # and not beyond them
+    rows = np.flatnonzero(mask.any(axis=1))
+    assert y <= rows[0] and y + h > rows[-1]  # the rows trimmed keep every stroke row
+    assert h < 30  # the empty rows of the outline are let go
 
 
 def test_text_free_ct_slice_is_not_touched(settings: PixelSettings) -> None:
