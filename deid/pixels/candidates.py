@@ -185,7 +185,7 @@ def find_candidates(
         # Texture: prefer compact, high-contrast-edge blobs of glyph size.
         order = np.argsort(-blobs[:, 4])
         blobs = blobs[order[:MAX_BLOBS]]
-    lines = []
+    lines: list[Candidate] = []
     if not len(blobs):
         return lines
     labels = _group_labels(blobs)

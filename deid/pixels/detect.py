@@ -146,7 +146,7 @@ def detect_text(
         new_boxes: list[Rect] = []
         for win in windows_for(fresh, shape):
             key = ("db", window_key(frame, win, allow))
-            result = cache.get(key)  # type: ignore[arg-type]
+            result: list[Rect] | None = cache.get(key)  # type: ignore[arg-type,assignment]
             if result is None:
                 cache.calls += 1
                 result = text_in_window(frame, win, allow, strokes, STROKE_CONTRAST)

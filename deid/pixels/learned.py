@@ -153,7 +153,7 @@ def grow_over_strokes(strokes: np.ndarray, box: Rect, level: int) -> Rect:
     """
     x, y, w, h = box
     columns = strokes.shape[1]
-    ink = (strokes[y : y + h] > level).any(axis=0)
+    ink = np.asarray((strokes[y : y + h] > level).any(axis=0), dtype=bool)
     gap, reach = max(2, round(GROW_GAP * h)), round(GROW_REACH * h)
 
     def walk(start: int, step: int) -> int:

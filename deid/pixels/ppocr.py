@@ -58,7 +58,7 @@ def _session(name: str):
     session = sessions.get(name)
     if session is None:
         try:
-            import onnxruntime
+            import onnxruntime  # type: ignore[import-untyped]
         except Exception as error:
             raise OcrUnavailable(
                 "text detector unavailable (onnxruntime does not import)"
