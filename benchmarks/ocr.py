@@ -16,7 +16,10 @@ which rectangles were filled and how long each file took. Reported, overall and 
 * text-free images changed: Pixel Data bytes or transfer syntax differ from the input;
 * seconds per frame (from the ledger), for text-bearing 512x512 frames too.
 
-The held-out set (seeds from 1000 up) is never used for tuning; it is reported apart.
+The held-out split (``--split holdout``; seeds from 1000 up) is never used for tuning and
+adds names, fonts (Hershey complex-small, simplex italic), a placement (a dark bottom status
+bar) and line kinds (MRN, dd/mm/yyyy dates) of its own; it is reported apart. Stroke pixels
+a viewer cannot see (white text running onto white bone) are not counted as text.
 The batch figure: files/s of a CT/MR batch without text (real slices, shifted per file)
 under ``research`` against the same recipe without Clean Pixel Data (2 workers).
 
@@ -53,6 +56,8 @@ REPO = Path(__file__).resolve().parents[1]
 RESEARCH = REPO / "recipes" / "research.yaml"
 KEY = "5eed" * 16
 MARGIN = 2  # the recipe's default margin (PixelSettings.margin)
+#: Smallest display change (0..1) that makes a stroke pixel count as visible text.
+VISIBLE = 0.08
 
 #: (file, modality it is saved as): real pixel data, no text of its own.
 SOURCES = {
@@ -84,6 +89,17 @@ KINDS = ("mono8", "mono12", "mono16", "mono1", "rgb", "ybr_full", "palette")
 SURNAMES = ("GARCIA", "MUELLER", "OKONKWO", "TANAKA", "KOWALSKI", "NGUYEN", "JOHANSSON")
 GIVEN = ("MARIA", "JOHN", "AMARA", "KENJI", "PIOTR", "LINH", "ERIK")
 SITES = ("ST MARY HOSPITAL", "CITY MEDICAL CTR", "NORTH CLINIC")
+#: The held-out split draws from its own names, fonts, placements and line kinds, none of
+#: which the detector was ever tuned on (besides its own seeds).
+HOLDOUT_SURNAMES = ("OYELARAN", "VASQUEZ", "BERGSTROM", "HASHEMI", "DUBOIS", "PETROVA")
+HOLDOUT_GIVEN = ("TOMAS", "YUKI", "FATIMA", "OLGA", "RAJ", "INES")
+HOLDOUT_SITES = ("LAKESIDE IMAGING", "ROYAL INFIRMARY", "WESTGATE RADIOLOGY")
+HOLDOUT_FONTS = {
+    "complex-small": cv2.FONT_HERSHEY_COMPLEX_SMALL,
+    "simplex-italic": cv2.FONT_HERSHEY_SIMPLEX | cv2.FONT_ITALIC,
+}
+HOLDOUT_PLACEMENTS = ("bottom-bar",)
+ALL_FONTS = {**FONTS, **HOLDOUT_FONTS}
 
 
 @dataclass
@@ -133,8 +149,16 @@ def _display(name: str) -> np.ndarray:
     return np.clip(arr, 0, 1)
 
 
-def identity_text(rng: random.Random) -> str:
-    kind = rng.randrange(5)
+def identity_text(rng: random.Random, holdout: bool = False) -> str:
+    kind = rng.randrange(7 if holdout else 5)
+    if holdout and kind == 5:
+        return f"MRN:{rng.randrange(10**5, 10**8)}"
+    if holdout and kind == 6:
+        return f"{rng.randrange(1, 29):02d}/{rng.randrange(1, 13):02d}/{rng.randrange(1930, 2020)}"
+    if holdout and kind in (0, 3):
+        if kind == 0:
+            return f"{rng.choice(HOLDOUT_SURNAMES)}, {rng.choice(HOLDOUT_GIVEN)}"
+        return rng.choice(HOLDOUT_SITES)
     if kind == 0:
         return f"{rng.choice(SURNAMES)}^{rng.choice(GIVEN)}"
     if kind == 1:
@@ -148,12 +172,56 @@ def identity_text(rng: random.Random) -> str:
     return f"ACC {rng.randrange(10**4, 10**7)}"
 
 
+#: A 5x7 dot-matrix device font (the classic character-generator shapes): what monitors,
+#: printers and older consoles burn in. Lower case is drawn as upper case.
+FONT_5X7 = {
+    "0": ("01110", "10001", "10011", "10101", "11001", "10001", "01110"),
+    "1": ("00100", "01100", "00100", "00100", "00100", "00100", "01110"),
+    "2": ("01110", "10001", "00001", "00010", "00100", "01000", "11111"),
+    "3": ("11111", "00010", "00100", "00010", "00001", "10001", "01110"),
+    "4": ("00010", "00110", "01010", "10010", "11111", "00010", "00010"),
+    "5": ("11111", "10000", "11110", "00001", "00001", "10001", "01110"),
+    "6": ("00110", "01000", "10000", "11110", "10001", "10001", "01110"),
+    "7": ("11111", "00001", "00010", "00100", "01000", "01000", "01000"),
+    "8": ("01110", "10001", "10001", "01110", "10001", "10001", "01110"),
+    "9": ("01110", "10001", "10001", "01111", "00001", "00010", "01100"),
+    "A": ("01110", "10001", "10001", "11111", "10001", "10001", "10001"),
+    "B": ("11110", "10001", "10001", "11110", "10001", "10001", "11110"),
+    "C": ("01110", "10001", "10000", "10000", "10000", "10001", "01110"),
+    "D": ("11100", "10010", "10001", "10001", "10001", "10010", "11100"),
+    "E": ("11111", "10000", "10000", "11110", "10000", "10000", "11111"),
+    "F": ("11111", "10000", "10000", "11110", "10000", "10000", "10000"),
+    "G": ("01110", "10001", "10000", "10111", "10001", "10001", "01111"),
+    "H": ("10001", "10001", "10001", "11111", "10001", "10001", "10001"),
+    "I": ("01110", "00100", "00100", "00100", "00100", "00100", "01110"),
+    "J": ("00111", "00010", "00010", "00010", "00010", "10010", "01100"),
+    "K": ("10001", "10010", "10100", "11000", "10100", "10010", "10001"),
+    "L": ("10000", "10000", "10000", "10000", "10000", "10000", "11111"),
+    "M": ("10001", "11011", "10101", "10101", "10001", "10001", "10001"),
+    "N": ("10001", "10001", "11001", "10101", "10011", "10001", "10001"),
+    "O": ("01110", "10001", "10001", "10001", "10001", "10001", "01110"),
+    "P": ("11110", "10001", "10001", "11110", "10000", "10000", "10000"),
+    "Q": ("01110", "10001", "10001", "10001", "10101", "10010", "01101"),
+    "R": ("11110", "10001", "10001", "11110", "10100", "10010", "10001"),
+    "S": ("01111", "10000", "10000", "01110", "00001", "00001", "11110"),
+    "T": ("11111", "00100", "00100", "00100", "00100", "00100", "00100"),
+    "U": ("10001", "10001", "10001", "10001", "10001", "10001", "01110"),
+    "V": ("10001", "10001", "10001", "10001", "10001", "01010", "00100"),
+    "W": ("10001", "10001", "10001", "10101", "10101", "10101", "01010"),
+    "X": ("10001", "10001", "01010", "00100", "01010", "10001", "10001"),
+    "Y": ("10001", "10001", "10001", "01010", "00100", "00100", "00100"),
+    "Z": ("11111", "00001", "00010", "00100", "01000", "10000", "11111"),
+    "-": ("00000", "00000", "00000", "11111", "00000", "00000", "00000"),
+    "^": ("00100", "01010", "10001", "00000", "00000", "00000", "00000"),
+    ":": ("00000", "01100", "01100", "00000", "01100", "01100", "00000"),
+    "/": ("00000", "00001", "00010", "00100", "01000", "10000", "00000"),
+    ".": ("00000", "00000", "00000", "00000", "00000", "01100", "01100"),
+}
+
+
 def _bitmap_glyph(ch: str) -> np.ndarray:
-    """A 5x7 device-font glyph: the character rasterised onto a 5x7 grid."""
-    canvas = np.zeros((70, 50), dtype=np.uint8)
-    cv2.putText(canvas, ch, (2, 64), cv2.FONT_HERSHEY_SIMPLEX, 2.2, 255, 9, cv2.LINE_AA)
-    small = cv2.resize(canvas, (5, 7), interpolation=cv2.INTER_AREA)
-    return small > 70
+    rows = FONT_5X7.get(ch.upper(), FONT_5X7["-"])
+    return np.array([[c == "1" for c in row] for row in rows], dtype=bool)
 
 
 def text_coverage(shape, text: str, font: str, cap: int, origin: tuple[int, int]) -> np.ndarray:
@@ -170,7 +238,7 @@ def text_coverage(shape, text: str, font: str, cap: int, origin: tuple[int, int]
                     canvas[y : y + h, x : x + w][glyph] = 1.0
             x += 6 * cell
         return canvas
-    face = FONTS[font]
+    face = ALL_FONTS[font]
     (_, base_h), _ = cv2.getTextSize("H", face, 1.0, 1)
     scale = cap / base_h
     thickness = max(1, round(cap / 12))
@@ -184,7 +252,7 @@ def text_size(text: str, font: str, cap: int) -> tuple[int, int]:
     if font == "bitmap5x7":
         cell = max(1, round(cap / 7))
         return 6 * cell * len(text), 7 * cell
-    face = FONTS[font]
+    face = ALL_FONTS[font]
     (_, base_h), _ = cv2.getTextSize("H", face, 1.0, 1)
     scale = cap / base_h
     (w, h), base = cv2.getTextSize(text, face, scale, max(1, round(cap / 12)))
@@ -208,7 +276,12 @@ def draw_line(rng, image, frame_index, text, placement, font, cap, occupied) -> 
     # Where the line goes, and what must be painted first (checked against earlier lines
     # before anything is painted).
     paint = None
-    if placement in ("top-bar", "light-bar"):
+    if placement == "bottom-bar":  # a dark status bar along the bottom, light text
+        x, y = rng.randrange(6, 40), rows - height - 6
+        region = (slice(rows - height - 12, rows), slice(0, columns))
+        paint = (region, ((0.1, 0.1, 0.15) if colour else 0.1), None)
+        value = (0.8, 0.9, 1.0) if colour else 0.9
+    elif placement in ("top-bar", "light-bar"):
         x, y = 8, 6
         region = (slice(0, height + 12), slice(0, columns))
         light = placement == "light-bar"
@@ -245,8 +318,13 @@ def draw_line(rng, image, frame_index, text, placement, font, cap, occupied) -> 
         if outline is not None:
             cv2.rectangle(image, (x - 6, y - 4), (x + width + 5, y + height + 3), outline, 1)
     coverage = text_coverage(image.shape[:2], text, font, cap, (x, y))
+    under = image.copy()
     _blend(image, coverage, value)
-    mask = coverage > 0.4
+    # Text pixels are the strokes a viewer can see: drawn, and at least VISIBLE away from
+    # what was under them (white text running onto white bone leaves nothing to read).
+    change = np.abs(image - under)
+    change = change.max(axis=-1) if change.ndim == 3 else change
+    mask = (coverage > 0.4) & (change >= VISIBLE)
     if not mask.any():
         return None
     ys, xs = np.nonzero(mask)
@@ -322,7 +400,7 @@ def to_dataset(display: np.ndarray, kind: str, modality: str, burned_in: str | N
     return ds
 
 
-def build_cases(count: int, seed: int, folder: Path) -> list[Case]:
+def build_cases(count: int, seed: int, folder: Path, holdout: bool = False) -> list[Case]:
     rng = random.Random(seed)
     bases = {name: _display(name) for names in SOURCES.values() for name in names}
     cases = []
@@ -343,13 +421,19 @@ def build_cases(count: int, seed: int, folder: Path) -> list[Case]:
         lines: list[Line] = []
         occupied = np.zeros(image.shape[:2], dtype=bool)
         if not negative:
-            for _ in range(rng.randint(1, 3)):
-                placement = rng.choice(PLACEMENTS)
-                font = rng.choice(list(FONTS))
+            wanted, attempts = rng.randint(1, 3), 0
+            while len(lines) < wanted and attempts < 12:  # a text case gets its text
+                attempts += 1
+                placements = PLACEMENTS + (HOLDOUT_PLACEMENTS if holdout else ())
+                placement = rng.choice(placements)
+                font = rng.choice(list(ALL_FONTS if holdout else FONTS))
                 cap = rng.randint(6, 30)
-                line = draw_line(rng, image, 0, identity_text(rng), placement, font, cap, occupied)
+                text = identity_text(rng, holdout)
+                line = draw_line(rng, image, 0, text, placement, font, cap, occupied)
                 if line is not None:
                     lines.append(line)
+            if not lines:
+                burned_in = None  # nothing could be drawn: a text-free case, flagged as such
         stack = np.stack([image] * frames)
         if frames > 1:  # content differs between frames (noise), the annotation does not
             noise = np.random.default_rng(seed * 1000 + i)
@@ -409,7 +493,9 @@ def score(cases: list[Case], rows: dict[str, dict], out: Path) -> dict:
     for case in cases:
         row = rows[case.name]
         frames_shape = case.lines[0].mask.shape if case.lines else None
-        boxes = json.loads(row["pixel_boxes"] or "[]")
+        boxes = row["pixel_boxes"] or []
+        if isinstance(boxes, str):
+            boxes = json.loads(boxes)
         if row["status"] != "written":
             result.setdefault("quarantined", []).append((case.name, row["reason"]))
         filled: dict[int, np.ndarray] = {}
@@ -424,7 +510,10 @@ def score(cases: list[Case], rows: dict[str, dict], out: Path) -> dict:
             shape = (ds.Rows, ds.Columns) if ds is not None else (1, 1)
         else:
             shape = frames_shape
-        for f, x, y, w, h in boxes:
+        for box in boxes:
+            if isinstance(box, dict):
+                box = [box[k] for k in ("frame", "x", "y", "width", "height")]
+            f, x, y, w, h = box[:5]
             filled.setdefault(f, np.zeros(shape, dtype=bool))[y : y + h, x : x + w] = True
         near = {f: np.zeros(shape, dtype=bool) for f in range(case.frames)}
         for line in case.lines:
@@ -493,10 +582,12 @@ def report(title: str, cases: list[Case], result: dict) -> None:
     )
 
 
-def evaluate(title: str, count: int, seed: int, workdir: Path, verbose: bool) -> None:
+def evaluate(
+    title: str, count: int, seed: int, workdir: Path, verbose: bool, holdout: bool = False
+) -> None:
     inputs = workdir / f"in-{seed}"
     inputs.mkdir(parents=True)
-    cases = build_cases(count, seed, inputs)
+    cases = build_cases(count, seed, inputs, holdout)
     out = workdir / f"out-{seed}"
     seconds, code, tail = run_deid(RESEARCH, inputs, out, workers=1)
     if code not in (0, 1):
@@ -573,17 +664,32 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sets while iterating")
     parser.add_argument("--images", type=int, help="tuning-set images (default 90, quick 36)")
     parser.add_argument("--seed", type=int, default=1, help="tuning seed (held-out: 1000+)")
-    parser.add_argument("--no-held-out", action="store_true")
+    parser.add_argument(
+        "--split",
+        choices=("both", "tuning", "holdout"),
+        default="both",
+        help="tuning: seeds from --seed; holdout: seeds 1000+, with names, fonts, placements "
+        "and line kinds of its own that were never tuned on",
+    )
+    parser.add_argument("--no-held-out", action="store_true", help="same as --split tuning")
     parser.add_argument("--batch", type=int, help="batch files (default 600, quick 200; 0 skips)")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--keep", type=Path, help="build and run in this folder and keep it")
     args = parser.parse_args()
     images = args.images or (36 if args.quick else 90)
     batch = args.batch if args.batch is not None else (200 if args.quick else 600)
     with tempfile.TemporaryDirectory(prefix="deid-ocr-bench-") as tmp:
         workdir = Path(tmp)
-        evaluate("tuning set", images, args.seed, workdir, args.verbose)
-        if not args.no_held_out:
-            evaluate("held-out set", max(12, images * 2 // 3), 1000 + args.seed, workdir, False)
+        if args.keep is not None:
+            shutil.rmtree(args.keep, ignore_errors=True)
+            args.keep.mkdir(parents=True)
+            workdir = args.keep
+        split = "tuning" if args.no_held_out else args.split
+        if split in ("both", "tuning"):
+            evaluate("tuning set", images, args.seed, workdir, args.verbose)
+        if split in ("both", "holdout"):
+            count = max(12, images * 2 // 3)
+            evaluate("held-out set", count, 1000 + args.seed, workdir, False, holdout=True)
         if batch:
             batch_figure(workdir, batch, 1 if args.quick else 2)
     return 0

@@ -1,4 +1,4 @@
-"""Clean Pixel Data: find burned-in text (OpenCV + Tesseract), black it out, re-encode.
+"""Clean Pixel Data: find burned-in text (OpenCV screen + PP-OCR), black it out, re-encode.
 
 The engine calls :func:`clean_pixels` on the original dataset when the recipe has the
 Clean Pixel Data option; the outcome says what changed and where, never what was read.

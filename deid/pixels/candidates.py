@@ -20,6 +20,12 @@ MIN_HEIGHT = 5
 MAX_HEIGHT = 60
 #: Weakest edge (8-bit gradient) a glyph stroke can have: dim grey text on black is ~60.
 MIN_GRADIENT = 28
+#: The stroke image's square kernel (px): strokes up to this wide minus one survive.
+STROKE_KERNEL = 7
+#: Stroke contrast (8-bit levels) against the local background that marks ink.
+STROKE_CONTRAST = 40
+#: Stroke blobs are glyphs themselves (no gradient halo): smaller ones count.
+MIN_STROKE_HEIGHT = 4
 #: Frames that yield more blobs than this are texture, not annotation: keep the best ones.
 MAX_BLOBS = 3000
 MAX_LINES = 120
@@ -58,12 +64,29 @@ def _gradient(gray: np.ndarray) -> np.ndarray:
     return cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, kernel)
 
 
-def _blobs(gray: np.ndarray) -> np.ndarray:
-    """Glyph-like connected components as rows (x, y, w, h, area)."""
-    gradient = _gradient(gray)
-    otsu, _ = cv2.threshold(gradient, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    level = max(MIN_GRADIENT, min(int(otsu), 90))
-    _, mask = cv2.threshold(gradient, level, 255, cv2.THRESH_BINARY)
+def stroke_image(gray: np.ndarray) -> np.ndarray:
+    """Thin structure of either polarity against its local background (white and black
+    top-hats, ``STROKE_KERNEL`` square): glyph strokes stay, smooth anatomy, flat bars and
+    the wide edges of organs go. Text touching anatomy or drawn on a textured or light
+    background separates from it here, where the gradient merges the two."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (STROKE_KERNEL, STROKE_KERNEL))
+    white = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, kernel)
+    black = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel)
+    return np.maximum(white, black)
+
+
+def _blobs(gray: np.ndarray, strokes: bool = False) -> np.ndarray:
+    """Glyph-like connected components as rows (x, y, w, h, area).
+
+    ``strokes``: ``gray`` is a :func:`stroke_image`, thresholded at a fixed contrast.
+    """
+    if strokes:
+        _, mask = cv2.threshold(gray, STROKE_CONTRAST, 255, cv2.THRESH_BINARY)
+    else:
+        gradient = _gradient(gray)
+        otsu, _ = cv2.threshold(gradient, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        level = max(MIN_GRADIENT, min(int(otsu), 90))
+        _, mask = cv2.threshold(gradient, level, 255, cv2.THRESH_BINARY)
     count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     stats = stats[1:count]
     if not len(stats):
@@ -71,8 +94,17 @@ def _blobs(gray: np.ndarray) -> np.ndarray:
     x, y, w, h, area = (stats[:, i].astype(np.int64) for i in range(5))
     max_h = min(MAX_HEIGHT, max(MIN_HEIGHT + 1, gray.shape[0] // 3))
     fill = area / np.maximum(w * h, 1)
+    # A label box's outline is a wide hollow blob: it would join the glyphs it frames
+    # into one tall group.
+    hollow = (w > 3 * h) & (fill < 0.25)
+    min_h = MIN_STROKE_HEIGHT if strokes else MIN_HEIGHT
     keep = (
-        (h >= MIN_HEIGHT) & (h <= max_h) & (w >= 2) & (w <= np.maximum(h * 60, 20)) & (fill >= 0.12)
+        (h >= min_h)
+        & (h <= max_h)
+        & (w >= 2)
+        & (w <= np.maximum(h * 60, 20))
+        & (fill >= 0.12)
+        & ~hollow
     )
     return np.stack([x, y, w, h, area], axis=1)[keep]
 
@@ -108,47 +140,77 @@ def _linked_pairs(blobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(firsts), np.concatenate(seconds)
 
 
-def _group_lines(blobs: np.ndarray) -> list[np.ndarray]:
-    """Union blobs that sit on one text line (see :func:`_linked_pairs`)."""
-    n = len(blobs)
-    if n == 0:
-        return []
-    parent = np.arange(n)
+def _group_labels(blobs: np.ndarray) -> np.ndarray:
+    """A line label per blob: blobs linked by :func:`_linked_pairs` share one.
 
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    Labels are propagated along the links (each pair takes the smaller label) until
+    nothing changes, vectorised: a line of n glyphs settles in about n rounds, and a
+    textured frame's thousands of blobs cost no Python loop per blob.
+    """
+    labels = np.arange(len(blobs))
     rows, cols = _linked_pairs(blobs)
-    for i, j in zip(rows.tolist(), cols.tolist()):
-        ri, rj = find(i), find(j)
-        if ri != rj:
-            parent[rj] = ri
-    groups: dict[int, list[int]] = {}
-    for i in range(n):
-        groups.setdefault(find(i), []).append(i)
-    return [blobs[idx] for idx in groups.values()]
+    if not len(rows):
+        return labels
+    while True:
+        low = np.minimum(labels[rows], labels[cols])
+        before = labels.copy()
+        np.minimum.at(labels, rows, low)
+        np.minimum.at(labels, cols, low)
+        labels = labels[labels]  # jump to the root's label
+        if np.array_equal(labels, before):
+            return labels
 
 
-def find_candidates(gray: np.ndarray) -> list[Candidate]:
-    """Text-line candidates of one 8-bit frame, largest first, at most ``MAX_LINES``."""
-    blobs = _blobs(gray)
+def _group_lines(blobs: np.ndarray) -> list[np.ndarray]:
+    """Blobs that sit on one text line (see :func:`_linked_pairs`), group by group."""
+    if len(blobs) == 0:
+        return []
+    labels = _group_labels(blobs)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.flatnonzero(np.diff(labels[order])) + 1
+    return [blobs[idx] for idx in np.split(order, bounds)]
+
+
+def find_candidates(
+    gray: np.ndarray, min_span: float = 0.0, strokes: bool = False
+) -> list[Candidate]:
+    """Text-line candidates of one 8-bit frame, largest first, at most ``MAX_LINES``.
+
+    Lone blobs narrower than ``min_span`` heights are dropped before any per-line work
+    (the screen rejects them anyway; a textured frame has thousands). ``strokes``: ``gray``
+    is a :func:`stroke_image`.
+    """
+    blobs = _blobs(gray, strokes)
     if len(blobs) > MAX_BLOBS:
         # Texture: prefer compact, high-contrast-edge blobs of glyph size.
         order = np.argsort(-blobs[:, 4])
         blobs = blobs[order[:MAX_BLOBS]]
-    lines = []
-    for group in _group_lines(blobs):
-        if len(group) == 1:  # most groups: no statistics needed
-            x0, y0, w, h = (int(v) for v in group[0, :4])
-            lines.append(Candidate(x0, y0, w, h, h, 1, 0.0))
-            continue
-        x0 = int(group[:, 0].min())
-        y0 = int(group[:, 1].min())
-        x1 = int((group[:, 0] + group[:, 2]).max())
-        y1 = int((group[:, 1] + group[:, 3]).max())
+    lines: list[Candidate] = []
+    if not len(blobs):
+        return lines
+    labels = _group_labels(blobs)
+    sizes = np.bincount(labels, minlength=len(blobs))
+    alone = sizes[labels] == 1
+    singles = blobs[alone & (blobs[:, 2] >= min_span * blobs[:, 3])]
+    lines = [
+        Candidate(int(x0), int(y0), int(w), int(h), int(h), 1, 0.0) for x0, y0, w, h, _ in singles
+    ]
+    grouped = ~alone
+    order = np.argsort(labels[grouped], kind="stable")
+    members = blobs[grouped][order]
+    if not len(members):
+        lines.sort(key=lambda c: -(c.w * c.h))
+        return lines[:MAX_LINES]
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(labels[grouped][order])) + 1))
+    gx0 = np.minimum.reduceat(members[:, 0], starts)
+    gy0 = np.minimum.reduceat(members[:, 1], starts)
+    gx1 = np.maximum.reduceat(members[:, 0] + members[:, 2], starts)
+    gy1 = np.maximum.reduceat(members[:, 1] + members[:, 3], starts)
+    wide = (gx1 - gx0) >= min_span * (gy1 - gy0)
+    ends = np.append(starts[1:], len(members))
+    for index in np.flatnonzero(wide):
+        group = members[starts[index] : ends[index]]
+        x0, y0, x1, y1 = int(gx0[index]), int(gy0[index]), int(gx1[index]), int(gy1[index])
         glyph_h = int(np.median(group[:, 3]))
         w, h = x1 - x0, y1 - y0
         if h > 3 * glyph_h or w < 0.3 * glyph_h:
@@ -215,6 +277,13 @@ SCREEN_MIN_CONTRAST = 40
 SCREEN_MIN_TRANSITIONS = 1.0
 #: Glyphs of a line share a top (capitals, digits) or a baseline: deviation in glyph heights.
 SCREEN_MAX_MISALIGNMENT = 0.12
+#: The loose screen (stroke image): line-to-glyph factor, extra stroke width (px; a tenth
+#: of it per line height), and share of the crossings.
+LOOSE_TALL = 1.6
+LOOSE_STROKE = 1.5
+LOOSE_TRANSITIONS = 0.5
+LOOSE_MIN_BLOBS = 3
+LOOSE_WORD_SPAN = 4.0
 
 
 def _ink(crop: np.ndarray) -> np.ndarray | None:
@@ -227,20 +296,29 @@ def _ink(crop: np.ndarray) -> np.ndarray | None:
     return distance > contrast / 2
 
 
-def looks_like_text(gray: np.ndarray, cand: Candidate) -> bool:
+def looks_like_text(gray: np.ndarray, cand: Candidate, loose: bool = False) -> bool:
     """The cheap screen (no OCR): whether a candidate line may be text worth reading.
 
     A text line is two or more glyphs wide, its glyphs sit on a common baseline, its
     strokes contrast with the background and are thin next to its height, and a row
     through its middle crosses many strokes. Anatomy that the blob stage lets through is
     mostly single round blobs, pairs, or thick structure, and fails one of these.
+
+    ``loose`` (on a :func:`stroke_image`, whose flagged windows the learned detector and
+    its reader confirm): taller groups (text merged with nearby strokes), thicker strokes
+    (anti-aliased halos) and fewer crossings (dot-matrix fonts) pass too.
     """
+    tall, thick, crossings = (
+        (LOOSE_TALL, LOOSE_STROKE, LOOSE_TRANSITIONS) if loose else (1.0, 0.0, 1.0)
+    )
     if cand.w < SCREEN_MIN_SPAN * max(cand.glyph_height, cand.h):
         return False
+    if loose and cand.blobs < LOOSE_MIN_BLOBS and cand.w < LOOSE_WORD_SPAN * cand.h:
+        return False  # loose only for rows of glyphs, or a whole small word in one blob
     many = cand.blobs >= 5
     if (
         cand.blobs >= 2
-        and cand.h > SCREEN_MAX_LINE_TO_GLYPH * (1.5 if many else 1) * cand.glyph_height
+        and cand.h > SCREEN_MAX_LINE_TO_GLYPH * (1.5 if many else 1) * tall * cand.glyph_height
     ):
         return False
     # Two blobs (two words, or a word and a glyph) have one deviation between them: looser.
@@ -262,8 +340,8 @@ def looks_like_text(gray: np.ndarray, cand: Candidate) -> bool:
     padded = np.pad(ink.astype(np.uint8), 1)
     half_width = cv2.distanceTransform(padded, cv2.DIST_L2, 3)[1:-1, 1:-1][ink]
     stroke = 2.0 * float(np.percentile(half_width, 90))
-    if stroke > max(3.5, 0.4 * height):
+    if stroke > max(3.5 + thick, (0.4 + thick / 10) * height):
         return False
     rows = ink[max(0, cand.h // 2 - cand.h // 4) : cand.h // 2 + cand.h // 4 + 1]
     transitions = np.abs(np.diff(rows.astype(np.int8), axis=1)).sum(axis=1).max()
-    return float(transitions) / 2 >= SCREEN_MIN_TRANSITIONS * cand.w / height
+    return float(transitions) / 2 >= SCREEN_MIN_TRANSITIONS * crossings * cand.w / height

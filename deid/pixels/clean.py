@@ -9,8 +9,9 @@ Order of decisions (each one is a single reason in the outcome):
    file is only *checked*: its header, not its pixels. Burned In Annotation = YES then
    means quarantine unless ``burned_in_unmatched == "keep"``.
 3. Pixels that cannot be decoded: quarantine.
-4. Fixed regions (device signatures) + OCR-confirmed text + text-like blobs outside the
-   declared ultrasound image area are filled on every frame with the margin.
+4. Fixed regions (device signatures) + text the learned detector outlines and its reader
+   confirms in the windows the cheap screen flags + text-like blobs outside the declared
+   ultrasound image area are filled on every frame with the margin.
 5. Nothing found: Pixel Data is not touched at all (same bytes, same syntax). If the file
    says Burned In Annotation = YES we could not find what it declares: quarantine.
 6. Something filled: frames written back losslessly, Burned In Annotation = NO.
@@ -25,9 +26,10 @@ from deid.pixels.detect import detect_text
 from deid.pixels.ocr import OcrCache
 from deid.pixels.outcome import Box, PixelOutcome
 from deid.pixels.overlays import scan_overlays
+from deid.pixels.ppocr import ensure_available as ensure_detector
 from deid.pixels.regions import fixed_boxes, pad_box, ultrasound_image_mask
 from deid.pixels.render import Frames, UnsupportedPixels, fill_value, load_frames, to_gray8
-from deid.pixels.tesseract import OcrUnavailable, ensure_available
+from deid.pixels.tesseract import OcrUnavailable
 from deid.recipe.model import PixelSettings
 from deid.rewrite.writer import transfer_syntax_of
 
@@ -121,7 +123,7 @@ def clean_pixels(
         # Fail closed before looking: an image is never passed as "no text found" because
         # the engine that would have read it is missing.
         try:
-            ensure_available()
+            ensure_detector()
         except OcrUnavailable as error:
             return PixelOutcome(False, [], ts_in, quarantine_reason=str(error))
     try:

@@ -11,8 +11,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deid.pixels.candidates import Candidate, extend_line, find_candidates, looks_like_text
-from deid.pixels.ocr import Crop, OcrCache, confirm, prepare_crop
+from deid.pixels.candidates import (
+    SCREEN_MIN_SPAN,
+    STROKE_CONTRAST,
+    Candidate,
+    find_candidates,
+    looks_like_text,
+    stroke_image,
+)
+from deid.pixels.learned import near_duplicate, text_in_window, window_key, windows_for
+from deid.pixels.ocr import DEFAULT_CACHE, OcrCache
 from deid.pixels.regions import Rect, mostly_outside
 
 
@@ -43,6 +51,10 @@ ABSORB_GAP = 1.5
 #: Confirmed lines grow by this share of their height on every side (flourishes,
 #: descenders and anti-aliased edges the blob stage did not reach).
 LINE_PAD = 0.15
+
+
+def _overlaps(a: Rect, b: Rect) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
 def absorb_neighbours(box: Rect, candidates: Sequence[Candidate]) -> Rect:
@@ -85,41 +97,69 @@ def detect_text(
 ) -> list[Found]:
     """Text boxes in ``gray`` (frames, rows, columns) uint8.
 
+    Every frame is screened (:func:`find_candidates`, :func:`looks_like_text`: no OCR).
     Candidates mostly outside the declared ultrasound image area are text by position
-    (annotation lives there); all others need Tesseract to read them. A candidate at the
-    same place as one in an earlier frame, with nearly the same pixels, shares its
-    verdict; identical crops are read once per process (hash cache).
+    (annotation lives there). Each flagged line opens a window on which PP-OCR's DB
+    detector outlines the text lines and its recogniser confirms them
+    (:mod:`deid.pixels.learned`). A flagged line at the same place as one of an earlier
+    frame, with nearly the same pixels, reuses that line's outlines (fixed annotation on
+    every frame is detected once, however the image under it moves); identical windows
+    are read once per process (hash cache).
     """
+    cache = DEFAULT_CACHE if cache is None else cache
+    allow = frozenset(t.lower() for t in allow_tokens)
     found: list[Found] = []
-    pending: list[tuple[int, Candidate, Crop]] = []
-    copies: list[tuple[int, Candidate, int]] = []  # (frame, candidate, index in pending)
-    seen: dict[Rect, list[tuple[np.ndarray, int]]] = {}
-    per_frame: list[list[Candidate]] = []
+    seen: dict[tuple[int, int, int, int], list[tuple[np.ndarray, list[Rect]]]] = {}
+    shape = gray.shape[1:3]
     for index in range(gray.shape[0]):
         frame = gray[index]
-        per_frame.append(find_candidates(frame))
-        for cand in per_frame[-1]:
+        flagged = []
+        # Without an ultrasound image area only lines the screen can pass matter.
+        span = SCREEN_MIN_SPAN if image_area is None else 0.0
+        for cand in find_candidates(frame, span):
             box = (cand.x, cand.y, cand.w, cand.h)
             if mostly_outside(image_area, box):
                 found.append(Found(index, box, "outside-image-area"))
-                continue
-            if not looks_like_text(frame, cand):
-                continue
+            elif looks_like_text(frame, cand):
+                flagged.append(cand)
+        # Second look, on thin strokes against their local background: text touching
+        # anatomy, on light or textured ground, that the gradient merged with it.
+        strokes = stroke_image(frame)
+        flagged.extend(
+            c
+            for c in find_candidates(strokes, SCREEN_MIN_SPAN, True)
+            if looks_like_text(strokes, c, loose=True)
+        )
+        # A flagged line at the same place as in an earlier frame, with nearly the same
+        # pixels, is the same annotation: its outlines are reused, no window is run.
+        fresh, boxes = [], []
+        for cand in flagged:
+            rect = (cand.x, cand.y, cand.w, cand.h)
             tight = frame[cand.y : cand.y + cand.h, cand.x : cand.x + cand.w]
-            twin = _near_duplicate(seen.get(box, []), tight)
-            if twin is not None:
-                copies.append((index, cand, twin))
-                continue
-            seen.setdefault(box, []).append((tight, len(pending)))
-            pending.append((index, cand, prepare_crop(frame, box, cand.glyph_height)))
-    if pending:
-        verdicts = confirm([p[2] for p in pending], allow_tokens, cache=cache)
-        verdicts += [verdicts[twin] for _, _, twin in copies]
-        items = [(i, c) for i, c, _ in pending] + [(i, c) for i, c, _ in copies]
-        for (index, cand), verdict in zip(items, verdicts):
-            if verdict.text and not verdict.allowed_only:
-                line = extend_line(gray[index], cand)
-                box = absorb_neighbours((line.x, line.y, line.w, line.h), per_frame[index])
-                found.append(Found(index, pad_line(box, gray.shape[1:]), "ocr"))
+            known = next(
+                (b for other, b in seen.get(rect, []) if near_duplicate(other, tight)), None
+            )
+            if known is None:
+                fresh.append(cand)
+            else:
+                boxes.extend(known)
+        new_boxes: list[Rect] = []
+        for win in windows_for(fresh, shape):
+            key = ("db", window_key(frame, win, allow))
+            result: list[Rect] | None = cache.get(key)  # type: ignore[arg-type,assignment]
+            if result is None:
+                cache.calls += 1
+                result = text_in_window(frame, win, allow, strokes, STROKE_CONTRAST)
+                cache.put(key, result)  # type: ignore[arg-type]
+            new_boxes.extend(result)
+        for cand in fresh:
+            rect = (cand.x, cand.y, cand.w, cand.h)
+            tight = frame[cand.y : cand.y + cand.h, cand.x : cand.x + cand.w]
+            mine = [b for b in new_boxes if _overlaps(b, rect)]
+            seen.setdefault(rect, []).append((tight, mine))
+        # A confirmed line takes in flagged fragments on its band that DB left out
+        # (a script capital, a word the window cut).
+        for b in dict.fromkeys(boxes + new_boxes):
+            found.append(Found(index, absorb_neighbours(b, flagged), "ocr"))
     found.sort(key=lambda f: (f.frame, f.box[1], f.box[0]))
     return found
