@@ -690,7 +690,7 @@ def speed(count: int, rounds: int) -> None:
 
     import deid.rewrite.engine as engine
     from deid.recipe import builtin_recipe
-    from deid.rewrite.keys import KeyRing
+    from deid.rewrite.keyring import KeyRing
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import throughput

@@ -29,8 +29,6 @@ MIN_STROKE_HEIGHT = 4
 #: Frames that yield more blobs than this are texture, not annotation: keep the best ones.
 MAX_BLOBS = 3000
 MAX_LINES = 120
-#: How far (in glyph heights) a confirmed line may grow over missed glyphs.
-EXTEND_GLYPHS = 8
 
 
 @dataclass(frozen=True)
@@ -223,45 +221,6 @@ def find_candidates(
         lines.append(Candidate(x0, y0, w, h, glyph_h, len(group), deviation / max(glyph_h, 1)))
     lines.sort(key=lambda c: -(c.w * c.h))
     return lines[:MAX_LINES]
-
-
-def extend_line(gray: np.ndarray, cand: Candidate) -> Candidate:
-    """Grow a confirmed line sideways over glyphs that grouping missed.
-
-    Text touching image structure (a CT table edge, anatomy) loses those glyphs to a
-    blob too big to be a glyph. The line grows over columns of its band that have edges
-    and keep the line's flat background (median near the line's background level); it
-    stops at the first column that leaves the background, after a gap wider than a
-    glyph, or after ``EXTEND_GLYPHS`` glyph heights. Half a glyph is added on each side
-    (a glyph cut at a blob boundary).
-    """
-    rows, columns = gray.shape
-    top, bottom = max(0, cand.y - 2), min(rows, cand.y + cand.h + 2)
-    band = gray[top:bottom]
-    line_band = gray[cand.y : cand.y + cand.h]
-    background = background_level(line_band[:, cand.x : cand.x + cand.w])
-    edges = _gradient(band) > max(MIN_GRADIENT, 40)
-    glyph = edges[cand.y - top : cand.y - top + cand.h].any(axis=0)
-    on_background = np.abs(np.median(line_band, axis=0) - background) <= 24
-    gap_limit = max(3, int(0.9 * cand.glyph_height))
-    reach = EXTEND_GLYPHS * cand.glyph_height
-
-    def walk(start: int, step: int) -> int:
-        last, x = start, start + step
-        while 0 <= x < columns and abs(x - start) <= reach and abs(x - last) <= gap_limit:
-            if not on_background[x]:
-                break
-            if glyph[x]:
-                last = x
-            x += step
-        return last
-
-    pad = cand.glyph_height // 2
-    left = max(0, walk(cand.x, -1) - pad)
-    right = min(columns - 1, walk(cand.x + cand.w - 1, 1) + pad)
-    return Candidate(
-        left, cand.y, right - left + 1, cand.h, cand.glyph_height, cand.blobs, cand.misalignment
-    )
 
 
 #: The screen: a line must be this many line heights wide (three characters or more;

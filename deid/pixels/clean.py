@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import pydicom
 
+from deid.dicom.syntax import transfer_syntax_of
 from deid.pixels.codec import CannotRewrite, write_frames
 from deid.pixels.detect import detect_text
 from deid.pixels.ocr import OcrCache
@@ -31,7 +32,6 @@ from deid.pixels.regions import fixed_boxes, pad_box, ultrasound_image_mask
 from deid.pixels.render import Frames, UnsupportedPixels, fill_value, load_frames, to_gray8
 from deid.pixels.tesseract import OcrUnavailable
 from deid.recipe.model import PixelSettings
-from deid.rewrite.writer import transfer_syntax_of
 
 UNMATCHED_REASON = "Burned In Annotation = YES but no pixel cleaning rule matches"
 NOT_FOUND_REASON = "Burned In Annotation = YES but no burned-in text was found to remove"

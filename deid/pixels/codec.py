@@ -27,7 +27,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from deid.rewrite.writer import convert_big_endian, transfer_syntax_of
+from deid.dicom.syntax import convert_big_endian, transfer_syntax_of
 
 #: Syntaxes written back as they came: native ones directly, encapsulated ones re-encoded.
 NATIVE_KEPT = (ExplicitVRLittleEndian, ImplicitVRLittleEndian, DeflatedExplicitVRLittleEndian)

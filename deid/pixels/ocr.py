@@ -96,7 +96,7 @@ def prepare_crop(gray: np.ndarray, box: tuple[int, int, int, int], glyph_height:
     # Stretch so the strokes are black and the background white, whatever their levels.
     span = max(background - low, 8.0)
     line = _drop_frames(np.clip((line - low) * (255.0 / span), 0, 255).astype(np.uint8))
-    crop = np.full((h + 2 * pad, w + 2 * pad), 255, dtype=np.uint8)
+    crop: np.ndarray = np.full((h + 2 * pad, w + 2 * pad), 255, dtype=np.uint8)
     crop[pad : pad + h, pad : pad + w] = line.astype(np.uint8)
     scale = TARGET_HEIGHT / max(glyph_height, 1)
     scale = min(max(scale, 0.5), 8.0)

@@ -88,7 +88,7 @@ def _decode(ds: pydicom.Dataset) -> np.ndarray:
         return decode_pixel_array(ds)
     from pydicom.dataset import FileMetaDataset
 
-    from deid.rewrite.writer import transfer_syntax_of
+    from deid.dicom.syntax import transfer_syntax_of
 
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = transfer_syntax_of(ds)

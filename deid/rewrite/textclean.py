@@ -218,7 +218,7 @@ def identifier_tags() -> frozenset[int]:
     return _IDENTIFIER_TAGS
 
 
-def _strings(value: object) -> list[str]:
+def _strings(value: Any) -> list[str]:
     if value is None:
         return []
     if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
@@ -226,7 +226,7 @@ def _strings(value: object) -> list[str]:
     return [str(value)]
 
 
-def _name_parts(value: object) -> list[str]:
+def _name_parts(value: Any) -> list[str]:
     """Every component of every group of a PN value (or a list of them)."""
     parts: list[str] = []
     for name in (

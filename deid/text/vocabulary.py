@@ -31,6 +31,7 @@ import re
 import statistics
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import cast
 
 _DATA = Path(__file__).resolve().parent / "data"
 #: Languages whose word lists decide "a word of a language"; English gets the large list.
@@ -130,7 +131,7 @@ def derive_medical_words() -> list[str]:
     from pydicom.sr._concepts_dict import concepts
 
     words: set[str] = set()
-    for schemes in concepts.values():
+    for schemes in cast(dict, concepts).values():
         for codes in schemes.values():
             for meaning, _cids in codes.values():
                 words.update(w.casefold() for w in _WORD.findall(meaning))
