@@ -88,6 +88,9 @@ def _verify(args: argparse.Namespace) -> int:
     args.out = _output_argument(args)
     ledger = args.ledger or f"{args.out.rstrip('/')}.ledger"
     note = _pair_note(args.out, ledger)
+    from deid.commands.arguments import scheduler_of
+
+    args.scheduler = scheduler_of(args)  # --scheduler, or the address in --scheduler-file
     if args.scheduler:
         from deid.pipeline.scheduler import check_scheduler
 

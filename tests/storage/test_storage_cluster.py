@@ -146,3 +146,5 @@ def test_scheduler_file_errors_are_one_line(tmp_path, capsys):
     assert run_cli("run", BASIC, src, "--out", tmp_path / "o", "--scheduler-file", bad) == 2
     assert "no address" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+    assert run_cli("verify", tmp_path / "o", "--scheduler-file", missing) == 2
+    assert "no such file" in capsys.readouterr().err
