@@ -107,8 +107,13 @@ def test_run_verify_searches_other_inputs_of_the_partition(tmp_path) -> None:
 
     inputs = tmp_path / "in"
     inputs.mkdir()
-    (inputs / "a.dcm").write_bytes(to_bytes(make_dataset(1)))
+    # The kept comment of a and b must hold nothing of their own: make_dataset's default
+    # names the study date, which the per-file check rightly reports once it is kept.
+    first = make_dataset(1)
+    first.ImageComments = "routine follow-up"
+    (inputs / "a.dcm").write_bytes(to_bytes(first))
     other = make_dataset(1, study=2, patient_id="PID-5550001", patient_name=OTHER)
+    other.ImageComments = "routine follow-up"
     (inputs / "b.dcm").write_bytes(to_bytes(other))
     mine = make_dataset(2)
     mine.ImageComments = "compare with wojciechowska henrietta"
