@@ -37,7 +37,7 @@ IDLE_SECONDS = 300.0
 
 def _context(setup: dict):
     from deid.pipeline.limits import Limits, apply_memory_limit
-    from deid.pipeline.worker import WorkContext
+    from deid.pipeline.per_file import WorkContext
     from deid.storage.filesystems import configure
     from deid.storage.remote import location
 
@@ -81,7 +81,7 @@ def main(process=None) -> int:
     warnings.simplefilter("ignore")
     logging.getLogger("pydicom").setLevel(logging.ERROR)
     if process is None:
-        from deid.pipeline.worker import process_file as process
+        from deid.pipeline.per_file import process_file as process
     # The engine's imports come before the setup: a prestarted child does them while its
     # worker is still starting (see deid.pipeline.supervise), not at the first file.
     import deid.rewrite.engine

@@ -1,7 +1,7 @@
 """Settle which input owns each contested output name, the same way on every run.
 
 Two inputs with the same SOP Instance UID map to the same output name. Workers never
-overwrite (see :func:`deid.pipeline.worker.write_unique`), so whichever wrote first holds the
+overwrite (see :func:`deid.pipeline.per_file.write_unique`), so whichever wrote first holds the
 name and the others are recorded as ``duplicate``: correct, but timing-dependent. This pass,
 run once after all partitions, makes the choice deterministic: the input whose path sorts
 first wins. If the file on disk came from another input, the winner is de-identified again
@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pds
 
 from deid.pipeline import ledger as ledger_mod
-from deid.pipeline.worker import (
+from deid.pipeline.per_file import (
     TEMP_SUFFIX,
     WorkContext,
     new_record,

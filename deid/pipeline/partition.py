@@ -18,9 +18,9 @@ from deid import __version__
 from deid.pipeline import ledger as ledger_mod
 from deid.pipeline.destination import DESTINATION_FAILED, DestinationFailed, is_destination_error
 from deid.pipeline.limits import Limits
+from deid.pipeline.per_file import PENDING_WRITE, write_outcome, write_unique
 from deid.pipeline.records import FileRecord
 from deid.pipeline.supervise import Child, ChildFailed, new_child
-from deid.pipeline.worker import PENDING_WRITE, write_outcome, write_unique
 from deid.storage.filesystems import configure
 from deid.storage.parquet import read_table
 from deid.storage.remote import location

@@ -39,7 +39,7 @@ def read_object(url: str | RemotePath) -> bytes:
 
 
 def write_unique(path: RemotePath, data: bytes) -> bool:
-    """Like :func:`deid.pipeline.worker.write_unique` on a bucket: a conditional PUT
+    """Like :func:`deid.pipeline.per_file.write_unique` on a bucket: a conditional PUT
     (``If-None-Match: *``) that fails when the name exists. True when ``path`` now holds
     exactly ``data``; False when it holds other bytes (a duplicate SOP Instance UID)."""
     fs = path.fs

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import pydicom
 from pydicom.errors import BytesLengthException, InvalidDicomError
 
+from deid.pipeline.per_file import SkipFile, parse
 from deid.pipeline.sniff import HEAD_SIZE, sniff
-from deid.pipeline.worker import SkipFile, parse
 from deid.rewrite.engine import deidentify
 from deid.rewrite.quarantine import QuarantineError
 from deid.rewrite.writer import encode_part10

@@ -14,7 +14,7 @@ import sys
 import time
 
 from deid.pipeline.child import main
-from deid.pipeline.worker import process_file
+from deid.pipeline.per_file import process_file
 
 
 def process(path, ctx):

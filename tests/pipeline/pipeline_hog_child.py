@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-from deid.pipeline import worker
+from deid.pipeline import per_file as worker
 from deid.pipeline.child import main
 
 _parse = worker.parse

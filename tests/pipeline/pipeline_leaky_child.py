@@ -8,7 +8,7 @@ import sys
 
 import deid.rewrite.engine as engine
 from deid.pipeline.child import main
-from deid.pipeline.worker import process_file
+from deid.pipeline.per_file import process_file
 
 _real = engine.deidentify
 _current = {"name": ""}

@@ -17,7 +17,7 @@ from pipeline_builders import BASIC, HEX_KEY, make_image, save
 from pipeline_helpers import ledger_rows, output_files, run_cli
 
 from deid.pipeline import ledger as ledger_mod
-from deid.pipeline import worker as worker_mod
+from deid.pipeline import per_file as worker_mod
 from deid.pipeline.destination import DESTINATION_FAILED, EXIT_DESTINATION, DestinationFailed
 from deid.pipeline.partition import RunSetup, run_partition
 from deid.recipe import load_recipe

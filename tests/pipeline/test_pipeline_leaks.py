@@ -27,7 +27,7 @@ from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 from pydicom.uid import EnhancedSRStorage
 
-from deid.pipeline.worker import WorkContext, describe_error, new_record, prepare
+from deid.pipeline.per_file import WorkContext, describe_error, new_record, prepare
 from deid.recipe import builtin_recipe
 from deid.rewrite.keyring import KeyRing
 

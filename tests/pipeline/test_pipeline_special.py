@@ -12,8 +12,8 @@ from pipeline_builders import BASIC, make_image, save
 from pipeline_helpers import ledger_rows, output_files, run_cli
 from pydicom.data import get_testdata_file
 
+from deid.pipeline.per_file import DICOMDIR_REASON
 from deid.pipeline.progress import RunProgress
-from deid.pipeline.worker import DICOMDIR_REASON
 
 ENCAPSULATED_PDF = "1.2.840.10008.5.1.4.1.1.104.1"
 

@@ -16,10 +16,10 @@ from deid.errors import KeyMissingError, UserError
 from deid.pipeline import ledger as ledger_mod
 from deid.pipeline.inputs import collect_inputs, read_manifest, walk_files
 from deid.pipeline.keys import decode_key_text, resolve_key
+from deid.pipeline.per_file import describe_error, output_relpath, write_unique
 from deid.pipeline.plan import partition_count, plan_partitions
 from deid.pipeline.records import FileRecord
 from deid.pipeline.sniff import HEAD_SIZE, sniff
-from deid.pipeline.worker import describe_error, output_relpath, write_unique
 
 
 # -- sniffing ----------------------------------------------------------------------------------
@@ -265,7 +265,7 @@ def test_duplicate_resolver_survives_a_vanished_winner(tmp_path: Path) -> None:
     """The resolver re-reads the winning input; one that is gone since its partition ran
     must leave the name with its holder, not fail the run's last task."""
     from deid.pipeline.duplicates import resolve
-    from deid.pipeline.worker import WorkContext
+    from deid.pipeline.per_file import WorkContext
     from deid.recipe import load_recipe
     from deid.rewrite.keyring import KeyRing
 

@@ -12,7 +12,7 @@ import pytest
 from pydicom.fileset import FileSet
 from report_builders import run_cli
 
-from deid.pipeline.worker import DICOMDIR_REASON
+from deid.pipeline.per_file import DICOMDIR_REASON
 
 
 def _rows(ledger):

@@ -60,7 +60,7 @@ def test_pixel_boxes_are_typed_structs_with_their_source(example_run):
 def test_region_boxes_are_told_from_ocr_boxes(tmp_path):
     from report_builders import image
 
-    from deid.pipeline.worker import typed_boxes
+    from deid.pipeline.per_file import typed_boxes
     from deid.recipe.loader import load_recipe
 
     recipe_file = tmp_path / "r.yaml"
