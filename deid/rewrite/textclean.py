@@ -34,44 +34,12 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
+from deid.dicom.date_forms import date_patterns
 from deid.recipe.model import TextPattern
 from deid.rewrite.dates import parse_da
 
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 _LATIN = re.compile(r"^[\x00-\u024f]*$")
 _SPACES = re.compile(r"[ \t]{2,}")
-
-
-def date_spellings(day: date) -> list[str]:
-    """Regex alternatives for one date in common spellings (see the module docstring)."""
-    y, m, d = f"{day.year:04d}", f"{day.month:02d}", f"{day.day:02d}"
-    yy = y[2:]
-    m1, d1 = str(day.month), str(day.day)
-    sep = r"[-/. ]"
-    out = [
-        y + m + d,
-        f"{y}{sep}0?{m1}{sep}0?{d1}",
-        f"0?{d1}{sep}0?{m1}{sep}(?:{y}|{yy})",
-        f"0?{m1}{sep}0?{d1}{sep}(?:{y}|{yy})",
-    ]
-    full = _MONTHS[day.month - 1]
-    month = f"(?:{full}|{full[:3]}\\.?)"
-    out.append(f"{month}\\s+0?{d1}(?:st|nd|rd|th)?,?\\s+{y}")
-    out.append(f"0?{d1}(?:st|nd|rd|th)?\\s+{month},?\\s+{y}")
-    return out
 
 
 def _literal(value: str) -> str | None:
@@ -124,7 +92,7 @@ class TextCleaner:
                 if alt:
                     alternatives.add(alt)
         for day in dates:
-            for spelling in date_spellings(day):
+            for spelling in date_patterns(day):
                 alternatives.add(r"(?<![0-9])" + spelling + r"(?![0-9])")
         # Longest first, so "John Doe Jr" goes before "John"; compiled on first use only.
         self._alternatives = tuple(sorted(alternatives, key=lambda a: (-len(a), a)))
