@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from deid.atomic import write_bytes
 from deid.errors import KeyMissingError, UserError
 
 ENV_VAR = "DEID_KEY"
@@ -149,15 +149,10 @@ def resolve_key(
     ledger.mkdir(mode=0o700, parents=True, exist_ok=True)
     # Written whole under a temp name, then linked: a run killed here leaves no empty key,
     # and of two runs racing to create it, the second reads the first one's key.
-    fd, tmp = tempfile.mkstemp(prefix=".key.", suffix=".tmp", dir=ledger)
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secret.hex() + "\n")
-        os.link(tmp, path)
+        write_bytes(path, (secret.hex() + "\n").encode(), 0o600, exclusive=True, suffix=".tmp")
     except FileExistsError:
         return ResolvedKey(read_key_file(path), "ledger")
-    finally:
-        os.unlink(tmp)
     return ResolvedKey(secret, "ledger", created=True)
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from deid.atomic import atomic_path
 from deid.pipeline.records import FILES_SCHEMA, STATUSES, UID_KINDS, UIDS_SCHEMA, FileRecord
 from deid.storage.parquet import read_schema as _read_schema
 from deid.storage.parquet import read_table as _read_table
@@ -104,16 +105,8 @@ def _atomic_target(path: Path) -> Iterator[Path]:
         with _remote_target(path) as local:
             yield local
         return
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)  # mkstemp created it 0o600; pyarrow reopens it by name
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path, 0o600, suffix=".tmp") as temp:  # pyarrow writes it by name
+        yield temp
 
 
 @contextlib.contextmanager

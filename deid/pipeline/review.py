@@ -27,7 +27,6 @@ import datetime as dt
 import html
 import json
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from typing import TextIO
 
 import pyarrow.compute as pc
 
+from deid.atomic import atomic_path
 from deid.errors import UserError
 from deid.pipeline.ledger import iter_parts, read_run_json
 from deid.pipeline.listing import read_part
@@ -255,19 +255,13 @@ def write_review(ledger: Where, target: Path, out_dir: Path | None = None) -> di
         out_dir = Path(run["out"])
     _refuse_inside_output(target, out_dir)
     counts = count(ledger)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as error:
-        raise UserError(f"cannot write {target}: {error.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
+    with contextlib.ExitStack() as placing:  # the page takes its name only when whole
+        try:
+            temp = placing.enter_context(atomic_path(target, 0o600, suffix=".tmp"))
+        except OSError as error:
+            raise UserError(f"cannot write {target}: {error.strerror}") from None
+        with open(temp, "w", encoding="utf-8") as out:
             listed = _write_page(out, ledger, run, counts, out_dir)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
     return {"files": sum(counts.status.values()), "listed": listed, "images": counts.cleaned}
 
 
