@@ -722,13 +722,11 @@ def _execute(
     """Submit every partition not done (a bounded number at a time), then the finishing
     task. A destination error stops the submitting: the partitions in flight finish or
     fail, nothing new starts, and the finishing task is left to the rerun."""
-    from distributed import as_completed
-
     from deid.pipeline.destination import DestinationFailed
     from deid.pipeline.duplicates import finish_run
     from deid.pipeline.partition import PROGRESS_TOPIC, run_partition
     from deid.pipeline.progress import RunProgress
-    from deid.pipeline.scheduler import dask_client
+    from deid.pipeline.scheduler import bounded_completion, dask_client
 
     n_parts = len(plan)
     n_local = _local_workers(options, len(paths), max((len(p) for p in plan), default=1))
@@ -747,17 +745,16 @@ def _execute(
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
         in_flight_limit = 2 * n_workers + 2
         shared = client.scatter(setup, broadcast=True)
-        pending = as_completed()
         totals: Counter = Counter()
         skipped_files = sum(len(p) for p, s in zip(plan, states) if s == ledger_mod.DONE)
         progress.set_done(skipped_files, 0)
         run_token = uuid.uuid4().hex[:8]  # task keys unique per run on a shared scheduler
 
-        def submit_next() -> bool:
+        def submit_next():
             part = None if destination else next(todo, None)
             if part is None:
-                return False
-            future = client.submit(
+                return None
+            return client.submit(
                 run_partition,
                 part.index,
                 part.content_hash,
@@ -766,13 +763,8 @@ def _execute(
                 key=f"deid-partition-{part.index}-{run_token}",
                 pure=False,
             )
-            pending.add(future)
-            return True
 
-        for _ in range(in_flight_limit):
-            if not submit_next():
-                break
-        for future in pending:
+        for future in bounded_completion(submit_next, in_flight_limit):
             try:
                 result = future.result()
             except DestinationFailed as error:
@@ -790,8 +782,6 @@ def _execute(
                     processed += sum(result["status"].values())
                 done = skipped_files + sum(totals.values())
                 progress.set_done(done, totals.get("quarantined", 0))
-            future.release()
-            submit_next()
         if not destination:
             try:
                 client.submit(finish_run, shared, n_parts, pure=False).result()

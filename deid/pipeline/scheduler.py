@@ -17,7 +17,8 @@ import logging
 import signal
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from deid.errors import UserError
 
@@ -299,3 +300,29 @@ def dask_client(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def bounded_completion(
+    submit_next: Callable[[], Any], limit: int, first: Iterable[Any] = ()
+) -> Iterator[Any]:
+    """Futures as they finish, with at most ``limit`` of ``submit_next``'s in flight.
+
+    Why one helper for ``deid run`` and ``deid verify``: a million-file plan must not become
+    a million futures on the client at once, and both submit the same way: ``limit`` tasks,
+    then one more each time one finishes (``submit_next`` returns None when there is none,
+    or when the caller decided to stop). ``first``: futures already submitted (outside the
+    bound). Each future is released once the caller has taken its result."""
+    from distributed import as_completed  # about a second to import: only when used
+
+    pending = as_completed(list(first))
+    for _ in range(limit):
+        future = submit_next()
+        if future is None:
+            break
+        pending.add(future)
+    for future in pending:
+        yield future
+        future.release()
+        following = submit_next()
+        if following is not None:
+            pending.add(following)

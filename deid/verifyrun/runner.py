@@ -23,7 +23,7 @@ from deid.errors import UserError
 from deid.pipeline.inputs import collect_inputs
 from deid.pipeline.ledger import read_inputs_json, read_run_json, require_intact
 from deid.pipeline.plan import DEFAULT_PARTITION_SIZE
-from deid.pipeline.scheduler import dask_client
+from deid.pipeline.scheduler import bounded_completion, dask_client
 from deid.recipe import load_recipe
 from deid.recipe.model import Recipe
 from deid.storage.locations import is_url
@@ -137,9 +137,6 @@ def _run_distributed(
     on_finding: Callable | None,
 ) -> None:
     """Submit partitions a few at a time (bounded memory), merge results as they finish."""
-    # Imported here for its cost only (about a second): the one-worker path needs none.
-    from distributed import as_completed
-
     with dask_client(scheduler, n_workers) as client:
         first = client.scatter(setup, broadcast=True)
         parts = client.gather(
@@ -147,18 +144,15 @@ def _run_distributed(
         )
         setup = _with_index(setup, parts, report)
         shared = client.scatter(setup, broadcast=True)
-        pending = as_completed([client.submit(verify_ledger, shared, pure=False)])
         chunk_iter = iter(chunks)
 
-        def submit_next() -> None:
+        def submit_next():
             item = next(chunk_iter, None)
-            if item is not None:
-                start, chunk = item
-                pending.add(client.submit(verify_partition, chunk, shared, start, pure=False))
+            if item is None:
+                return None
+            start, chunk = item
+            return client.submit(verify_partition, chunk, shared, start, pure=False)
 
-        for _ in range(2 * n_workers + 2):
-            submit_next()
-        for future in pending:
+        ledger_task = [client.submit(verify_ledger, shared, pure=False)]
+        for future in bounded_completion(submit_next, 2 * n_workers + 2, ledger_task):
             _merge(report, future.result(), on_finding)
-            future.release()
-            submit_next()
