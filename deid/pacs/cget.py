@@ -28,7 +28,7 @@ from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet
 
 from deid.pacs.association import associate, new_ae, open_association
 from deid.pacs.failures import PacsError
-from deid.pacs.refs import InstanceRef
+from deid.pacs.refs import InstanceRef, instance_identifier
 from deid.pacs.retry import DEFAULT_POLICY, RetryPolicy, with_retry
 from deid.pacs.urls import DimseEndpoint
 
@@ -153,11 +153,7 @@ class GetSession:
                 self.assoc = self._open()
             assoc = self.assoc
             self.received = []
-            identifier = Dataset()
-            identifier.QueryRetrieveLevel = "IMAGE"
-            identifier.StudyInstanceUID = ref.study_uid
-            identifier.SeriesInstanceUID = ref.series_uid
-            identifier.SOPInstanceUID = ref.sop_uid
+            identifier = instance_identifier(ref)
             final = None
             for status, _ in assoc.send_c_get(
                 identifier, StudyRootQueryRetrieveInformationModelGet

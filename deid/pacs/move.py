@@ -18,14 +18,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from pydicom.dataset import Dataset
 from pynetdicom import AE, AllStoragePresentationContexts, evt
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove
 
 from deid.errors import UserError
 from deid.pacs.association import CALLING_AET, new_ae, open_association
 from deid.pacs.failures import PacsError
-from deid.pacs.refs import InstanceRef
+from deid.pacs.refs import InstanceRef, instance_identifier
 from deid.pacs.retry import DEFAULT_POLICY, TransientError, with_retry
 from deid.pacs.urls import DimseEndpoint
 
@@ -105,11 +104,7 @@ class MoveSession:
                 if not assoc.is_established:
                     raise TransientError(f"{self.endpoint}: no association (connection refused)")
                 self.assoc = assoc
-            identifier = Dataset()
-            identifier.QueryRetrieveLevel = "IMAGE"
-            identifier.StudyInstanceUID = ref.study_uid
-            identifier.SeriesInstanceUID = ref.series_uid
-            identifier.SOPInstanceUID = ref.sop_uid
+            identifier = instance_identifier(ref)
             final = None
             for status, _ in self.assoc.send_c_move(
                 identifier, self.move_aet, StudyRootQueryRetrieveInformationModelMove

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydicom.dataset import Dataset
+
 
 @dataclass(frozen=True)
 class StudyRef:
@@ -36,3 +38,13 @@ class SendResult:
     status: str  # "0x0000", "0xA700", "0xC000" for DIMSE; "stored", "failed 0x0110" for STOW
     reason: str | None = None
     transient: bool = False  # not stored for a cause a rerun may not meet (see retry)
+
+
+def instance_identifier(ref: InstanceRef) -> Dataset:
+    """The Study Root identifier that names one instance (C-GET and C-MOVE ask the same)."""
+    identifier = Dataset()
+    identifier.QueryRetrieveLevel = "IMAGE"
+    identifier.StudyInstanceUID = ref.study_uid
+    identifier.SeriesInstanceUID = ref.series_uid
+    identifier.SOPInstanceUID = ref.sop_uid
+    return identifier

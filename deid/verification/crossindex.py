@@ -179,16 +179,19 @@ class CrossIndex:
         if not len(self.index):
             return []
         candidates = _candidates(output)
+        if not len(self._hits(candidates)):
+            return []  # the common case: no need to gather the original's own terms
+        own = terms_of(original, recipe) | own_terms(original)
+        return self.findings_against(output, own, relpath, candidates)
+
+    def _hits(self, candidates: dict[int, str]) -> np.ndarray:
+        """The hashes of ``candidates`` that are in the index."""
         if not candidates:
-            return []
+            return np.empty(0, dtype=np.uint64)
         keys = np.fromiter(candidates, dtype=np.uint64)
         at = np.searchsorted(self.index, keys)
         at[at >= len(self.index)] = 0
-        hits = keys[self.index[at] == keys]
-        if not len(hits):
-            return []
-        own = terms_of(original, recipe) | own_terms(original)
-        return self.findings_against(output, own, relpath, candidates)
+        return keys[self.index[at] == keys]
 
     def findings_against(
         self, output: Dataset, own_terms: set[str], relpath: str, candidates=None
@@ -198,12 +201,7 @@ class CrossIndex:
         if not len(self.index):
             return []
         candidates = _candidates(output) if candidates is None else candidates
-        if not candidates:
-            return []
-        keys = np.fromiter(candidates, dtype=np.uint64)
-        at = np.searchsorted(self.index, keys)
-        at[at >= len(self.index)] = 0
-        hits = keys[self.index[at] == keys]
+        hits = self._hits(candidates)
         own = {term_hash(t) for t in own_terms}
         paths = sorted({candidates[int(h)] for h in hits if int(h) not in own})
         return [Finding(relpath, path, "other-patient") for path in paths]
