@@ -11,6 +11,8 @@ One job per module:
   operations the pipeline uses, on object storage.
 - :mod:`~deid.storage.listing`: every object under a prefix, in a deterministic order.
 - :mod:`~deid.storage.objects`: read an object, write one atomically (one PUT).
+- :mod:`~deid.storage.s3objects`: the per-file GET and PUT of S3 objects through obstore
+  (a fifth of s3fs's CPU per request), falling back to s3fs.
 - :mod:`~deid.storage.parquet`: ledger parts read and written through pyarrow with fsspec.
 - :mod:`~deid.storage.prefetch`: a per-worker read-ahead thread.
 - :mod:`~deid.storage.checks`: one-line usage errors (missing bucket, wrong credentials)

@@ -97,7 +97,7 @@ def scrub(text: str) -> str:
     return text
 
 
-def _protocol_options(protocol: str) -> dict[str, Any]:
+def protocol_options(protocol: str) -> dict[str, Any]:
     """The options for ``protocol``: a flat object applies to every protocol, an object
     keyed by scheme (``{"s3": {...}, "gs": {...}}``) to each its own."""
     keyed = {k: v for k, v in _options.items() if k in SCHEMES and isinstance(v, dict)}
@@ -161,7 +161,7 @@ def filesystem(protocol: str):
         cached = _filesystem_cache.get(protocol)
         if cached is not None:
             return cached
-        options = _protocol_options(protocol)
+        options = protocol_options(protocol)
         if protocol == "s3":
             options = {**options, **_s3_defaults(options)}
         try:

@@ -9,6 +9,7 @@ redoes the partition, see :mod:`deid.pipeline.destination`).
 
 from __future__ import annotations
 
+from deid.storage import s3objects
 from deid.storage.remote import RemotePath, destination_error, short_reason
 from deid.storage.retry import retrying
 
@@ -43,6 +44,16 @@ def write_unique(path: RemotePath, data: bytes) -> bool:
     (``If-None-Match: *``) that fails when the name exists. True when ``path`` now holds
     exactly ``data``; False when it holds other bytes (a duplicate SOP Instance UID)."""
     fs = path.fs
+    if path.protocol == "s3":
+        try:
+            s3objects.put(path.bucket, path.key, data, create=True)
+            return True
+        except FileExistsError:
+            return _holds(path, data)
+        except s3objects.Unavailable:
+            pass
+        except Exception as error:
+            raise destination_error(error, path) from None
 
     def put() -> bool:
         try:
@@ -57,8 +68,14 @@ def write_unique(path: RemotePath, data: bytes) -> bool:
             return True
 
     try:
-        if retrying(put):
-            return True
-        return retrying(lambda: fs.cat_file(path.fs_path)) == data
+        return retrying(put) or _holds(path, data)
+    except Exception as error:
+        raise destination_error(error, path) from None
+
+
+def _holds(path: RemotePath, data: bytes) -> bool:
+    """Whether the object already at ``path`` is exactly ``data`` (a rerun's own output)."""
+    try:
+        return path.read_bytes() == data
     except Exception as error:
         raise destination_error(error, path) from None

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from deid.storage import s3objects
 from deid.storage.filesystems import filesystem, scrub
 from deid.storage.locations import parse_location
 from deid.storage.retry import retrying
@@ -69,6 +70,11 @@ class RemotePath(_PathLike):
     @property
     def bucket(self) -> str:
         return self._loc.bucket
+
+    @property
+    def key(self) -> str:
+        """The object's key in its bucket (no leading slash)."""
+        return self._loc.key
 
     @property
     def fs(self) -> Any:
@@ -170,6 +176,10 @@ class RemotePath(_PathLike):
     # -- contents --------------------------------------------------------------------------
     def read_bytes(self) -> bytes:
         if self.protocol == "s3":
+            try:
+                return s3objects.get(self.bucket, self.key)
+            except s3objects.Unavailable:
+                pass
             # One GET: with concurrency s3fs first asks the size (a HEAD per object), which
             # only pays off for objects far larger than DICOM files usually are.
             return retrying(lambda: self.fs.cat_file(self.fs_path, max_concurrency=1))
@@ -243,6 +253,12 @@ def destination_error(error: BaseException, where: RemotePath) -> OSError:
 def write_atomic(path: RemotePath, data: bytes) -> None:
     """Put ``data`` at ``path`` (replacing what is there) in one visible step."""
     try:
+        if path.protocol == "s3":
+            try:
+                s3objects.put(path.bucket, path.key, data, create=False)
+                return
+            except s3objects.Unavailable:
+                pass
         retrying(lambda: path.fs.pipe_file(path.fs_path, data))
     except Exception as error:
         raise destination_error(error, path) from None

@@ -204,8 +204,9 @@ def use_endpoint(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
 def forget_filesystems() -> None:
     import s3fs
 
-    from deid.storage import filesystems
+    from deid.storage import filesystems, s3objects
 
     filesystems.configure({})
+    s3objects.forget()
     filesystems._filesystem_cache.clear()
     s3fs.S3FileSystem.clear_instance_cache()
