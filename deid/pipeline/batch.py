@@ -382,6 +382,10 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
     ledger_mod.check_binding(ledger, out_name, keys.fingerprint())
     plan = list(plan_partitions(paths, size, _salt(recipe)))
     nothing_to_do = _nothing_to_do(ledger, plan, options.verify, options.limits)
+    if not options.scheduler and not nothing_to_do:
+        from deid.pipeline.scheduler import check_interpreter_runnable
+
+        check_interpreter_runnable()  # before anything is written
     try:
         ledger_mod.ensure_ledger(ledger)
         if not (pacs and pacs.out_name):

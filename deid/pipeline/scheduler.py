@@ -126,6 +126,7 @@ def warm_forkserver() -> None:
 
     if "forkserver" not in multiprocessing.get_all_start_methods():  # e.g. Windows
         return
+    check_interpreter_runnable()
     from multiprocessing import forkserver
 
     multiprocessing.get_context("forkserver").set_forkserver_preload(FORKSERVER_PRELOAD)
@@ -154,21 +155,75 @@ def local_client(n_workers: int, **cluster_kwargs):
         "silence_logs": 40,
     }
     options.update(cluster_kwargs)
+    check_interpreter_runnable()
     cluster = client = None
     config = dict(LOCAL_WORKER_CONFIG)
     if "forkserver" not in multiprocessing.get_all_start_methods():  # e.g. Windows
         del config["distributed.worker.multiprocessing-method"]
     try:
-        with sigint_ignored_in_children(), dask.config.set(config):
+        with sigint_ignored_in_children(), dask.config.set(config), _start_logs_quiet():
             cluster = LocalCluster(**options)
             client = Client(cluster)
-    except BaseException:
+    except BaseException as error:
         if client is not None:
             client.close()
         if cluster is not None:
-            cluster.close()
+            with contextlib.suppress(Exception):
+                cluster.close()
+        if isinstance(error, Exception):
+            raise UserError(_cluster_failure(error)) from None
         raise
     return client, cluster
+
+
+#: The loggers that print a worker's failure to start as a traceback; the failure reaches
+#: the user as one line instead (:func:`_cluster_failure`).
+_START_LOGGERS = ("distributed.nanny", "distributed.deploy.spec", "distributed.core")
+
+
+@contextlib.contextmanager
+def _start_logs_quiet() -> Iterator[None]:
+    loggers = [logging.getLogger(name) for name in _START_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def _cluster_failure(error: BaseException) -> str:
+    """One line for a local cluster that did not start: the innermost cause, and the one
+    cause seen in practice that the user can mend (an interpreter this user cannot run,
+    e.g. a virtual environment made from a Python under another user's 0700 home)."""
+
+    cause = error
+    while cause.__cause__ is not None or cause.__context__ is not None:
+        cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
+    detail = " ".join(str(cause).split()) or type(cause).__name__
+    return f"the local Dask cluster did not start ({type(cause).__name__}: {detail})"
+
+
+def check_interpreter_runnable() -> None:
+    """Refuse, in one line, to start processes this user cannot start.
+
+    Worker processes, the forkserver and multiprocessing's resource tracker are started by
+    exec of ``sys.executable``. In a virtual environment that is a link to the interpreter
+    it was made from; made from a Python under another user's 0700 home (a pyenv under
+    /root), the link cannot be followed by anyone else, and every start fails with a
+    broken pipe and a screen of tracebacks."""
+    import os
+    import sys
+
+    real = os.path.realpath(sys.executable)
+    if not os.access(real, os.X_OK):
+        raise UserError(
+            f"this user cannot run {real}, the interpreter {sys.executable} links to, so no "
+            "worker process can start: make the environment with a Python every user of "
+            "it can read"
+        )
 
 
 def remote_client(address: str, timeout: str = "30s"):

@@ -59,8 +59,9 @@ def _prefix(probe_root: str) -> tuple[str, ...] | None:
         if os.geteuid() != 0:  # already unprivileged
             return ()
         # Root without the file-mode bypass first: the run's ledger and output then belong
-        # to the test's own user. As ``nobody`` a venv run wrote no ledger (seen on a clean
-        # clone), so that form is only the fallback.
+        # to the test's own user. ``nobody`` is the fallback: it cannot run a virtual
+        # environment made from a Python under root's 0700 home (a pyenv), which deid now
+        # says in one line (test_an_interpreter_this_user_cannot_run_...).
         capless = [setpriv, f"--bounding-set={_DROP_DAC}", f"--inh-caps={_DROP_DAC}"]
         if _works(capless, probe):
             return tuple(capless)
@@ -93,12 +94,14 @@ def unprivileged_prefix(workspace: Path) -> tuple[str, ...]:
 
 
 def run_unprivileged(
-    workspace_dir: Path, *args: object, timeout: float = 300
+    workspace_dir: Path, *args: object, timeout: float = 300, python: list[str] | None = None
 ) -> subprocess.CompletedProcess:
-    """``deid ARGS`` without root's file-mode bypass; stdout and stderr captured as text."""
+    """``deid ARGS`` without root's file-mode bypass; stdout and stderr captured as text.
+
+    ``python``: what follows the interpreter instead of ``-m deid`` (e.g. ``-c CODE``)."""
     prefix = unprivileged_prefix(workspace_dir)
     return subprocess.run(
-        [*prefix, sys.executable, "-m", "deid", *map(str, args)],
+        [*prefix, sys.executable, *(python or ["-m", "deid"]), *map(str, args)],
         env=unprivileged_env(),
         cwd=workspace_dir,
         capture_output=True,

@@ -96,3 +96,37 @@ def test_a_folder_named_in_a_manifest_is_recorded_not_skipped(tmp_path, key_file
     assert row["reason"] == (
         "a folder, not walked: its files are not in this run (give it as an INPUT)"
     )
+
+
+def test_an_interpreter_this_user_cannot_run_is_one_line_before_anything_is_written(
+    unprivileged_dir: Path,
+) -> None:
+    """A virtual environment made from a Python under another user's 0700 home (a pyenv
+    under /root): its ``bin/python`` link cannot be followed by the user running deid, so
+    no worker process, forkserver or resource tracker can start. That used to end in a
+    screen of broken-pipe tracebacks after the output and ledger folders were made."""
+    import sys
+
+    src, key = _setup(unprivileged_dir)
+    save(make_image(), src / "im")
+    _open_up(unprivileged_dir)  # before the links: chmod follows a link to its target
+    home = unprivileged_dir / "home"
+    home.mkdir()
+    (home / "python3").symlink_to(sys.executable)
+    venv_python = unprivileged_dir / "venv-python"
+    venv_python.symlink_to(home / "python3")
+    home.chmod(0)  # as another user's 0700 home looks to this one
+    out = unprivileged_dir / "out"
+    code = (
+        "import sys; sys.executable = sys.argv[1]\n"
+        "from deid.cli import main\n"
+        "sys.exit(main(sys.argv[2:]))"
+    )
+    done = run_unprivileged(
+        unprivileged_dir, "run", BASIC, src, "--out", out, "--key-file", key,
+        python=["-c", code, str(venv_python)],
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "cannot run" in done.stderr and str(venv_python) in done.stderr
+    assert not out.exists() and not (unprivileged_dir / "out.ledger").exists()
