@@ -48,9 +48,26 @@ def describe_http_error(error: requests.RequestException, what: str) -> tuple[st
         return reason, code >= 500 or code == 429
     if isinstance(error, requests.Timeout):
         return f"{what}: timed out", True
+    if isinstance(error, requests.exceptions.SSLError):
+        # Not transient, and not "unreachable": the server answered with a certificate
+        # this machine does not trust (or spoke no TLS at all).
+        detail = "certificate verify failed" if _untrusted(error) else "TLS handshake failed"
+        return (
+            f"{what}: {detail} (trust the archive's CA with DEID_CA_BUNDLE=/path/ca.pem)",
+            False,
+        )
     if isinstance(error, requests.ConnectionError):
         return f"{what}: connection failed (refused, reset or unreachable)", True
     return f"{what}: {type(error).__name__}", False
+
+
+def _untrusted(error: BaseException) -> bool:
+    seen: BaseException | None = error
+    while seen is not None:
+        if "CERTIFICATE_VERIFY_FAILED" in str(seen) or "certificate verify failed" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return any("certificate verify failed" in str(a) for a in error.args)
 
 
 def with_retry(call: Callable[[], T], what: str, policy: RetryPolicy = DEFAULT_POLICY) -> T:
