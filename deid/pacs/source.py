@@ -47,21 +47,25 @@ def parse_unit(name: str) -> tuple[str, str]:
     return study, series
 
 
-def list_units(endpoint: Endpoint, query: Query, policy: RetryPolicy = DEFAULT_POLICY) -> list[str]:
-    """Every series the query selects, as sorted plan entries (the client's listing).
+def list_units(
+    endpoint: Endpoint, query: Query, policy: RetryPolicy = DEFAULT_POLICY
+) -> dict[str, int | None]:
+    """Every series the query selects, as plan entries in sorted order (the client's
+    listing), each with the number of instances the server says it holds (None when it
+    does not say: Number of Series Related Instances is optional in both QIDO and C-FIND).
 
     A listing that fails after its retries is a one-line usage error: nothing was fetched.
     """
     lister = qido if isinstance(endpoint, DicomwebEndpoint) else cfind
     try:
-        names = {
-            unit_name(endpoint, study.study_uid, series.series_uid)
+        units = {
+            unit_name(endpoint, study.study_uid, series.series_uid): series.instances
             for study in lister.list_studies(endpoint, query, policy)
             for series in lister.list_series(endpoint, study.study_uid, query, policy)
         }
     except PacsError as error:
         raise UserError(f"source {error.reason}") from None
-    return sorted(names)
+    return dict(sorted(units.items()))
 
 
 @dataclass

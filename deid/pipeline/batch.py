@@ -362,8 +362,10 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
         from deid.pipeline.scheduler import check_scheduler
 
         check_scheduler(options.scheduler)
+    weights = None  # instances per plan entry when an entry is not one file
     if pacs and pacs.units is not None:
         paths = pacs.units  # one entry per series (deid.pacs.source)
+        weights = _series_weights(pacs.unit_instances)
     else:
         paths = collect_inputs(options.inputs, options.manifest, prune=(out, ledger))
     size, size_note = _partition_size(_given_size(options, pacs), ledger)
@@ -372,7 +374,7 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
     if options.dry_run:
         _check_ledger_identity(ledger, recipe, None, digest)
         ledger_mod.check_binding(ledger, out_name, None)
-        return _dry_run(options, paths, size, recipe, out, ledger, stream)
+        return _dry_run(options, paths, size, recipe, out, ledger, stream, weights)
 
     from deid.rewrite.keyring import KeyRing
 
@@ -407,6 +409,7 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
             early = EarlyCluster(_local_workers(options, len(paths), size))
         try:
             prepared = _Prepared(paths, size, size_note, recipe, digest, key, keys, out, ledger)
+            prepared.weights = weights
             if pacs is not None:
                 prepared.out_name, prepared.pacs = out_name, pacs.setup
             return _run_prepared(options, prepared, early, stream, started)
@@ -474,9 +477,25 @@ class _Prepared:
     ledger: Path
     out_name: str = ""  # the output as the ledger names it, when not the folder ``out``
     pacs: Any = None  # deid.pipeline.pacs_partition.PacsSetup when an end is a PACS
+    #: Files per plan entry when an entry is not one file (a PACS series); None: one each.
+    weights: list[int] | None = None
 
 
-def _dry_run(options, paths, size, recipe, out, ledger, stream) -> RunResult:
+def _series_weights(counts: list[int | None] | None) -> list[int] | None:
+    """Instances per series as the source said; a series it said nothing of counts as 1
+    (progress then learns the truth from the partitions' records)."""
+    if counts is None:
+        return None
+    return [c if c and c > 0 else 1 for c in counts]
+
+
+def _units_text(paths: list[str], weights: list[int] | None) -> str:
+    if weights is None:
+        return f"{len(paths)} input file(s)"
+    return f"{len(paths)} series ({sum(weights)} instance(s) as the source counts them)"
+
+
+def _dry_run(options, paths, size, recipe, out, ledger, stream, weights=None) -> RunResult:
     n_parts = partition_count(len(paths), size)
     plan = list(plan_partitions(paths, size, _salt(recipe)))
     states = _plan_states(ledger, plan, options.verify, options.limits)
@@ -484,7 +503,7 @@ def _dry_run(options, paths, size, recipe, out, ledger, stream) -> RunResult:
     todo = Counter(s for s in states if s != ledger_mod.DONE)
     why = ", ".join(f"{n} {state}" for state, n in todo.most_common())
     print(
-        f"deid: dry run: {len(paths)} input file(s) in {n_parts} partition(s) of up to "
+        f"deid: dry run: {_units_text(paths, weights)} in {n_parts} partition(s) of up to "
         f"{size}; {done} partition(s) already done; {sum(todo.values())} to do"
         f"{f' ({why})' if why else ''}; output {out}; ledger {ledger}",
         file=stream,
@@ -625,7 +644,9 @@ def _run_locked(options, prep: _Prepared, run_info, stream, early, started) -> R
         if all(s == ledger_mod.DONE for s in states) and previous_state == "complete":
             outcome = _Outcome([], None, 0)  # nothing to do, closing pass already done
         else:
-            outcome = _execute(options, prep.paths, plan, states, setup, stream, early, started)
+            outcome = _execute(
+                options, prep.paths, plan, states, setup, stream, early, started, prep.weights
+            )
     except KeyboardInterrupt:
         # Finished partitions are in the ledger; say so where ``deid report`` looks.
         _finish(run_info, "interrupted", started)
@@ -722,6 +743,7 @@ def _execute(
     stream,
     early=None,
     started: float | None = None,
+    weights: list[int] | None = None,
 ) -> _Outcome:
     """Submit every partition not done (a bounded number at a time), then the finishing
     task. A destination error stops the submitting: the partitions in flight finish or
@@ -734,13 +756,18 @@ def _execute(
 
     n_parts = len(plan)
     n_local = _local_workers(options, len(paths), max((len(p) for p in plan), default=1))
+
+    def files_of(start: int, stop: int) -> int:
+        """Files in plan entries start..stop: a PACS series holds several."""
+        return stop - start if weights is None else sum(weights[start:stop])
+
     failures: list[int] = []
     destination: list[str] = []
     processed = 0
     todo = iter([p for p, state in zip(plan, states) if state != ledger_mod.DONE])
     with (
         dask_client(options.scheduler, n_local, prestart_children=True, early=early) as client,
-        RunProgress(len(paths), stream, options.progress, started=started) as progress,
+        RunProgress(files_of(0, len(paths)), stream, options.progress, started=started) as progress,
     ):
         client.subscribe_topic(
             PROGRESS_TOPIC,
@@ -750,7 +777,9 @@ def _execute(
         in_flight_limit = 2 * n_workers + 2
         shared = client.scatter(setup, broadcast=True)
         totals: Counter = Counter()
-        skipped_files = sum(len(p) for p, s in zip(plan, states) if s == ledger_mod.DONE)
+        skipped_files = sum(
+            files_of(p.start, p.stop) for p, s in zip(plan, states) if s == ledger_mod.DONE
+        )
         progress.set_done(skipped_files, 0)
         run_token = uuid.uuid4().hex[:8]  # task keys unique per run on a shared scheduler
 

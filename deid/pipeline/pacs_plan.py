@@ -29,6 +29,8 @@ class PacsPlan:
     setup: PacsSetup
     #: The plan entries (series) when the INPUT is a PACS, else None (files as usual).
     units: list[str] | None = None
+    #: Per entry, the instances the source says the series holds (None: not said).
+    unit_instances: list[int | None] | None = None
     #: ``--move-to``: (AE title, port) of the run's own Storage SCP for C-MOVE.
     move_to: tuple[str, int] | None = None
 
@@ -114,12 +116,13 @@ def plan_pacs(
         probe(source, "source")
     if dest is not None:
         probe(dest, "dest")
-    units = None
+    units = counts = None
     if source is not None:
-        units = list_units(source, query)
-        if not units:
+        listed = list_units(source, query)
+        if not listed:
             raise UserError(f"the query selects no series at {source}")
-    return PacsPlan(PacsSetup(source, dest), units, move)
+        units, counts = list(listed), list(listed.values())
+    return PacsPlan(PacsSetup(source, dest), units, counts, move)
 
 
 def _with_manifest(query: Query, manifest: str) -> Query:

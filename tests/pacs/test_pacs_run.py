@@ -39,6 +39,9 @@ def test_dicomweb_to_dicomweb(tmp_path, clinical, empty_research):
     args = ("run", "basic", clinical.dicomweb_url, "--out", empty_research.dicomweb_url)
     done = run_deid(tmp_path, *args, "--ledger", str(ledger), "--workers", "2", env=env)
     assert done.returncode == 0, done.stderr
+    # Progress counts instances, as the ledger does (it used to count series against files).
+    instances = len(clinical.instance_uids())
+    assert f"{instances}/{instances} files" in done.stderr, done.stderr
     rows = ledger_rows(ledger)
     _check_exactly_once(rows, clinical, empty_research.instance_uids(), "STOW-RS stored")
     assert all(r["input_path"].startswith(clinical.dicomweb_url + "/studies/") for r in rows)
@@ -60,6 +63,9 @@ def test_dimse_to_dimse(tmp_path, clinical, empty_research):
     args = ("run", "basic", clinical.dimse_url, "--out", empty_research.dimse_url, "--verify")
     dry = run_deid(tmp_path, *args, "--ledger", str(ledger), "--dry-run")
     assert dry.returncode == 0 and "dry run" in dry.stderr, dry.stderr
+    # Series are the plan's entries; the instances are counted as the archive counts them.
+    instances = len(clinical.instance_uids())
+    assert f"series ({instances} instance(s) as the source counts them)" in dry.stderr
     assert empty_research.instance_uids() == set()
     done = run_deid(tmp_path, *args, "--ledger", str(ledger), "--workers", "2")
     assert done.returncode == 0, done.stderr
