@@ -11,6 +11,9 @@ to the replacement. Protocol (pickled tuples over ``multiprocessing.connection``
     parent -> child: setup dict, then ("file", path, partition, cross) ... ("stop",)
     child -> parent: ("ready",), then ("done", FileRecord.values()) per file
 
+and, for ``--verify``'s partition index before the files, ("terms", path) answered by
+("terms", hashes as bytes).
+
 A child serves every partition its worker thread runs (starting Python and importing pydicom
 costs about half a second, too much per partition); it exits when its parent goes away or
 after :data:`IDLE_SECONDS` without work, so a long-lived external cluster keeps no idle
@@ -72,8 +75,22 @@ def _read_ahead(ctx, message) -> None:
     ctx.prefetch.want(message[1])
 
 
-def main(process=None) -> int:
-    """Serve one parent; ``process`` replaces :func:`process_file` (tests use it to hang)."""
+def _input_hashes(path: str, ctx) -> bytes:
+    """The identity hashes of one input for the partition's cross index, read here under
+    the same limits as its per-file step (value size cap, memory limit, the parent's time
+    limit), so an input that hangs or floods the parser costs its own entry only."""
+    from deid.pipeline.limits import check_values
+    from deid.verification.crossindex import input_hashes
+
+    def check(dataset) -> None:
+        check_values(dataset, ctx.limits.max_value_bytes)
+
+    return input_hashes(path, ctx.recipe, check).tobytes()
+
+
+def main(process=None, hash_input=None) -> int:
+    """Serve one parent; ``process`` replaces :func:`process_file` and ``hash_input`` the
+    cross index's reading of an input (tests use them to hang or crash)."""
     protocol_fd = os.dup(1)
     os.dup2(2, 1)
     inbound = Connection(0, writable=False)
@@ -82,6 +99,8 @@ def main(process=None) -> int:
     logging.getLogger("pydicom").setLevel(logging.ERROR)
     if process is None:
         from deid.pipeline.per_file import process_file as process
+    if hash_input is None:
+        hash_input = _input_hashes
     # The engine's imports come before the setup: a prestarted child does them while its
     # worker is still starting (see deid.pipeline.supervise), not at the first file.
     import deid.rewrite.engine
@@ -113,6 +132,12 @@ def main(process=None) -> int:
         except (EOFError, OSError):  # parent gone: stop quietly, outputs are atomic
             return 0
         message = pending.popleft()
+        if message[0] == "terms":  # --verify's partition index, one input at a time
+            try:
+                outbound.send(("terms", hash_input(message[1], ctx)))
+            except (BrokenPipeError, OSError):
+                return 0
+            continue
         if message[0] != "file":
             return 0
         ctx.partition = message[2]

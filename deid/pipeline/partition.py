@@ -24,7 +24,7 @@ from deid.pipeline.supervise import Child, ChildFailed, new_child
 from deid.storage.filesystems import configure
 from deid.storage.parquet import read_table
 from deid.storage.remote import location
-from deid.verification.crossindex import index_partition
+from deid.verification.crossindex import merge
 
 __all__ = ["PROGRESS_TOPIC", "ChildFailed", "DestinationFailed", "RunSetup", "run_partition"]
 
@@ -271,6 +271,45 @@ def _drive_child(
             progress.add(outcome)
 
 
+def _index_in_child(paths: list[str], setup: RunSetup) -> bytes:
+    """``--verify``'s index of the partition's identities, each input read by this thread's
+    child under the per-file time limit (an input that hangs the parser is left out of the
+    index after its time; its own per-file step then quarantines it)."""
+    import numpy as np
+
+    arrays: list = []
+    waiting = deque(paths)
+    in_flight: deque[str] = deque()
+    retried: set[str] = set()
+    dead_on_arrival = 0
+    child = None
+    while waiting or in_flight:
+        if child is None or not child.alive:
+            child = _child_for(setup)
+        while waiting and len(in_flight) < PIPELINE_DEPTH:
+            if not child.ask_terms(waiting[0]):
+                break
+            in_flight.append(waiting.popleft())
+        if not in_flight:
+            child.kill()
+            dead_on_arrival += 1
+            if dead_on_arrival >= 3:
+                raise ChildFailed("worker child keeps dying before it takes a file")
+            continue
+        outcome = child.terms(setup.file_timeout)
+        path = in_flight.popleft()
+        if isinstance(outcome, str):  # the child is gone; the files behind go again
+            waiting.extendleft(reversed(in_flight))
+            in_flight.clear()
+            if outcome == IDLE_EXIT and path not in retried:
+                retried.add(path)
+                waiting.appendleft(path)
+            continue
+        dead_on_arrival = 0
+        arrays.append(np.frombuffer(outcome, dtype=np.uint64))
+    return merge(arrays)[0].tobytes()
+
+
 def summarize_records(statuses: list[str]) -> dict:
     return dict(Counter(statuses))
 
@@ -295,7 +334,7 @@ def run_partition(index: int, content_hash: str, paths: list[str], setup: RunSet
     else:
         cross = b""
         if setup.verify:  # every output searched for the other inputs' identities too
-            cross = index_partition(paths, setup).tobytes()
+            cross = _index_in_child(paths, setup)
         records = _process_files(paths, index, setup, progress, cross)
     progress.flush()
     bound = ledger_mod.binding(setup.out_dir, setup.keys.fingerprint(), setup.verify, setup.limits)

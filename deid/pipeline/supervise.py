@@ -88,6 +88,29 @@ class Child:
         except OSError:
             return False
 
+    def ask_terms(self, path: str) -> bool:
+        """Queue one input for the partition's cross index (see :meth:`terms`)."""
+        try:
+            self.send.send(("terms", path))
+            return True
+        except OSError:
+            return False
+
+    def terms(self, timeout: float) -> bytes | str:
+        """The index hashes of the oldest queued input, or why none came (then the child
+        is dead, as in :meth:`result`)."""
+        try:
+            message = self._receive(timeout)
+            if message[0] == "terms":
+                return message[1]
+            reason = "worker child sent an unexpected message"
+        except TimeoutError:
+            reason = f"timeout: no result within {timeout:g} s"
+        except (EOFError, OSError):
+            reason = self._death_reason()
+        self.kill()
+        return reason
+
     def result(self, timeout: float) -> FileRecord | str:
         """The record of the oldest submitted file, or a one-line reason why the child
         produced none (then it is dead, and the files queued behind were never started)."""

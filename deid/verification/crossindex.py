@@ -29,7 +29,7 @@ import contextlib
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -226,21 +226,32 @@ def run_findings(
     return from_bytes_cached(data).findings_against(output, terms, relpath)
 
 
+def input_hashes(
+    path: str, recipe: Recipe, check: Callable[[Dataset], None] | None = None
+) -> np.ndarray:
+    """The hashes of one input's terms; none for an input that cannot be read or parsed,
+    or that ``check`` refuses (the run's ``--max-value-kb``): such an input is quarantined
+    by its own per-file step, with the reason."""
+    import warnings
+
+    with warnings.catch_warnings():  # pydicom's warnings quote values
+        warnings.simplefilter("ignore")
+        try:
+            data, kind = read_input(path)
+            dataset = parse(data, kind)
+            if check is not None:
+                check(dataset)
+            return hashes(terms_of(dataset, recipe))
+        except Exception:
+            return _EMPTY
+
+
 def index_partition(paths: list[str], setup: Any) -> np.ndarray:
-    """The hashes of one partition's inputs (unreadable inputs are the per-file check's).
+    """The hashes of one partition's inputs, read in this process (``deid verify``'s index;
+    ``deid run --verify`` has its per-file children read them, under the time limit).
 
     Bounded: a partition holds at most ``--partition-size`` inputs, a few terms each."""
     import pickle
-    import warnings
 
     recipe = pickle.loads(setup.recipe_pickle)
-    terms: set[str] = set()
-    with warnings.catch_warnings():  # pydicom's warnings quote values
-        warnings.simplefilter("ignore")
-        for path in paths:
-            try:
-                data, kind = read_input(path)
-                terms |= terms_of(parse(data, kind), recipe)
-            except Exception:
-                continue
-    return hashes(terms)
+    return merge(input_hashes(path, recipe) for path in paths)[0]

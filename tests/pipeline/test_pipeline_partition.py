@@ -54,6 +54,26 @@ def test_hang_and_crash_cost_only_their_own_file(tmp_path: Path) -> None:
     assert len(written) == 3
 
 
+def test_verify_index_reads_inputs_under_the_time_limit(tmp_path: Path) -> None:
+    """--verify's partition index reads every input before the first file is processed;
+    it did so in the Dask worker's thread, where a file that hangs the parser hung the
+    partition for good. Read by the child, it costs that file its time limit, twice."""
+    inputs = tmp_path / "in"
+    names = ["a_good", "b_HANG", "c_CRASH", "d_good"]
+    paths = [str(save(make_image(patient_name=f"Person^{n[2:]}"), inputs / n)) for n in names]
+    setup = _setup(tmp_path, timeout=3.0, command=HANG_CHILD, verify=True)
+    started = time.monotonic()
+    summary = run_partition(0, "hash-i", paths, setup)
+    elapsed = time.monotonic() - started
+    # The hanging file's time limit was spent in the index and again in its own step.
+    assert 2 * 3.0 <= elapsed < 60
+    assert summary["status"] == {"written": 2, "quarantined": 2}
+    rows = pq.read_table(ledger_mod.part_path(Path(setup.ledger_dir), "files", 0)).to_pylist()
+    by_name = {Path(r["input_path"]).name: r for r in rows}
+    assert by_name["b_HANG"]["reason"] == "timeout: no result within 3 s"
+    assert by_name["c_CRASH"]["reason"] == "worker child killed by SIGSEGV"
+
+
 def test_finished_partition_is_skipped(tmp_path: Path) -> None:
     paths = [str(save(make_image(), tmp_path / "in" / "one"))]
     setup = _setup(tmp_path, timeout=60)
