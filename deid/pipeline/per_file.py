@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from deid import __version__
 from deid.atomic import write_bytes
+from deid.dicom.syntax import transfer_syntax_of
 from deid.pipeline.destination import DESTINATION_FAILED, is_destination_error
 from deid.pipeline.limits import Limits
 from deid.pipeline.records import FileRecord
@@ -35,7 +36,6 @@ from deid.reading import (  # noqa: F401 - their old home: keep importable from 
     parse,
     read_input,
     sniff,
-    transfer_syntax_of,
     unlistable_folder_reason,
 )
 from deid.storage.remote import RemotePath, Where
@@ -208,7 +208,7 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
 
     ds = parse(data, kind)
     _check_limits(ds, ctx.limits)  # before anything converts a value or decodes a frame
-    record.transfer_syntax_in = transfer_syntax_of(ds)
+    record.transfer_syntax_in = str(transfer_syntax_of(ds))
     record.sop_class_uid = str(ds.get("SOPClassUID") or "")
     record.modality = _modality(ds)
     if is_dicomdir(ds):
@@ -239,7 +239,7 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
     record.patient_pseudonym = result.patient_pseudonym or ""
     record.date_offset_days = result.date_offset_days
     record.uid_pairs = uid_pairs_with_kinds(result.uid_map, out_ds)
-    record.transfer_syntax_out = result.transfer_syntax_out or transfer_syntax_of(out_ds)
+    record.transfer_syntax_out = result.transfer_syntax_out or str(transfer_syntax_of(out_ds))
     pixel = result.pixel
     if pixel is not None:
         boxes = typed_boxes(pixel.boxes, ctx.recipe, out_ds)
