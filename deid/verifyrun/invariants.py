@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from deid.folders import walk
 from deid.pipeline.ledger import iter_parts, ledger_text
 from deid.storage.listing import list_objects
 from deid.storage.parquet import read_table
@@ -159,7 +160,10 @@ def orphan_outputs(ledger: Where, out_dir: Where, table: pa.Table | None = None)
     """Files in the output tree that no ledger row names (``orphan-output``).
 
     Leftovers of another run, another key, or a temp file of an interrupted write: nothing
-    vouches for what is in them, so they must not be shared as part of this output.
+    vouches for what is in them, so they must not be shared as part of this output. The
+    tree is walked by :func:`deid.folders.walk` without entering linked folders (a link is
+    an entry like a file: deid writes none); a folder that cannot be listed is itself a
+    finding (``unlistable-output``), not a silent gap.
     ``table``: the ``files`` table when the caller has read it already.
     """
     if table is None:
@@ -172,11 +176,16 @@ def orphan_outputs(ledger: Where, out_dir: Where, table: pa.Table | None = None)
             if relpath not in named:
                 findings.append(Finding(relpath, "file", "orphan-output"))
         return sorted(findings, key=lambda f: f.output)
-    for root, _, names in os.walk(out_dir):
-        for name in names:
-            relpath = ledger_text(os.path.relpath(os.path.join(root, name), out_dir))
-            if relpath not in named:
-                findings.append(Finding(relpath, "file", "orphan-output"))
+    top = str(out_dir)
+    for entry in walk(top, follow_symlinks=False):
+        relpath = ledger_text(os.path.relpath(entry.path, top))
+        if entry.error is not None:
+            if entry.path == top and isinstance(entry.error, FileNotFoundError):
+                continue  # no output folder at all: every written row is a missing-output
+            # What it holds cannot be vouched for: never "no orphan" for what nobody saw.
+            findings.append(Finding(relpath, "folder", "unlistable-output"))
+        elif relpath not in named:
+            findings.append(Finding(relpath, "file", "orphan-output"))
     return sorted(findings, key=lambda f: f.output)
 
 
