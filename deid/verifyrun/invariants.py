@@ -72,19 +72,26 @@ def rows_for(ledger: Where, paths: list[str]) -> dict[str, list[dict]]:
     dataset = files_dataset(str(ledger), ledger_signature(ledger))
     if dataset is None:
         return {}
-    wanted = pds.field("input_path").isin([ledger_text(p) for p in paths])
+    texts = sorted(ledger_text(p) for p in paths)
+    values = pa.array(texts, pa.string())
+    field = pds.field("input_path")
+    # pyarrow skips the row groups whose statistics exclude this (the range is what it can
+    # compare with a row group's min and max; ``isin`` alone is not pruned for long lists)
+    wanted = (field >= texts[0]) & (field <= texts[-1]) & field.isin(values)
     rows: dict[str, list[dict]] = {}
     for fragment in dataset.get_fragments():
         name = os.path.basename(fragment.path)
-        # pyarrow drops the row groups whose statistics exclude every wanted path
         pieces = retrying(partial(fragment.split_by_row_group, wanted))
         if not pieces:
             continue
         starts = _row_group_starts(fragment)
         for piece in pieces:
-            group = piece.row_groups[0].id
             table = retrying(partial(piece.to_table, columns=COLUMNS, schema=dataset.schema))
-            table = _with_row_refs(table, name, starts[group]).filter(wanted)
+            # each kept row's place in its part, taken before the rows are filtered
+            keep = pc.indices_nonzero(pc.is_in(table["input_path"], value_set=values))
+            start = starts[piece.row_groups[0].id]
+            refs = [ledger_row(name, start + i) for i in keep.to_pylist()]
+            table = table.take(keep).append_column(ROW_REF, pa.array(refs, pa.string()))
             for row in table.to_pylist():
                 rows.setdefault(row["input_path"], []).append(row)
     return rows
