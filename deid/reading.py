@@ -22,7 +22,6 @@ import stat
 import struct
 from typing import TYPE_CHECKING, Literal
 
-from deid.dicom.syntax import transfer_syntax_of as written_transfer_syntax
 from deid.storage.locations import is_url
 from deid.storage.objects import ObjectUnreadable, read_object
 
@@ -174,10 +173,3 @@ def check_complete(ds: Dataset, size: int) -> None:
         raise SkipFile("truncated: the last element is shorter than its length")
     if 0 < size - (tell + length) < 8:
         raise SkipFile("truncated: a partial element header at the end of the file")
-
-
-def transfer_syntax_of(ds: Dataset) -> str:
-    """The transfer syntax ``ds`` was read with, as the ledger records it: the writer's own
-    rule (:func:`deid.rewrite.writer.transfer_syntax_of`), so reading and writing can never
-    disagree about it."""
-    return str(written_transfer_syntax(ds))

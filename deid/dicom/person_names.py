@@ -44,3 +44,15 @@ def is_multi_component(group: str) -> bool:
     single word that might be in any sentence."""
     group = group.strip(" ^")
     return "^" in group or " " in group
+
+
+def name_parts(name: str) -> list[str]:
+    """What text cleaning removes for one PN value: every non-empty component of every
+    group, and each non-blank group spaced and unspaced (CJK names are written unspaced)."""
+    parts: list[str] = []
+    for group in groups(name):
+        parts.extend(components(group))
+        if group.strip():
+            parts.append(spaced(group))
+            parts.append(unspaced(group))
+    return parts

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pds
 
+from deid.folders import walk
 from deid.pipeline import ledger as ledger_mod
 from deid.pipeline.per_file import (
     TEMP_SUFFIX,
@@ -129,24 +130,19 @@ def _update_part(ledger: Where, partition: int, updates: dict[str, tuple[str, st
 
 
 def sweep_temp_files(out_dir: Where) -> int:
-    """Remove temp files left by killed writers (their final names were never taken)."""
+    """Remove temp files left by killed writers (their final names were never taken).
+
+    Linked folders are not entered (deid writes none; the sweep deletes, so it never
+    follows a link out of the output). A folder it cannot list holds nothing it can sweep:
+    verify reports such a folder (``unlistable-output``)."""
     if isinstance(out_dir, RemotePath):
         return 0  # objects are written whole (one PUT): no temp objects to sweep
     removed = 0
-    stack = [str(out_dir)]
-    while stack:
-        folder = stack.pop()
-        try:
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-                    elif entry.name.endswith(TEMP_SUFFIX):
-                        with contextlib.suppress(OSError):
-                            os.unlink(entry.path)
-                            removed += 1
-        except OSError:
-            continue
+    for entry in walk(str(out_dir), follow_symlinks=False):
+        if entry.error is None and entry.name.endswith(TEMP_SUFFIX):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed += 1
     return removed
 
 

@@ -1,9 +1,9 @@
 """Turn the user's INPUT arguments (files, folders, a manifest) into the sorted path list.
 
 Every file counts: nothing is skipped by name or extension, so a file the pipeline cannot
-use still ends in the ledger as quarantined, with its reason. Folders are walked with
-``os.scandir`` following symlinks, but each real folder is entered once (by device and
-inode), so a symlink loop ends the walk instead of hanging it. The output and ledger
+use still ends in the ledger as quarantined, with its reason. Folders are walked by
+:func:`deid.folders.walk` following symlinks, but each real folder is entered once (by
+device and inode), so a symlink loop ends the walk instead of hanging it. The output and ledger
 folders are pruned in case they lie under an input. Paths are absolute (not resolved:
 the ledger records the path the user gave) and sorted, which makes the partition plan
 deterministic.
@@ -21,43 +21,20 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from deid.errors import UserError
+from deid.folders import walk
 
 
 def walk_files(root: str, prune: Iterable[str] = ()) -> Iterator[str]:
     """Every non-directory entry under ``root`` (regular files, FIFOs, dangling symlinks...),
     and every folder below it that cannot be listed (see the module docstring).
 
-    Iterative (no recursion limit on deep trees); a folder already visited through another
-    path (symlink loop or a second link to it) is not entered again. ``root`` itself that
-    cannot be listed is a :class:`UserError`.
+    The walk is :func:`deid.folders.walk` (iterative; linked folders followed, each real
+    folder once). ``root`` itself that cannot be listed is a :class:`UserError`.
     """
-    pruned = {os.path.realpath(p) for p in prune}
-    seen: set[tuple[int, int]] = set()
-    stack = [root]
-    while stack:
-        folder = stack.pop()
-        try:
-            st = os.stat(folder)
-            ident = (st.st_dev, st.st_ino)
-            if ident in seen or os.path.realpath(folder) in pruned:
-                continue
-            seen.add(ident)
-            with os.scandir(folder) as entries:
-                children = list(entries)
-        except OSError as error:
-            if folder == root:
-                raise UserError(f"cannot list the input {root}: {error.strerror}") from None
-            yield folder  # the worker records why (see read_input)
-            continue
-        for entry in children:
-            try:
-                is_dir = entry.is_dir(follow_symlinks=True)
-            except OSError:
-                is_dir = False
-            if is_dir:
-                stack.append(entry.path)
-            else:
-                yield entry.path
+    for entry in walk(root, follow_symlinks=True, prune=prune):
+        if entry.error is not None and entry.path == root:
+            raise UserError(f"cannot list the input {root}: {entry.error.strerror}") from None
+        yield entry.path  # a folder nobody can list too: the worker records why (read_input)
 
 
 def read_manifest(path: str) -> list[str]:

@@ -16,18 +16,16 @@ bytes means another input had the same SOP Instance UID and this one is a ``dupl
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import hashlib
-import os
 import re
-import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deid import __version__
+from deid.atomic import write_bytes
+from deid.dicom.syntax import transfer_syntax_of
 from deid.pipeline.destination import DESTINATION_FAILED, is_destination_error
 from deid.pipeline.limits import Limits
 from deid.pipeline.records import FileRecord
@@ -38,7 +36,6 @@ from deid.reading import (  # noqa: F401 - their old home: keep importable from 
     parse,
     read_input,
     sniff,
-    transfer_syntax_of,
     unlistable_folder_reason,
 )
 from deid.storage.remote import RemotePath, Where
@@ -120,21 +117,16 @@ def output_relpath(ds: Dataset, keys: Any, content: bytes) -> str:
     return f"{study}/{series}/{name}.dcm"
 
 
-def _write_temp(path: Path, data: bytes) -> Path:
-    """``data`` in a fresh temp file beside ``path`` (same folder, so a link or rename is
-    atomic); the name ends in :data:`TEMP_SUFFIX` so a killed writer's leftover is swept.
-    The caller links or renames it and removes it in any case."""
+#: Outputs are ordinary files of the user's: rw-r--r-- less the umask (deid.atomic).
+OUTPUT_MODE = 0o644
+
+
+def _write(path: Path, data: bytes, exclusive: bool) -> None:
+    """``data`` at ``path`` through :func:`deid.atomic.write_bytes`: a temp beside it
+    (named ``...`` :data:`TEMP_SUFFIX`, so a killed writer's leftover is swept), the
+    umask honoured, never a partial file under the final name."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return tmp
+    write_bytes(path, data, OUTPUT_MODE, exclusive=exclusive, umask=True, suffix=TEMP_SUFFIX)
 
 
 def write_unique(path: Where, data: bytes) -> bool:
@@ -142,30 +134,20 @@ def write_unique(path: Where, data: bytes) -> bool:
 
     True when ``path`` now holds exactly ``data`` (written now, or by an earlier attempt of
     the same input); False when it holds other bytes (a duplicate SOP Instance UID).
+    Create-only: the temp is hard-linked to the name, which fails if the name exists (on
+    file systems without hard links, check-then-rename: a narrow race, but the duplicate
+    resolver re-checks every contested name at the end of the run).
     On object storage: one conditional PUT (:func:`deid.storage.objects.write_unique`).
     """
     if isinstance(path, RemotePath):
         from deid.storage.objects import write_unique as write_object
 
         return write_object(path, data)
-    tmp = _write_temp(path, data)
     try:
-        os.link(tmp, path)
-        return True
+        _write(path, data, exclusive=True)
     except FileExistsError:
         return _same_bytes(path, data)
-    except OSError as error:
-        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
-            raise
-        # File systems without hard links: check-then-rename (a narrow race, but the
-        # duplicate resolver re-checks every contested name at the end of the run).
-        if path.exists():
-            return _same_bytes(path, data)
-        os.replace(tmp, path)
-        return True
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    return True
 
 
 def replace_atomic(path: Path, data: bytes) -> None:
@@ -175,12 +157,7 @@ def replace_atomic(path: Path, data: bytes) -> None:
 
         write_atomic(path, data)
         return
-    tmp = _write_temp(path, data)
-    try:
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    _write(path, data, exclusive=False)
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:
@@ -231,7 +208,7 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
 
     ds = parse(data, kind)
     _check_limits(ds, ctx.limits)  # before anything converts a value or decodes a frame
-    record.transfer_syntax_in = transfer_syntax_of(ds)
+    record.transfer_syntax_in = str(transfer_syntax_of(ds))
     record.sop_class_uid = str(ds.get("SOPClassUID") or "")
     record.modality = _modality(ds)
     if is_dicomdir(ds):
@@ -262,7 +239,7 @@ def _prepare(path: str, ctx: WorkContext, record: FileRecord) -> Prepared | None
     record.patient_pseudonym = result.patient_pseudonym or ""
     record.date_offset_days = result.date_offset_days
     record.uid_pairs = uid_pairs_with_kinds(result.uid_map, out_ds)
-    record.transfer_syntax_out = result.transfer_syntax_out or transfer_syntax_of(out_ds)
+    record.transfer_syntax_out = result.transfer_syntax_out or str(transfer_syntax_of(out_ds))
     pixel = result.pixel
     if pixel is not None:
         boxes = typed_boxes(pixel.boxes, ctx.recipe, out_ds)

@@ -35,6 +35,7 @@ from functools import lru_cache
 from typing import Any
 
 from deid.dicom.date_forms import date_patterns
+from deid.dicom.person_names import name_parts
 from deid.recipe.model import TextPattern
 from deid.rewrite.dates import parse_da
 
@@ -202,16 +203,8 @@ def _name_parts(value: Any) -> list[str]:
         if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue"
         else [value]
     ):
-        if name is None:
-            continue
-        text = str(name)
-        for group in text.split("="):
-            for component in group.split("^"):
-                if component.strip():
-                    parts.append(component.strip())
-            if group.strip():
-                parts.append(group.replace("^", " ").strip())
-                parts.append(group.replace("^", "").strip())  # CJK names are written unspaced
+        if name is not None:
+            parts.extend(name_parts(str(name)))
     return parts
 
 

@@ -13,25 +13,29 @@ import re
 from collections.abc import Iterator
 from datetime import date
 
-MONTHS = (  # noqa: SIM905 (one line per language reads better)
-    # en
-    "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec "
-    # de
-    "januar jänner februar märz mai juni juli oktober dezember okt dez "
-    # fr
-    "janvier février fevrier mars avril juin juillet août aout septembre octobre novembre "
-    "décembre decembre janv févr fevr avr juil sept déc "
-    # es / pt
-    "enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre "
-    "noviembre diciembre ene abr ago dic janeiro fevereiro março marco maio junho julho "
-    "setembro outubro novembro dezembro fev set out "
-    # it
-    "gennaio febbraio aprile maggio giugno luglio settembre ottobre dicembre gen mag giu lug "
-    "ott "
-    # nl / sv
-    "januari februari maart juni augustus oktober mei mrt okt mars maj augusti"
-).split()
+from deid.dicom.date_forms import MONTH_ABBREVIATIONS, MONTH_NAMES
+
+#: English month names and abbreviations are the vocabulary's (:mod:`deid.dicom.date_forms`).
+MONTHS = (
+    *(name.lower() for name in (*MONTH_NAMES, *MONTH_ABBREVIATIONS)),
+    "sept",
+    *(  # noqa: SIM905 (one line per language reads better)
+        # de
+        "januar jänner februar märz mai juni juli oktober dezember okt dez "
+        # fr
+        "janvier février fevrier mars avril juin juillet août aout septembre octobre novembre "
+        "décembre decembre janv févr fevr avr juil sept déc "
+        # es / pt
+        "enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre "
+        "noviembre diciembre ene abr ago dic janeiro fevereiro março marco maio junho julho "
+        "setembro outubro novembro dezembro fev set out "
+        # it
+        "gennaio febbraio aprile maggio giugno luglio settembre ottobre dicembre gen mag giu "
+        "lug ott "
+        # nl / sv
+        "januari februari maart juni augustus oktober mei mrt okt mars maj augusti"
+    ).split(),
+)
 _MONTH = "(?:" + "|".join(sorted({re.escape(m) for m in MONTHS}, key=len, reverse=True)) + ")"
 _ORD = r"(?:st|nd|rd|th|er|e|º|ª)?"
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-#: Text VRs whose values Clean keeps and cleans.
-TEXT_VRS = frozenset({"LO", "SH", "ST", "LT", "UT", "UC"})
+# Text VRs whose values Clean keeps and cleans: the vocabulary's (re-exported from here).
+from deid.dicom.vrs import TEXT_VRS
+
 #: Text VRs that hold prose whatever rule cleans them.
 PROSE_VRS = frozenset({"ST", "LT", "UT", "UC"})
 
@@ -23,3 +24,6 @@ def is_free_text(rule: Any, vr: str) -> bool:
     if vr not in TEXT_VRS:
         return False
     return vr in PROSE_VRS or getattr(rule.origin, "layer", "") != "safety-net"
+
+
+__all__ = ["PROSE_VRS", "TEXT_VRS", "is_free_text"]

@@ -2,25 +2,29 @@
 
 The pipeline writes one ``files`` part per partition of *sorted* input paths, so each part
 covers a contiguous path range, and Parquet keeps each column's min and max per row group.
-A worker reads that index once (metadata only), and for a partition of paths reads just the
-parts whose range overlaps. The set-level checks (:func:`ledger_findings`,
-:func:`orphan_outputs`) read the whole ``files`` table once, in a single task, with
-pyarrow's group-by.
+A partition task asks pyarrow for its paths with a filter expression
+(``input_path`` is in the partition's paths): pyarrow itself skips every row group whose
+statistics exclude them, and reads each part's footer once per worker process (the
+dataset is held, see :func:`files_dataset`). Findings name a row by its place in its part
+(:func:`deid.verification.findings.ledger_row`), so a row group that pyarrow keeps is read
+whole, numbered, and then filtered with the same expression. The set-level checks
+(:func:`ledger_findings`, :func:`orphan_outputs`) read the whole ``files`` table once, in a
+single task, with pyarrow's group-by.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
+from functools import lru_cache, partial
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
+import pyarrow.dataset as pds
 
+from deid.folders import walk
 from deid.pipeline.ledger import iter_parts, ledger_text
 from deid.storage.listing import list_objects
+from deid.storage.parquet import dataset as parts_dataset
 from deid.storage.parquet import read_table
 from deid.storage.remote import RemotePath, Where, location
 from deid.storage.retry import retrying
@@ -37,6 +41,8 @@ COLUMNS = [
     "study_instance_uid_in",
     "study_instance_uid_out",
 ]
+#: The UID columns of the hierarchy (:func:`written_uid_sets`).
+UID_COLUMNS = [c for c in COLUMNS if c.endswith(("_in", "_out"))]
 
 
 def file_parts(ledger: Where) -> list[Where]:
@@ -44,44 +50,13 @@ def file_parts(ledger: Where) -> list[Where]:
     return list(iter_parts(ledger, "files"))
 
 
-@dataclass(frozen=True)
-class PartRange:
-    path: str
-    low: str | None  # None: no statistics, always read
-    high: str | None
-
-
-def _metadata(path) -> pq.FileMetaData:
-    if isinstance(path, RemotePath):
-        return retrying(lambda: pq.read_metadata(path.fs_path, filesystem=path.fs))
-    return pq.read_metadata(path)
-
-
-def _range_of(path: Path) -> PartRange:
-    try:
-        meta = _metadata(path)
-        index = meta.schema.names.index("input_path")
-        lows, highs = [], []
-        for group in range(meta.num_row_groups):
-            stats = meta.row_group(group).column(index).statistics
-            if stats is None or not stats.has_min_max:
-                return PartRange(str(path), None, None)
-            lows.append(stats.min)
-            highs.append(stats.max)
-        if not lows:
-            return PartRange(str(path), "", "")  # an empty part: never overlaps
-        low, high = min(lows), max(highs)
-        low = low.decode() if isinstance(low, bytes) else low
-        high = high.decode() if isinstance(high, bytes) else high
-        return PartRange(str(path), low, high)
-    except (OSError, ValueError, pa.ArrowInvalid):
-        return PartRange(str(path), None, None)
-
-
 @lru_cache(maxsize=4)
-def part_ranges(ledger: str, signature: tuple) -> tuple[PartRange, ...]:
-    """Path range of every files part; ``signature`` (names+mtimes) invalidates the cache."""
-    return tuple(_range_of(p) for p in file_parts(location(ledger)))
+def files_dataset(ledger: str, signature: tuple) -> pds.Dataset | None:
+    """The ``files`` parts as one pyarrow dataset (None: no part), held per worker process
+    so that each part's footer (its row groups' statistics) is read once, not per task;
+    ``signature`` (:func:`ledger_signature`: names and mtimes) invalidates it."""
+    parts = file_parts(location(ledger))
+    return parts_dataset(parts) if parts else None
 
 
 def ledger_signature(ledger: Where) -> tuple:
@@ -90,33 +65,55 @@ def ledger_signature(ledger: Where) -> tuple:
 
 def rows_for(ledger: Where, paths: list[str]) -> dict[str, list[dict]]:
     """Ledger rows of the given input paths (a path may have several: that is a finding),
-    keyed by the path as the ledger spells it (:func:`ledger_text`)."""
+    keyed by the path as the ledger spells it (:func:`ledger_text`), each with its
+    :data:`ROW_REF`."""
     if not paths:
         return {}
-    paths = [ledger_text(p) for p in paths]
-    low, high = min(paths), max(paths)
-    wanted = pa.array(paths, pa.string())
+    dataset = files_dataset(str(ledger), ledger_signature(ledger))
+    if dataset is None:
+        return {}
+    texts = sorted(ledger_text(p) for p in paths)
+    values = pa.array(texts, pa.string())
+    field = pds.field("input_path")
+    # pyarrow skips the row groups whose statistics exclude this (the range is what it can
+    # compare with a row group's min and max; ``isin`` alone is not pruned for long lists)
+    wanted = (field >= texts[0]) & (field <= texts[-1]) & field.isin(values)
     rows: dict[str, list[dict]] = {}
-    for part in part_ranges(str(ledger), ledger_signature(ledger)):
-        if part.low is not None and part.high is not None and (part.high < low or part.low > high):
+    for fragment in dataset.get_fragments():
+        name = os.path.basename(fragment.path)
+        pieces = retrying(partial(fragment.split_by_row_group, wanted))
+        if not pieces:
             continue
-        if part.low == "" and part.high == "":
-            continue
-        part_path = location(part.path)
-        table = _with_row_refs(read_table(part_path, columns=COLUMNS), part_path.name)
-        table = table.filter(pc.is_in(table["input_path"], value_set=wanted))
-        for row in table.to_pylist():
-            rows.setdefault(row["input_path"], []).append(row)
+        starts = _row_group_starts(fragment)
+        for piece in pieces:
+            table = retrying(partial(piece.to_table, columns=COLUMNS, schema=dataset.schema))
+            # each kept row's place in its part, taken before the rows are filtered
+            keep = pc.indices_nonzero(pc.is_in(table["input_path"], value_set=values))
+            start = starts[piece.row_groups[0].id]
+            refs = [ledger_row(name, start + i) for i in keep.to_pylist()]
+            table = table.take(keep).append_column(ROW_REF, pa.array(refs, pa.string()))
+            for row in table.to_pylist():
+                rows.setdefault(row["input_path"], []).append(row)
     return rows
+
+
+def _row_group_starts(fragment: pds.ParquetFileFragment) -> list[int]:
+    """The index in its part of each row group's first row (from the footer pyarrow holds)."""
+    starts, total = [], 0
+    for group in fragment.row_groups:
+        starts.append(total)
+        total += group.num_rows
+    return starts
 
 
 ROW_REF = "ledger_row"
 
 
-def _with_row_refs(table: pa.Table, part: str) -> pa.Table:
+def _with_row_refs(table: pa.Table, part: str, start: int = 0) -> pa.Table:
     """``table`` plus a :data:`ROW_REF` column naming each row (:func:`ledger_row`), so that
-    findings can point at a row instead of quoting its input path."""
-    refs = pa.array([ledger_row(part, i) for i in range(table.num_rows)], pa.string())
+    findings can point at a row instead of quoting its input path; ``start``: the index
+    of the table's first row in its part."""
+    refs = pa.array([ledger_row(part, start + i) for i in range(table.num_rows)], pa.string())
     return table.append_column(ROW_REF, refs)
 
 
@@ -137,10 +134,15 @@ def written_uid_sets(ledger: str, signature: tuple) -> dict[str, tuple[frozenset
     """Per level (sop/series/study): (UIDs in the input set, UIDs in the output set).
 
     Only written files count: a reference to a quarantined file cannot resolve, and the
-    ledger already reports the quarantine. Held once per worker process.
+    ledger already reports the quarantine (pyarrow reads only those rows: a filter on
+    ``status``). Held once per worker process.
     """
-    table = read_files_table(Path(ledger))
-    table = table.filter(pc.equal(table["status"], "written"))
+    dataset = files_dataset(ledger, signature)
+    if dataset is None:
+        table = pa.table({c: pa.array([], pa.string()) for c in UID_COLUMNS})
+    else:
+        written = pds.field("status") == "written"
+        table = retrying(lambda: dataset.to_table(columns=UID_COLUMNS, filter=written))
     sets = {}
     for level in ("sop", "series", "study"):
         prefix = f"{level}_instance_uid"
@@ -159,7 +161,10 @@ def orphan_outputs(ledger: Where, out_dir: Where, table: pa.Table | None = None)
     """Files in the output tree that no ledger row names (``orphan-output``).
 
     Leftovers of another run, another key, or a temp file of an interrupted write: nothing
-    vouches for what is in them, so they must not be shared as part of this output.
+    vouches for what is in them, so they must not be shared as part of this output. The
+    tree is walked by :func:`deid.folders.walk` without entering linked folders (a link is
+    an entry like a file: deid writes none); a folder that cannot be listed is itself a
+    finding (``unlistable-output``), not a silent gap.
     ``table``: the ``files`` table when the caller has read it already.
     """
     if table is None:
@@ -172,11 +177,16 @@ def orphan_outputs(ledger: Where, out_dir: Where, table: pa.Table | None = None)
             if relpath not in named:
                 findings.append(Finding(relpath, "file", "orphan-output"))
         return sorted(findings, key=lambda f: f.output)
-    for root, _, names in os.walk(out_dir):
-        for name in names:
-            relpath = ledger_text(os.path.relpath(os.path.join(root, name), out_dir))
-            if relpath not in named:
-                findings.append(Finding(relpath, "file", "orphan-output"))
+    top = str(out_dir)
+    for entry in walk(top, follow_symlinks=False):
+        relpath = ledger_text(os.path.relpath(entry.path, top))
+        if entry.error is not None:
+            if entry.path == top and isinstance(entry.error, FileNotFoundError):
+                continue  # no output folder at all: every written row is a missing-output
+            # What it holds cannot be vouched for: never "no orphan" for what nobody saw.
+            findings.append(Finding(relpath, "folder", "unlistable-output"))
+        elif relpath not in named:
+            findings.append(Finding(relpath, "file", "orphan-output"))
     return sorted(findings, key=lambda f: f.output)
 
 

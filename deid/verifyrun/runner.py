@@ -8,7 +8,8 @@ outputs, and returns findings as small tuples and counts. One more task reads th
 and no scheduler everything runs in this process (no cluster start-up cost).
 
 The set-level task also lists files in the output tree that no ledger row names
-(``orphan-output``: another run's leftovers or an interrupted write's temp file).
+(``orphan-output``: another run's leftovers or an interrupted write's temp file), and
+folders in it that cannot be listed (``unlistable-output``: what they hold is unchecked).
 """
 
 from __future__ import annotations

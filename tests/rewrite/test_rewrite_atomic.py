@@ -74,3 +74,44 @@ def test_the_temporary_carries_the_callers_suffix(tmp_path):
     with atomic.atomic_path(tmp_path / "x.dcm", suffix=".deid-tmp") as temp:
         seen.append(temp.name)
     assert seen[0].startswith(".x.dcm.") and seen[0].endswith(".deid-tmp")
+
+
+def test_umask_true_honours_the_umask_and_exact_mode_ignores_it(tmp_path):
+    old = os.umask(0o027)
+    try:
+        atomic.write_bytes(tmp_path / "out.dcm", b"x", 0o644, exclusive=True, umask=True)
+        atomic.write_bytes(tmp_path / "part", b"x", 0o644)
+        with atomic.atomic_path(tmp_path / "page.html", 0o644, umask=True) as temp:
+            temp.write_text("<html>")
+    finally:
+        os.umask(old)
+    assert _mode(tmp_path / "out.dcm") == 0o640  # the user's umask decides who reads outputs
+    assert _mode(tmp_path / "page.html") == 0o640
+    assert _mode(tmp_path / "part") == 0o644  # exact: the ledger's modes are a rule
+
+
+def test_a_write_that_fails_midway_leaves_no_name_and_no_temporary(tmp_path, monkeypatch):
+    """The no-partial-file guarantee of every output: the name appears only with all bytes."""
+
+    class Failing:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def write(self, data):
+            self.handle.write(data[:3])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(os, "fdopen", lambda fd, *a, **k: Failing(real_fdopen(fd, *a, **k)))
+    with pytest.raises(OSError, match="No space"):
+        atomic.write_bytes(tmp_path / "out.dcm", b"0123456789", 0o644, umask=True)
+    assert list(tmp_path.iterdir()) == []

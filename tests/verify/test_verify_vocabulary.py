@@ -146,3 +146,27 @@ def test_the_engine_and_verify_import_the_vocabulary():
     assert values.is_safe_private_keep is privates.is_safe_private_keep
     assert vr.TEXT_VRS is vrs.TEXT_VRS and engine.TEXT_VRS is vrs.TEXT_VRS
     assert residual.person_name is person_name
+
+
+def test_text_cleaning_and_the_text_scope_use_the_vocabulary_too():
+    """PN splitting, text VRs and English month names are written once, in deid.dicom."""
+    from deid.dicom import date_forms, syntax, vrs
+    from deid.pipeline import per_file
+    from deid.rewrite import textclean
+    from deid.text import patterns, scope
+
+    assert textclean.name_parts is person_name.name_parts
+    assert scope.TEXT_VRS is vrs.TEXT_VRS
+    english = {m.lower() for m in (*date_forms.MONTH_NAMES, *date_forms.MONTH_ABBREVIATIONS)}
+    assert english <= set(patterns.MONTHS)
+    assert per_file.transfer_syntax_of is syntax.transfer_syntax_of
+
+
+def test_name_parts_are_what_text_cleaning_removes():
+    parts = person_name.name_parts("Doe^John^^Dr=山田^太郎")
+    assert set(parts) == {
+        "Doe", "John", "Dr", "Doe John Dr", "DoeJohnDr", "山田", "太郎", "山田 太郎", "山田太郎",
+    }  # fmt: skip
+    assert not any(person_name.name_parts("=^"))  # nothing to remove (the cleaner skips "")
+    cleaner = TextCleaner(names=parts)
+    assert cleaner.clean("CT for Doe John Dr, 山田太郎 seen") == "CT for , seen"
