@@ -29,6 +29,8 @@ MIN_STROKE_HEIGHT = 4
 #: Frames that yield more blobs than this are texture, not annotation: keep the best ones.
 MAX_BLOBS = 3000
 MAX_LINES = 120
+#: Blob pairs compared at once by the line grouping (bounds its memory).
+PAIR_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -111,29 +113,36 @@ def _linked_pairs(blobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (i, j) of blobs on one text line: overlapping rows, similar height, near in x.
 
     Only blobs whose vertical centres are close can overlap enough, so each blob is
-    compared with the few that follow it in centre order (a sweep), not with all of them:
-    textured frames make thousands of blobs.
+    compared with the ones that follow it in centre order up to its reach, not with all of
+    them: textured frames make thousands of blobs.
     """
     order = np.argsort(blobs[:, 1] + blobs[:, 3] / 2, kind="stable")
     x, y, w, h = (blobs[order, i].astype(np.float64) for i in range(4))
     centre = y + h / 2
     reach = np.searchsorted(centre, centre + h * 1.25, side="right")
+    # Every blob against each of the ones up to its reach, vectorised: the work is the
+    # number of near pairs (tens of thousands on a textured 1024x1024 frame), with no
+    # Python loop over blobs; blobs are taken in chunks of at most PAIR_CHUNK pairs so a
+    # pathological frame cannot take much memory.
+    counts = reach - np.arange(len(order)) - 1
+    ends = np.cumsum(counts)
     firsts, seconds = [], []
-    # Only blobs that still reach ``step`` places on are compared at that step: the work is
-    # the number of near pairs, not blobs times the longest reach (texture).
-    active = np.flatnonzero(reach > np.arange(len(order)) + 1)
-    step = 1
-    while len(active):
-        i = active
-        j = i + step
-        overlap = np.minimum(y[i] + h[i], y[j] + h[j]) - np.maximum(y[i], y[j])
-        small_h, big_h = np.minimum(h[i], h[j]), np.maximum(h[i], h[j])
-        gap = np.maximum(x[i], x[j]) - np.minimum(x[i] + w[i], x[j] + w[j])
-        keep = (overlap >= 0.5 * small_h) & (big_h <= 2.5 * small_h) & (gap <= 1.3 * big_h)
-        firsts.append(order[i[keep]])
-        seconds.append(order[j[keep]])
-        step += 1
-        active = active[reach[active] > active + step]
+    start = 0
+    while start < len(order):
+        stop = max(start + 1, int(np.searchsorted(ends, ends[start] - counts[start] + PAIR_CHUNK)))
+        stop = min(stop, len(order))
+        part = counts[start:stop]
+        total = int(part.sum())
+        if total:
+            i = np.repeat(np.arange(start, stop), part)
+            j = i + 1 + (np.arange(total) - np.repeat(np.cumsum(part) - part, part))
+            overlap = np.minimum(y[i] + h[i], y[j] + h[j]) - np.maximum(y[i], y[j])
+            small_h, big_h = np.minimum(h[i], h[j]), np.maximum(h[i], h[j])
+            gap = np.maximum(x[i], x[j]) - np.minimum(x[i] + w[i], x[j] + w[j])
+            keep = (overlap >= 0.5 * small_h) & (big_h <= 2.5 * small_h) & (gap <= 1.3 * big_h)
+            firsts.append(order[i[keep]])
+            seconds.append(order[j[keep]])
+        start = stop
     if not firsts:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return np.concatenate(firsts), np.concatenate(seconds)
