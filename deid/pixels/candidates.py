@@ -75,6 +75,19 @@ def stroke_image(gray: np.ndarray) -> np.ndarray:
     return np.maximum(white, black)
 
 
+def _components(mask: np.ndarray) -> tuple[int, np.ndarray]:
+    """Connected components (8-connected) and their stats. 16-bit labels take about half
+    the time of 32-bit ones on a large frame; OpenCV refuses when a mask has more than
+    65535 components (speckle), and the 32-bit labelling runs then."""
+    try:
+        count, _, stats, _ = cv2.connectedComponentsWithStats(
+            mask, connectivity=8, ltype=cv2.CV_16U
+        )
+    except cv2.error:
+        count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    return count, stats
+
+
 def _blobs(gray: np.ndarray, strokes: bool = False) -> np.ndarray:
     """Glyph-like connected components as rows (x, y, w, h, area).
 
@@ -87,7 +100,7 @@ def _blobs(gray: np.ndarray, strokes: bool = False) -> np.ndarray:
         otsu, _ = cv2.threshold(gradient, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
         level = max(MIN_GRADIENT, min(int(otsu), 90))
         _, mask = cv2.threshold(gradient, level, 255, cv2.THRESH_BINARY)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    count, stats = _components(mask)
     stats = stats[1:count]
     if not len(stats):
         return np.zeros((0, 5), dtype=np.int64)
