@@ -23,7 +23,7 @@ from deid.pixels.learned import text_in_window, window_key, windows_for
 from deid.pixels.ocr import DEFAULT_CACHE, OcrCache
 from deid.pixels.probe import band_shows_text
 from deid.pixels.regions import Rect, mostly_outside
-from deid.pixels.reuse import DEFAULT_MEMORY, LineMemory, SeriesMemory
+from deid.pixels.reuse import LineMemory, SeriesMemory, memory_for
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def detect_text(
     per series). Identical windows are read once per process (hash cache).
     """
     cache = DEFAULT_CACHE if cache is None else cache
-    memory = DEFAULT_MEMORY if memory is None else memory
+    memory = memory_for(cache) if memory is None else memory
     allow = frozenset(t.lower() for t in allow_tokens)
     key = None if series is None else (series, gray.shape[1:3], allow)
     seen: LineMemory = memory.checkout(key)

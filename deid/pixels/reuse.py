@@ -7,7 +7,8 @@ again on pixels it has already judged costs a window per frame or file and finds
 new, so a flagged line at a remembered place is looked up first:
 
 * **same file** (earlier frame): the line's own box, nearly the same pixels (mean absolute
-  difference :data:`FRAME_TOLERANCE`): fixed text over changing content costs one frame;
+  difference :data:`deid.pixels.learned.DUPLICATE_TOLERANCE`): fixed text over changing
+  content costs one frame;
 * **earlier file of the same series** (same SeriesInstanceUID, frame shape and allowed
   tokens): the line's box *with its surroundings* (:data:`CONTEXT` heights sideways, half a
   height up and down) must be *nearly identical*: at most :data:`SERIES_PIXELS` pixels
@@ -23,6 +24,7 @@ and rectangles are kept, never text; nothing is shared between series.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -30,11 +32,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from deid.pixels.candidates import Candidate
+from deid.pixels.learned import near_duplicate
 from deid.pixels.regions import Rect
 
-#: Same file: mean absolute difference (8-bit levels) under which two crops at the same
-#: place are the same annotation (lossy compression and noise make repeated labels differ).
-FRAME_TOLERANCE = 3.0
 #: Across files: pixels differing by more than this many levels ...
 SERIES_LEVELS = 24
 #: ... may number at most this many in the line and its surroundings.
@@ -66,13 +66,6 @@ def nearly_identical(a: np.ndarray, b: np.ndarray) -> bool:
         return False
     differ = np.abs(a.astype(np.int16) - b.astype(np.int16)) > SERIES_LEVELS
     return int(np.count_nonzero(differ)) <= SERIES_PIXELS
-
-
-def near_duplicate(a: np.ndarray, b: np.ndarray) -> bool:
-    return (
-        a.shape == b.shape
-        and float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean()) <= FRAME_TOLERANCE
-    )
 
 
 @dataclass
@@ -155,4 +148,16 @@ class SeriesMemory:
                 self._items.popitem(last=False)
 
 
-DEFAULT_MEMORY = SeriesMemory()
+_MEMORIES: weakref.WeakKeyDictionary[object, SeriesMemory] = weakref.WeakKeyDictionary()
+_MEMORIES_LOCK = threading.Lock()
+
+
+def memory_for(cache: object) -> SeriesMemory:
+    """The series memory that lives as long as ``cache`` (the OCR hash cache): the process
+    wide cache gets a process wide memory; a caller that brings a fresh cache (a test, a
+    preview) starts from nothing here too."""
+    with _MEMORIES_LOCK:
+        memory = _MEMORIES.get(cache)
+        if memory is None:
+            memory = _MEMORIES[cache] = SeriesMemory()
+        return memory
