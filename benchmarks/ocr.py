@@ -666,10 +666,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1, help="tuning seed (held-out: 1000+)")
     parser.add_argument(
         "--split",
-        choices=("both", "tuning", "holdout"),
+        choices=("both", "tuning", "holdout", "none"),
         default="both",
         help="tuning: seeds from --seed; holdout: seeds 1000+, with names, fonts, placements "
-        "and line kinds of its own that were never tuned on",
+        "and line kinds of its own that were never tuned on; none: the batch figure only",
     )
     parser.add_argument("--no-held-out", action="store_true", help="same as --split tuning")
     parser.add_argument("--batch", type=int, help="batch files (default 600, quick 200; 0 skips)")

@@ -29,6 +29,8 @@ MIN_STROKE_HEIGHT = 4
 #: Frames that yield more blobs than this are texture, not annotation: keep the best ones.
 MAX_BLOBS = 3000
 MAX_LINES = 120
+#: Blob pairs compared at once by the line grouping (bounds its memory).
+PAIR_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,19 @@ def stroke_image(gray: np.ndarray) -> np.ndarray:
     return np.maximum(white, black)
 
 
+def _components(mask: np.ndarray) -> tuple[int, np.ndarray]:
+    """Connected components (8-connected) and their stats. 16-bit labels take about half
+    the time of 32-bit ones on a large frame; OpenCV refuses when a mask has more than
+    65535 components (speckle), and the 32-bit labelling runs then."""
+    try:
+        count, _, stats, _ = cv2.connectedComponentsWithStats(
+            mask, connectivity=8, ltype=cv2.CV_16U
+        )
+    except cv2.error:
+        count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    return count, stats
+
+
 def _blobs(gray: np.ndarray, strokes: bool = False) -> np.ndarray:
     """Glyph-like connected components as rows (x, y, w, h, area).
 
@@ -85,7 +100,7 @@ def _blobs(gray: np.ndarray, strokes: bool = False) -> np.ndarray:
         otsu, _ = cv2.threshold(gradient, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
         level = max(MIN_GRADIENT, min(int(otsu), 90))
         _, mask = cv2.threshold(gradient, level, 255, cv2.THRESH_BINARY)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    count, stats = _components(mask)
     stats = stats[1:count]
     if not len(stats):
         return np.zeros((0, 5), dtype=np.int64)
@@ -111,28 +126,36 @@ def _linked_pairs(blobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (i, j) of blobs on one text line: overlapping rows, similar height, near in x.
 
     Only blobs whose vertical centres are close can overlap enough, so each blob is
-    compared with the few that follow it in centre order (a sweep), not with all of them:
-    textured frames make thousands of blobs.
+    compared with the ones that follow it in centre order up to its reach, not with all of
+    them: textured frames make thousands of blobs.
     """
     order = np.argsort(blobs[:, 1] + blobs[:, 3] / 2, kind="stable")
     x, y, w, h = (blobs[order, i].astype(np.float64) for i in range(4))
     centre = y + h / 2
     reach = np.searchsorted(centre, centre + h * 1.25, side="right")
-    widest = int((reach - np.arange(len(order))).max(initial=1))
+    # Every blob against each of the ones up to its reach, vectorised: the work is the
+    # number of near pairs (tens of thousands on a textured 1024x1024 frame), with no
+    # Python loop over blobs; blobs are taken in chunks of at most PAIR_CHUNK pairs so a
+    # pathological frame cannot take much memory.
+    counts = reach - np.arange(len(order)) - 1
+    ends = np.cumsum(counts)
     firsts, seconds = [], []
-    for step in range(1, widest):  # compare each blob with the one ``step`` places on
-        i = np.arange(len(order) - step)
-        j = i + step
-        near = j < reach[i]
-        if not near.any():
-            continue
-        i, j = i[near], j[near]
-        overlap = np.minimum(y[i] + h[i], y[j] + h[j]) - np.maximum(y[i], y[j])
-        small_h, big_h = np.minimum(h[i], h[j]), np.maximum(h[i], h[j])
-        gap = np.maximum(x[i], x[j]) - np.minimum(x[i] + w[i], x[j] + w[j])
-        keep = (overlap >= 0.5 * small_h) & (big_h <= 2.5 * small_h) & (gap <= 1.3 * big_h)
-        firsts.append(order[i[keep]])
-        seconds.append(order[j[keep]])
+    start = 0
+    while start < len(order):
+        stop = max(start + 1, int(np.searchsorted(ends, ends[start] - counts[start] + PAIR_CHUNK)))
+        stop = min(stop, len(order))
+        part = counts[start:stop]
+        total = int(part.sum())
+        if total:
+            i = np.repeat(np.arange(start, stop), part)
+            j = i + 1 + (np.arange(total) - np.repeat(np.cumsum(part) - part, part))
+            overlap = np.minimum(y[i] + h[i], y[j] + h[j]) - np.maximum(y[i], y[j])
+            small_h, big_h = np.minimum(h[i], h[j]), np.maximum(h[i], h[j])
+            gap = np.maximum(x[i], x[j]) - np.minimum(x[i] + w[i], x[j] + w[j])
+            keep = (overlap >= 0.5 * small_h) & (big_h <= 2.5 * small_h) & (gap <= 1.3 * big_h)
+            firsts.append(order[i[keep]])
+            seconds.append(order[j[keep]])
+        start = stop
     if not firsts:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return np.concatenate(firsts), np.concatenate(seconds)
@@ -157,6 +180,16 @@ def _group_labels(blobs: np.ndarray) -> np.ndarray:
         labels = labels[labels]  # jump to the root's label
         if np.array_equal(labels, before):
             return labels
+
+
+def _group_median(
+    values: np.ndarray, group: np.ndarray, starts: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    """``np.median`` of ``values`` per group, all groups at once (members sorted by group,
+    group ``k`` at ``starts[k]``, ``counts[k]`` long): one sort instead of a call per line,
+    which cost more than the rest of the screen on textured frames."""
+    ordered = values[np.lexsort((values, group))].astype(np.float64)
+    return (ordered[starts + (counts - 1) // 2] + ordered[starts + counts // 2]) / 2
 
 
 def _group_lines(blobs: np.ndarray) -> list[np.ndarray]:
@@ -205,20 +238,32 @@ def find_candidates(
     gx1 = np.maximum.reduceat(members[:, 0] + members[:, 2], starts)
     gy1 = np.maximum.reduceat(members[:, 1] + members[:, 3], starts)
     wide = (gx1 - gx0) >= min_span * (gy1 - gy0)
-    ends = np.append(starts[1:], len(members))
+    counts = np.diff(np.append(starts, len(members)))
+    group = np.repeat(np.arange(len(starts)), counts)
+    heights = members[:, 3]
+    glyph_hs = _group_median(heights, group, starts, counts).astype(np.int64)
+    tops, bottoms = members[:, 1], members[:, 1] + heights
+    deviations = np.minimum(
+        _group_median(
+            np.abs(tops - _group_median(tops, group, starts, counts)[group]), group, starts, counts
+        ),
+        _group_median(
+            np.abs(bottoms - _group_median(bottoms, group, starts, counts)[group]),
+            group,
+            starts,
+            counts,
+        ),
+    )
     for index in np.flatnonzero(wide):
-        group = members[starts[index] : ends[index]]
         x0, y0, x1, y1 = int(gx0[index]), int(gy0[index]), int(gx1[index]), int(gy1[index])
-        glyph_h = int(np.median(group[:, 3]))
+        glyph_h = int(glyph_hs[index])
         w, h = x1 - x0, y1 - y0
         if h > 3 * glyph_h or w < 0.3 * glyph_h:
             continue
-        tops, bottoms = group[:, 1], group[:, 1] + group[:, 3]
-        deviation = min(
-            float(np.median(np.abs(tops - np.median(tops)))),
-            float(np.median(np.abs(bottoms - np.median(bottoms)))),
+        deviation = float(deviations[index])
+        lines.append(
+            Candidate(x0, y0, w, h, glyph_h, int(counts[index]), deviation / max(glyph_h, 1))
         )
-        lines.append(Candidate(x0, y0, w, h, glyph_h, len(group), deviation / max(glyph_h, 1)))
     lines.sort(key=lambda c: -(c.w * c.h))
     return lines[:MAX_LINES]
 
@@ -245,11 +290,24 @@ LOOSE_MIN_BLOBS = 3
 LOOSE_WORD_SPAN = 4.0
 
 
+def _percentile(values: np.ndarray, q: float) -> float:
+    """``np.percentile(values, q)`` (linear interpolation) through ``np.partition`` on the
+    two order statistics it needs: the screen calls it per candidate, and numpy's general
+    version costs several times more on crops this small."""
+    flat = values.reshape(-1)
+    position = q / 100 * (flat.size - 1)
+    low = int(position)
+    high = min(low + 1, flat.size - 1)
+    parts = np.partition(flat, (low, high))
+    a, b = float(parts[low]), float(parts[high])
+    return a + (b - a) * (position - low)
+
+
 def _ink(crop: np.ndarray) -> np.ndarray | None:
     """Pixels far from the crop's background level, or None when the contrast is too low."""
     values = crop.astype(np.int16)
     distance = np.abs(values - background_level(crop))
-    contrast = float(np.percentile(distance, 98))
+    contrast = _percentile(distance, 98)
     if contrast < SCREEN_MIN_CONTRAST:
         return None
     return distance > contrast / 2
@@ -298,7 +356,7 @@ def looks_like_text(gray: np.ndarray, cand: Candidate, loose: bool = False) -> b
     height = max(cand.glyph_height, cand.h)
     padded = np.pad(ink.astype(np.uint8), 1)
     half_width = cv2.distanceTransform(padded, cv2.DIST_L2, 3)[1:-1, 1:-1][ink]
-    stroke = 2.0 * float(np.percentile(half_width, 90))
+    stroke = 2.0 * _percentile(half_width, 90)
     if stroke > max(3.5 + thick, (0.4 + thick / 10) * height):
         return False
     rows = ink[max(0, cand.h // 2 - cand.h // 4) : cand.h // 2 + cand.h // 4 + 1]

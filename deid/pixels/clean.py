@@ -62,7 +62,10 @@ def find_boxes(
     if settings.ocr:
         gray = to_gray8(ds, frames)
         area = ultrasound_image_mask(ds, rows, columns)
-        raw.extend((f.frame, *f.box) for f in detect_text(gray, settings.allow_tokens, area, cache))
+        # Lines already judged in an earlier file of the series are not looked at again.
+        series = str(ds.get("SeriesInstanceUID", "") or "") or None
+        found = detect_text(gray, settings.allow_tokens, area, cache, series)
+        raw.extend((f.frame, *f.box) for f in found)
     boxes: set[Box] = set()
     for f, *box in raw:
         padded = pad_box(box, settings, rows, columns)

@@ -6,7 +6,7 @@ run exactly the detection the pipeline runs, without writing anything.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,9 +19,11 @@ from deid.pixels.candidates import (
     looks_like_text,
     stroke_image,
 )
-from deid.pixels.learned import near_duplicate, text_in_window, window_key, windows_for
+from deid.pixels.learned import text_in_window, window_key, windows_for
 from deid.pixels.ocr import DEFAULT_CACHE, OcrCache
+from deid.pixels.probe import band_shows_text
 from deid.pixels.regions import Rect, mostly_outside
+from deid.pixels.reuse import LineMemory, SeriesMemory, memory_for
 
 
 @dataclass(frozen=True)
@@ -31,18 +33,6 @@ class Found:
     frame: int
     box: Rect
     reason: str  # "ocr" or "outside-image-area"
-
-
-#: Mean absolute difference (8-bit levels) under which two crops at the same place are
-#: the same annotation (lossy compression and noise make repeated labels differ slightly).
-DUPLICATE_TOLERANCE = 4.0
-
-
-def _near_duplicate(previous: list[tuple[np.ndarray, int]], crop: np.ndarray) -> int | None:
-    for other, pending_index in previous:
-        if np.abs(other.astype(np.int16) - crop.astype(np.int16)).mean() <= DUPLICATE_TOLERANCE:
-            return pending_index
-    return None
 
 
 #: A confirmed line takes in candidates this many line heights away on its band (a glyph
@@ -89,77 +79,103 @@ def pad_line(box: Rect, shape: tuple[int, ...]) -> Rect:
     return x0, y0, x1 - x0, y1 - y0
 
 
+def _screen(
+    frame: np.ndarray, index: int, image_area: np.ndarray | None
+) -> tuple[list[Found], list[Candidate], np.ndarray]:
+    """The cheap screen of one frame: text by position (outside the ultrasound image
+    area), the flagged lines, and the stroke image (the reader grows outlines over it)."""
+    outside, flagged = [], []
+    # Without an ultrasound image area only lines the screen can pass matter.
+    span = SCREEN_MIN_SPAN if image_area is None else 0.0
+    for cand in find_candidates(frame, span):
+        box = (cand.x, cand.y, cand.w, cand.h)
+        if mostly_outside(image_area, box):
+            outside.append(Found(index, box, "outside-image-area"))
+        elif looks_like_text(frame, cand):
+            flagged.append(cand)
+    # Second look, on thin strokes against their local background: text touching
+    # anatomy, on light or textured ground, that the gradient merged with it.
+    strokes = stroke_image(frame)
+    flagged.extend(
+        c
+        for c in find_candidates(strokes, SCREEN_MIN_SPAN, True)
+        if looks_like_text(strokes, c, loose=True)
+    )
+    return outside, flagged, strokes
+
+
+def _read(
+    frame: np.ndarray,
+    fresh: list[Candidate],
+    allow: frozenset[str],
+    strokes: np.ndarray,
+    cache: OcrCache,
+) -> list[Rect]:
+    """Confirmed text boxes of the fresh flagged lines: each line's band is probed first
+    (:mod:`deid.pixels.probe`), and only lines DB outlines anything in open a window."""
+    showing = [c for c in fresh if band_shows_text(frame, c, cache)]
+    boxes: list[Rect] = []
+    for win in windows_for(showing, frame.shape[:2]):
+        key = ("db", window_key(frame, win, allow))
+        result: list[Rect] | None = cache.get(key)  # type: ignore[arg-type,assignment]
+        if result is None:
+            cache.calls += 1
+            result = text_in_window(frame, win, allow, strokes, STROKE_CONTRAST)
+            cache.put(key, result)  # type: ignore[arg-type]
+        boxes.extend(result)
+    return boxes
+
+
 def detect_text(
     gray: np.ndarray,
     allow_tokens: Sequence[str] = (),
     image_area: np.ndarray | None = None,
     cache: OcrCache | None = None,
+    series: Hashable | None = None,
+    memory: SeriesMemory | None = None,
 ) -> list[Found]:
     """Text boxes in ``gray`` (frames, rows, columns) uint8.
 
     Every frame is screened (:func:`find_candidates`, :func:`looks_like_text`: no OCR).
     Candidates mostly outside the declared ultrasound image area are text by position
-    (annotation lives there). Each flagged line opens a window on which PP-OCR's DB
-    detector outlines the text lines and its recogniser confirms them
-    (:mod:`deid.pixels.learned`). A flagged line at the same place as one of an earlier
-    frame, with nearly the same pixels, reuses that line's outlines (fixed annotation on
-    every frame is detected once, however the image under it moves); identical windows
-    are read once per process (hash cache).
+    (annotation lives there). Each flagged line's band is probed by PP-OCR's DB detector;
+    where it outlines anything, a window opens on which DB outlines the text lines and its
+    recogniser confirms them (:mod:`deid.pixels.learned`).
+
+    A flagged line already judged is not looked at again (:mod:`deid.pixels.reuse`): at
+    the same place in an earlier frame with nearly the same pixels (fixed annotation on
+    every frame is detected once, however the image under it moves), or, when ``series``
+    names the file's series (SeriesInstanceUID), at the same place in an earlier file of
+    that series with nearly identical pixels around it (a CT table, a fixed label: once
+    per series). Identical windows are read once per process (hash cache).
     """
     cache = DEFAULT_CACHE if cache is None else cache
+    memory = memory_for(cache) if memory is None else memory
     allow = frozenset(t.lower() for t in allow_tokens)
+    key = None if series is None else (series, gray.shape[1:3], allow)
+    seen: LineMemory = memory.checkout(key)
     found: list[Found] = []
-    seen: dict[tuple[int, int, int, int], list[tuple[np.ndarray, list[Rect]]]] = {}
-    shape = gray.shape[1:3]
-    for index in range(gray.shape[0]):
-        frame = gray[index]
-        flagged = []
-        # Without an ultrasound image area only lines the screen can pass matter.
-        span = SCREEN_MIN_SPAN if image_area is None else 0.0
-        for cand in find_candidates(frame, span):
-            box = (cand.x, cand.y, cand.w, cand.h)
-            if mostly_outside(image_area, box):
-                found.append(Found(index, box, "outside-image-area"))
-            elif looks_like_text(frame, cand):
-                flagged.append(cand)
-        # Second look, on thin strokes against their local background: text touching
-        # anatomy, on light or textured ground, that the gradient merged with it.
-        strokes = stroke_image(frame)
-        flagged.extend(
-            c
-            for c in find_candidates(strokes, SCREEN_MIN_SPAN, True)
-            if looks_like_text(strokes, c, loose=True)
-        )
-        # A flagged line at the same place as in an earlier frame, with nearly the same
-        # pixels, is the same annotation: its outlines are reused, no window is run.
-        fresh, boxes = [], []
-        for cand in flagged:
-            rect = (cand.x, cand.y, cand.w, cand.h)
-            tight = frame[cand.y : cand.y + cand.h, cand.x : cand.x + cand.w]
-            known = next(
-                (b for other, b in seen.get(rect, []) if near_duplicate(other, tight)), None
-            )
-            if known is None:
-                fresh.append(cand)
-            else:
-                boxes.extend(known)
-        new_boxes: list[Rect] = []
-        for win in windows_for(fresh, shape):
-            key = ("db", window_key(frame, win, allow))
-            result: list[Rect] | None = cache.get(key)  # type: ignore[arg-type,assignment]
-            if result is None:
-                cache.calls += 1
-                result = text_in_window(frame, win, allow, strokes, STROKE_CONTRAST)
-                cache.put(key, result)  # type: ignore[arg-type]
-            new_boxes.extend(result)
-        for cand in fresh:
-            rect = (cand.x, cand.y, cand.w, cand.h)
-            tight = frame[cand.y : cand.y + cand.h, cand.x : cand.x + cand.w]
-            mine = [b for b in new_boxes if _overlaps(b, rect)]
-            seen.setdefault(rect, []).append((tight, mine))
-        # A confirmed line takes in flagged fragments on its band that DB left out
-        # (a script capital, a word the window cut).
-        for b in dict.fromkeys(boxes + new_boxes):
-            found.append(Found(index, absorb_neighbours(b, flagged), "ocr"))
+    try:
+        for index in range(gray.shape[0]):
+            frame = gray[index]
+            outside, flagged, strokes = _screen(frame, index, image_area)
+            found.extend(outside)
+            fresh, boxes = [], []
+            for cand in flagged:
+                known = seen.recall(frame, cand)
+                if known is None:
+                    fresh.append(cand)
+                else:
+                    boxes.extend(known)
+            new_boxes = _read(frame, fresh, allow, strokes, cache) if fresh else []
+            for cand in fresh:
+                rect = (cand.x, cand.y, cand.w, cand.h)
+                seen.remember(frame, cand, [b for b in new_boxes if _overlaps(b, rect)])
+            # A confirmed line takes in flagged fragments on its band that DB left out
+            # (a script capital, a word the window cut).
+            for b in dict.fromkeys(boxes + new_boxes):
+                found.append(Found(index, absorb_neighbours(b, flagged), "ocr"))
+    finally:
+        memory.checkin(key, seen)
     found.sort(key=lambda f: (f.frame, f.box[1], f.box[0]))
     return found
