@@ -31,6 +31,7 @@ from deid.pixels.ppocr import ensure_available as ensure_detector
 from deid.pixels.regions import fixed_boxes, pad_box, ultrasound_image_mask
 from deid.pixels.render import Frames, UnsupportedPixels, fill_value, load_frames, to_gray8
 from deid.pixels.tesseract import OcrUnavailable
+from deid.pixels.wholeframe import wanted as wholeframe_wanted
 from deid.recipe.model import PixelSettings
 
 UNMATCHED_REASON = "Burned In Annotation = YES but no pixel cleaning rule matches"
@@ -62,7 +63,9 @@ def find_boxes(
     if settings.ocr:
         gray = to_gray8(ds, frames)
         area = ultrasound_image_mask(ds, rows, columns)
-        raw.extend((f.frame, *f.box) for f in detect_text(gray, settings.allow_tokens, area, cache))
+        whole = wholeframe_wanted(ds, frames.photometric_in)
+        found = detect_text(gray, settings.allow_tokens, area, cache, whole_frame=whole)
+        raw.extend((f.frame, *f.box) for f in found)
     boxes: set[Box] = set()
     for f, *box in raw:
         padded = pad_box(box, settings, rows, columns)

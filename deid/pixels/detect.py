@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from deid.pixels import wholeframe
 from deid.pixels.candidates import (
     SCREEN_MIN_SPAN,
     STROKE_CONTRAST,
@@ -94,6 +95,7 @@ def detect_text(
     allow_tokens: Sequence[str] = (),
     image_area: np.ndarray | None = None,
     cache: OcrCache | None = None,
+    whole_frame: bool = False,
 ) -> list[Found]:
     """Text boxes in ``gray`` (frames, rows, columns) uint8.
 
@@ -104,10 +106,13 @@ def detect_text(
     (:mod:`deid.pixels.learned`). A flagged line at the same place as one of an earlier
     frame, with nearly the same pixels, reuses that line's outlines (fixed annotation on
     every frame is detected once, however the image under it moves); identical windows
-    are read once per process (hash cache).
+    are read once per process (hash cache). ``whole_frame``: the frames are of a kind the
+    screen cannot judge; the learned detector also reads each of them whole
+    (:mod:`deid.pixels.wholeframe`).
     """
     cache = DEFAULT_CACHE if cache is None else cache
     allow = frozenset(t.lower() for t in allow_tokens)
+    scan = wholeframe.FrameScan(whole_frame, allow, cache)
     found: list[Found] = []
     seen: dict[tuple[int, int, int, int], list[tuple[np.ndarray, list[Rect]]]] = {}
     shape = gray.shape[1:3]
@@ -143,6 +148,11 @@ def detect_text(
                 fresh.append(cand)
             else:
                 boxes.extend(known)
+        # --- whole-frame detector (deid.pixels.wholeframe): frames the screen cannot judge.
+        whole = scan.boxes(frame, strokes)
+        boxes.extend(whole)
+        fresh = wholeframe.uncovered(fresh, whole)
+        # --- end whole-frame detector.
         new_boxes: list[Rect] = []
         for win in windows_for(fresh, shape):
             key = ("db", window_key(frame, win, allow))

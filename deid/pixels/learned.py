@@ -143,13 +143,17 @@ def reads_as_text(reading: ppocr.Reading, allow: frozenset[str]) -> bool:
     return not (tokens and allow and all(t in allow for t in tokens))
 
 
-def grow_over_strokes(strokes: np.ndarray, box: Rect, level: int) -> Rect:
+def grow_over_strokes(
+    strokes: np.ndarray, box: Rect, level: int, texture_stop: bool = False
+) -> Rect:
     """Grow a confirmed outline sideways over the thin strokes on its band.
 
     DB can stop a glyph or two short where text runs onto bright anatomy; the stroke image
     (:func:`~deid.pixels.candidates.stroke_image`) still shows those glyphs. The outline
     takes in stroke columns up to a gap of ``GROW_GAP`` heights, at most ``GROW_REACH``
-    heights on each side.
+    heights on each side. ``texture_stop``: a side whose strokes run on to the reach
+    without a gap is texture (speckle, a photograph), not the rest of the line: that side
+    does not grow.
     """
     x, y, w, h = box
     columns = strokes.shape[1]
@@ -164,6 +168,9 @@ def grow_over_strokes(strokes: np.ndarray, box: Rect, level: int) -> Rect:
             elif abs(cursor - last) > gap:
                 break
             cursor += step
+        else:
+            if texture_stop and 0 <= cursor < columns:
+                return start  # ink all the way to the reach: texture
         return last
 
     left, right = walk(x, -1), walk(x + w - 1, 1)
@@ -221,7 +228,20 @@ def text_in_window(
 ) -> list[Rect]:
     """Confirmed text outlines (frame coordinates, grown over ``strokes`` when given,
     padded) in one window of one frame."""
-    outlines = _outlines(frame, win)
+    return confirm_outlines(frame, _outlines(frame, win), allow, strokes, level)
+
+
+def confirm_outlines(
+    frame: np.ndarray,
+    outlines: Sequence[Rect],
+    allow: frozenset[str],
+    strokes: np.ndarray | None = None,
+    level: int = 40,
+    texture_stop: bool = False,
+) -> list[Rect]:
+    """The DB ``outlines`` (frame coordinates) the recogniser reads as text, grown over
+    ``strokes`` when given (see :func:`grow_over_strokes`), and padded: what gets
+    filled."""
     if not outlines:
         return []
     # Reading a line's first READ_SPAN heights decides whether it is text (the whole line is
@@ -236,7 +256,7 @@ def text_in_window(
         if reads_as_text(reading, allow if box[2] <= READ_SPAN * box[3] else frozenset())
     ]
     if strokes is not None:
-        confirmed = [grow_over_strokes(strokes, box, level) for box in confirmed]
+        confirmed = [grow_over_strokes(strokes, box, level, texture_stop) for box in confirmed]
     return [_pad(box, rows, columns) for box in confirmed]
 
 

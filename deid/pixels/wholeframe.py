@@ -1,0 +1,203 @@
+"""PP-OCR's DB detector over the whole frame, for frames the cheap screen cannot judge.
+
+The screen (:mod:`deid.pixels.candidates`) finds text by its strokes: thin lines of one
+level on a flat ground. On ultrasound speckle, colour photographs, screen captures and
+light backgrounds that ground is not flat: the gradient and the top-hat see strokes
+everywhere, the screen's geometry rejects the rows they make, and text there is never
+flagged (measured: nearly every line the pipeline missed was never flagged at all). For
+those frames the learned detector looks at the whole frame, at a bounded input size: the
+frame is scaled so it holds about ``FRAME_PIXELS`` detector pixels (small frames are
+enlarged, at most ``MAX_SCALE``; large ones shrunk, at least ``MIN_SCALE``, and cut into
+overlapping tiles so no inference is larger than ``TILE`` squared). Every outline is then
+read by the recogniser exactly as the windows' outlines are
+(:func:`~deid.pixels.learned.confirm_outlines`): anatomy that DB outlines does not read as
+text and stays; allow-listed tokens stay.
+
+Plain grey CT and MR frames never come here: their text-free slices are the bulk of a
+batch, and the screen is reliable on their dark, smooth ground.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pydicom
+
+from deid.pixels import ppocr
+from deid.pixels.candidates import STROKE_CONTRAST, Candidate
+from deid.pixels.learned import Rect, confirm_outlines
+from deid.pixels.ocr import OcrCache
+
+Outline = tuple[int, int, int, int, float]
+
+#: Detector input pixels a frame is scaled to (a 512x512 frame is enlarged 1.25x).
+FRAME_PIXELS = 640 * 640
+MAX_SCALE = 2.0
+MIN_SCALE = 0.5
+#: Largest single inference (detector pixels per side) and the overlap between tiles.
+TILE = 960
+OVERLAP = 96
+#: Outlines read per frame at most (best DB score first): bounded cost on texture.
+MAX_READ = 40
+#: DB outlines smaller than this (px, frame coordinates) hold no readable text.
+MIN_OUTLINE = 5
+#: Modalities whose grey frames the screen judges well (dark, smooth ground).
+SCREENED_MODALITIES = frozenset({"CT", "MR"})
+#: Secondary Capture SOP classes (PS3.4 B.5): screen captures and viewer snapshots.
+SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
+#: A frame whose median level is above this is a light background, whatever its modality.
+LIGHT_MEDIAN = 160
+#: Block size (px) and largest block mean difference (8-bit) under which a frame is the
+#: same as the one before: its outlines are reused (noise, lossy coding).
+BLOCK = 32
+SAME_FRAME = 4.0
+
+
+def wanted(ds: pydicom.Dataset, photometric: str) -> bool:
+    """Whether the frames of ``ds`` go to the whole-frame detector: every frame that is
+    not a plain grey CT or MR slice (ultrasound, colour, palette, secondary captures,
+    projection radiography, nuclear medicine, anything else)."""
+    if photometric not in ("MONOCHROME1", "MONOCHROME2"):
+        return True
+    if str(ds.get("SOPClassUID", "")).startswith(SECONDARY_CAPTURE):
+        return True
+    modality = str(ds.get("Modality", "") or "").strip().upper()
+    return modality not in SCREENED_MODALITIES
+
+
+def light_background(frame: np.ndarray) -> bool:
+    """A frame mostly light (a report, a form, a light viewer background): the screen's
+    thresholds are tuned for dark ground. Sampled: milliseconds on any frame."""
+    step = max(1, int(math.sqrt(frame.size / 4096)))
+    return float(np.median(frame[::step, ::step])) > LIGHT_MEDIAN
+
+
+def _scale(rows: int, columns: int) -> float:
+    return min(MAX_SCALE, max(MIN_SCALE, math.sqrt(FRAME_PIXELS / max(rows * columns, 1))))
+
+
+def outlines(frame: np.ndarray) -> list[Outline]:
+    """DB outlines (x, y, w, h, score) of the whole frame, in frame coordinates."""
+    rows, columns = frame.shape[:2]
+    scale = _scale(rows, columns)
+    side = max(1, int(TILE / scale))
+    overlap = int(OVERLAP / scale)
+    found: list[Outline] = []
+    step = max(1, side - overlap)
+    ys = [0] if rows <= side else list(range(0, rows - overlap, step))
+    xs = [0] if columns <= side else list(range(0, columns - overlap, step))
+    for y0 in ys:
+        for x0 in xs:
+            tile = frame[y0 : y0 + side, x0 : x0 + side]
+            for x, y, w, h, score in ppocr.detect(tile, scale):
+                if min(w, h) >= MIN_OUTLINE:
+                    found.append((x + x0, y + y0, w, h, score))
+    return _dedupe(found)
+
+
+def _dedupe(found: list[Outline]) -> list[Outline]:
+    """Drop outlines (mostly) inside another one: the same line seen by two tiles."""
+    found.sort(key=lambda o: -(o[2] * o[3]))
+    kept: list[Outline] = []
+    for o in found:
+        x, y, w, h, _ = o
+        inside = False
+        for k in kept:
+            ix = min(x + w, k[0] + k[2]) - max(x, k[0])
+            iy = min(y + h, k[1] + k[3]) - max(y, k[1])
+            if ix > 0 and iy > 0 and ix * iy >= 0.8 * w * h:
+                inside = True
+                break
+        if not inside:
+            kept.append(o)
+    return kept
+
+
+def text_boxes(
+    frame: np.ndarray,
+    allow: frozenset[str],
+    strokes: np.ndarray | None = None,
+    level: int = 40,
+) -> list[Rect]:
+    """Confirmed text boxes of one frame, grown over ``strokes`` and padded as the
+    windows' are, except over texture: these frames are the textured ones."""
+    found = sorted(outlines(frame), key=lambda o: -o[4])[:MAX_READ]
+    return confirm_outlines(frame, [o[:4] for o in found], allow, strokes, level, True)
+
+
+def frame_key(frame: np.ndarray, allow: frozenset[str]) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(repr((frame.shape, sorted(allow))).encode())
+    digest.update(np.ascontiguousarray(frame).tobytes())
+    return "wf-" + digest.hexdigest()
+
+
+def same_frame(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two frames differ only by noise: no block of ``BLOCK`` px differs by more
+    than ``SAME_FRAME`` levels on average (new text in one place changes its block)."""
+    if a.shape != b.shape:
+        return False
+    rows, columns = a.shape[:2]
+    r, c = rows // BLOCK * BLOCK, columns // BLOCK * BLOCK
+    diff = np.abs(a.astype(np.int16) - b.astype(np.int16)).astype(np.float32)
+    if r and c:
+        blocks = diff[:r, :c].reshape(r // BLOCK, BLOCK, c // BLOCK, BLOCK).mean(axis=(1, 3))
+        if float(blocks.max()) > SAME_FRAME:
+            return False
+    # The strips the blocks leave out (edges narrower than a block).
+    for strip in (diff[r:], diff[:, c:]):
+        if strip.size and float(strip.mean()) > SAME_FRAME:
+            return False
+    return True
+
+
+class FrameScan:
+    """The whole-frame detector over the frames of one file.
+
+    ``enabled``: the file's frames are of a kind the screen cannot judge (:func:`wanted`);
+    otherwise only light frames are scanned. A frame that differs from the one scanned
+    before it only by noise reuses its boxes (fixed annotation over a still image costs one
+    frame); identical frames are read once per process (``cache``, by pixel hash).
+    """
+
+    def __init__(self, enabled: bool, allow: frozenset[str], cache: OcrCache) -> None:
+        self.enabled = enabled
+        self.allow = allow
+        self.cache = cache
+        self._previous: tuple[np.ndarray, list[Rect]] | None = None
+
+    def boxes(self, frame: np.ndarray, strokes: np.ndarray | None = None) -> list[Rect]:
+        if not (self.enabled or light_background(frame)):
+            return []
+        if self._previous is not None and same_frame(self._previous[0], frame):
+            return self._previous[1]
+        key = (frame_key(frame, self.allow), 0.0, self.allow)
+        result: list[Rect] | None = self.cache.get(key)  # type: ignore[assignment]
+        if result is None:
+            self.cache.calls += 1
+            result = text_boxes(frame, self.allow, strokes, STROKE_CONTRAST)
+            self.cache.put(key, result)  # type: ignore[arg-type]
+        self._previous = (frame, result)
+        return result
+
+
+def uncovered(candidates: Sequence[Candidate], boxes: Sequence[Rect]) -> list[Candidate]:
+    """The candidates not already (nearly) inside a box the whole-frame pass confirmed:
+    only those still need a window."""
+    if not boxes:
+        return list(candidates)
+    left = []
+    for c in candidates:
+        area = max(c.w * c.h, 1)
+        covered = 0
+        for x, y, w, h in boxes:
+            ix = min(c.x + c.w, x + w) - max(c.x, x)
+            iy = min(c.y + c.h, y + h) - max(c.y, y)
+            if ix > 0 and iy > 0:
+                covered += ix * iy
+        if covered < 0.9 * area:
+            left.append(c)
+    return left
