@@ -242,22 +242,39 @@ def confirm_outlines(
     """The DB ``outlines`` (frame coordinates) the recogniser reads as text, grown over
     ``strokes`` when given (see :func:`grow_over_strokes`), and padded: what gets
     filled."""
+    verdicts = read_outlines(frame, outlines, allow)
+    confirmed = [box for box, text in zip(outlines, verdicts) if text]
+    return finish_boxes(frame, confirmed, strokes, level, texture_stop)
+
+
+def read_outlines(frame: np.ndarray, outlines: Sequence[Rect], allow: frozenset[str]) -> list[bool]:
+    """Whether each outline reads as identifying text (see :func:`reads_as_text`)."""
     if not outlines:
         return []
     # Reading a line's first READ_SPAN heights decides whether it is text (the whole line is
     # filled); the recogniser's cost grows with the width it reads.
     crops = [frame[y : y + h, x : x + min(w, READ_SPAN * h)] for x, y, w, h in outlines]
     readings = ppocr.recognise(crops)
-    rows, columns = frame.shape[:2]
-    confirmed = [
-        box
-        for box, reading in zip(outlines, readings)
+    return [
         # A line read only in part is never exempt as "allowed tokens only".
-        if reads_as_text(reading, allow if box[2] <= READ_SPAN * box[3] else frozenset())
+        reads_as_text(reading, allow if box[2] <= READ_SPAN * box[3] else frozenset())
+        for box, reading in zip(outlines, readings)
     ]
+
+
+def finish_boxes(
+    frame: np.ndarray,
+    confirmed: Sequence[Rect],
+    strokes: np.ndarray | None = None,
+    level: int = 40,
+    texture_stop: bool = False,
+) -> list[Rect]:
+    """Confirmed outlines grown over ``strokes`` when given, then padded."""
+    rows, columns = frame.shape[:2]
+    boxes = list(confirmed)
     if strokes is not None:
-        confirmed = [grow_over_strokes(strokes, box, level, texture_stop) for box in confirmed]
-    return [_pad(box, rows, columns) for box in confirmed]
+        boxes = [grow_over_strokes(strokes, box, level, texture_stop) for box in boxes]
+    return [_pad(box, rows, columns) for box in boxes]
 
 
 def window_key(frame: np.ndarray, win: Window, allow: frozenset[str]) -> str:
