@@ -112,7 +112,7 @@ def detect_text(
     """
     cache = DEFAULT_CACHE if cache is None else cache
     allow = frozenset(t.lower() for t in allow_tokens)
-    scan = wholeframe.FrameScan(whole_frame, allow, cache)
+    scan = wholeframe.FrameScan(gray, whole_frame, allow, cache)
     found: list[Found] = []
     seen: dict[tuple[int, int, int, int], list[tuple[np.ndarray, list[Rect]]]] = {}
     shape = gray.shape[1:3]
@@ -149,7 +149,7 @@ def detect_text(
             else:
                 boxes.extend(known)
         # --- whole-frame detector (deid.pixels.wholeframe): frames the screen cannot judge.
-        whole = scan.boxes(frame, strokes)
+        whole = scan.boxes(index, frame, strokes)
         boxes.extend(whole)
         fresh = wholeframe.uncovered(fresh, whole)
         # --- end whole-frame detector.

@@ -28,7 +28,7 @@ import numpy as np
 import pydicom
 
 from deid.pixels import ppocr
-from deid.pixels.candidates import STROKE_CONTRAST, Candidate
+from deid.pixels.candidates import STROKE_CONTRAST, Candidate, stroke_image
 from deid.pixels.learned import Rect, finish_boxes, read_outlines
 from deid.pixels.ocr import OcrCache
 
@@ -59,10 +59,10 @@ SCREENED_MODALITIES = frozenset({"CT", "MR"})
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 #: A frame whose median level is above this is a light background, whatever its modality.
 LIGHT_MEDIAN = 160
-#: Block size (px) and largest block mean difference (8-bit) under which a frame is the
-#: same as the one before: its outlines are reused (noise, lossy coding).
-BLOCK = 32
-SAME_FRAME = 4.0
+#: A pixel is still when it stays within this many levels over every frame (noise, lossy
+#: coding); when this share of a file's pixels is still, its frames are one image.
+STILL_RANGE = 16
+STILL_SHARE = 0.98
 #: Share of stroke pixels above which a frame is texture (see :func:`textured`).
 TEXTURED = 0.15
 #: CLAHE on the detector's input: clip limit and tiles per side.
@@ -211,52 +211,59 @@ def frame_key(frame: np.ndarray, allow: frozenset[str]) -> str:
     return "wf-" + digest.hexdigest()
 
 
-def same_frame(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether two frames differ only by noise: no block of ``BLOCK`` px differs by more
-    than ``SAME_FRAME`` levels on average (new text in one place changes its block)."""
-    if a.shape != b.shape:
-        return False
-    rows, columns = a.shape[:2]
-    r, c = rows // BLOCK * BLOCK, columns // BLOCK * BLOCK
-    diff = np.abs(a.astype(np.int16) - b.astype(np.int16)).astype(np.float32)
-    if r and c:
-        blocks = diff[:r, :c].reshape(r // BLOCK, BLOCK, c // BLOCK, BLOCK).mean(axis=(1, 3))
-        if float(blocks.max()) > SAME_FRAME:
-            return False
-    # The strips the blocks leave out (edges narrower than a block).
-    for strip in (diff[r:], diff[:, c:]):
-        if strip.size and float(strip.mean()) > SAME_FRAME:
-            return False
-    return True
-
-
 class FrameScan:
     """The whole-frame detector over the frames of one file.
 
     ``enabled``: the file's frames are of a kind the screen cannot judge (:func:`wanted`);
-    otherwise only light frames are scanned. A frame that differs from the one scanned
-    before it only by noise reuses its boxes (fixed annotation over a still image costs one
-    frame); identical frames are read once per process (``cache``, by pixel hash).
+    otherwise the file is read whole only when its first frame is light. Frame 0 is read
+    whole. A file of several frames is also read once as its *still image*: the pixels
+    that stay within ``STILL_RANGE`` levels over every frame, the moving ones black.
+    Burned-in annotation does not move, whatever moves under it (a cine loop's sector), so
+    its boxes, found once, hold on every frame: a cine of 120 frames costs two reads, not
+    120. When nearly every pixel stays (``STILL_SHARE``: noise, a still series) the still
+    image is frame 0 and its one read serves every frame. Identical images are read once
+    per process (``cache``, by pixel hash).
     """
 
-    def __init__(self, enabled: bool, allow: frozenset[str], cache: OcrCache) -> None:
-        self.enabled = enabled
+    def __init__(
+        self, gray: np.ndarray, enabled: bool, allow: frozenset[str], cache: OcrCache
+    ) -> None:
+        self.gray = gray
+        self.enabled = enabled or (len(gray) > 0 and light_background(gray[0]))
         self.allow = allow
         self.cache = cache
-        self._previous: tuple[np.ndarray, list[Rect]] | None = None
+        self._first: list[Rect] = []
+        self._still: list[Rect] | None = None
 
-    def boxes(self, frame: np.ndarray, strokes: np.ndarray | None = None) -> list[Rect]:
-        if not (self.enabled or light_background(frame)):
+    def boxes(self, index: int, frame: np.ndarray, strokes: np.ndarray | None) -> list[Rect]:
+        """The confirmed boxes on frame ``index`` (``strokes``: its stroke image)."""
+        if not self.enabled:
             return []
-        if self._previous is not None and same_frame(self._previous[0], frame):
-            return self._previous[1]
-        key = (frame_key(frame, self.allow), 0.0, self.allow)
+        if index == 0:
+            self._first = self._read(frame, strokes)
+        still = [b for b in self._still_boxes() if index != 0 or b not in self._first]
+        return (self._first if index == 0 else []) + still
+
+    def _still_boxes(self) -> list[Rect]:
+        if self._still is None:
+            self._still = []
+            if self.gray.shape[0] > 1:
+                spread = self.gray.max(axis=0) - self.gray.min(axis=0)
+                still = spread <= STILL_RANGE
+                if float(still.mean()) >= STILL_SHARE:
+                    self._still = list(self._first)
+                else:
+                    image = np.where(still, self.gray[0], 0).astype(np.uint8)
+                    self._still = self._read(image, stroke_image(image))
+        return self._still
+
+    def _read(self, image: np.ndarray, strokes: np.ndarray | None) -> list[Rect]:
+        key = (frame_key(image, self.allow), 0.0, self.allow)
         result: list[Rect] | None = self.cache.get(key)  # type: ignore[assignment]
         if result is None:
             self.cache.calls += 1
-            result = text_boxes(frame, self.allow, strokes, STROKE_CONTRAST)
+            result = text_boxes(image, self.allow, strokes, STROKE_CONTRAST)
             self.cache.put(key, result)  # type: ignore[arg-type]
-        self._previous = (frame, result)
         return result
 
 

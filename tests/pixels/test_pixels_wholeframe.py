@@ -83,17 +83,6 @@ def test_a_light_frame_is_recognised_in_milliseconds() -> None:
     assert wholeframe.light_background(light)
 
 
-def test_noise_is_the_same_frame_and_a_new_label_is_not() -> None:
-    rng = np.random.default_rng(0)
-    frame = rng.integers(0, 200, (256, 300), dtype=np.uint8)
-    noisy = np.clip(frame.astype(np.int16) + rng.integers(-3, 4, frame.shape), 0, 255)
-    assert wholeframe.same_frame(frame, noisy.astype(np.uint8))
-    labelled = frame.copy()
-    cv2.putText(labelled, "12:31", (200, 250), cv2.FONT_HERSHEY_PLAIN, 1.0, 255, 1)
-    assert not wholeframe.same_frame(frame, labelled)
-    assert not wholeframe.same_frame(frame, frame[:-1])
-
-
 def test_a_large_frame_is_read_in_bounded_tiles(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple[int, int, float]] = []
 
@@ -175,17 +164,7 @@ def test_faint_text_on_a_light_ground_is_removed() -> None:
     assert _collateral(filled, mask) < 0.01
 
 
-@pytest.mark.slow
-def test_still_frames_are_read_whole_once() -> None:
-    image = _speckle()
-    _draw(image, NAME, (170, 90), 0.75, (255, 255, 255))
-    rng = np.random.default_rng(1)
-    frames = [
-        np.clip(image.astype(np.int16) + rng.integers(-2, 3, image.shape), 0, 255).astype(np.uint8)
-        for _ in range(4)
-    ]
-    ds = _dataset(np.stack(frames), "RGB", "US")
-    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.3.1"
+def _count_reads(patch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     real = wholeframe.text_boxes
 
@@ -193,11 +172,49 @@ def test_still_frames_are_read_whole_once() -> None:
         calls.append(1)
         return real(*args, **kwargs)
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(wholeframe, "text_boxes", counting)
-        outcome = clean_pixels(ds, PixelSettings(enabled=True), cache=OcrCache())
+    patch.setattr(wholeframe, "text_boxes", counting)
+    return calls
+
+
+def _cine(frames: list[np.ndarray]) -> pydicom.Dataset:
+    ds = _dataset(np.stack(frames), "RGB", "US")
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.3.1"
+    return ds
+
+
+@pytest.mark.slow
+def test_still_frames_are_read_whole_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    image = _speckle()
+    _draw(image, NAME, (170, 90), 0.75, (255, 255, 255))
+    rng = np.random.default_rng(1)
+    noisy = [
+        np.clip(image.astype(np.int16) + rng.integers(-2, 3, image.shape), 0, 255) for _ in range(4)
+    ]
+    calls = _count_reads(monkeypatch)
+    outcome = clean_pixels(_cine([f.astype(np.uint8) for f in noisy]), PixelSettings(enabled=True))
     assert outcome.changed and {b[0] for b in outcome.boxes} == set(range(4))
     assert len(calls) == 1
+
+
+@pytest.mark.slow
+def test_fixed_text_over_a_moving_cine_costs_two_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The speckle moves from frame to frame, the label over it does not: the still image
+    (moving pixels black) shows the label, read once for all eight frames."""
+    base = _speckle()
+    frames, masks = [], []
+    for shift in range(8):
+        frame = np.ascontiguousarray(np.roll(base, 7 * shift, axis=1))
+        masks.append(_draw(frame, NAME, (170, 90), 0.75, (255, 255, 255)))
+        frames.append(frame)
+    calls = _count_reads(monkeypatch)
+    outcome = clean_pixels(_cine(frames), PixelSettings(enabled=True), cache=OcrCache())
+    assert len(calls) == 2  # frame 0 and the still image
+    for index, mask in enumerate(masks):
+        filled = np.zeros(mask.shape, dtype=bool)
+        for f, x, y, w, h in outcome.boxes:
+            if f == index:
+                filled[y : y + h, x : x + w] = True
+        assert filled[mask].mean() >= 0.95, index
 
 
 def test_plain_ct_slices_never_go_whole_frame(monkeypatch: pytest.MonkeyPatch) -> None:
