@@ -31,6 +31,7 @@ from deid.pixels.ppocr import ensure_available as ensure_detector
 from deid.pixels.regions import fixed_boxes, pad_box, ultrasound_image_mask
 from deid.pixels.render import Frames, UnsupportedPixels, fill_value, load_frames, to_gray8
 from deid.pixels.tesseract import OcrUnavailable
+from deid.pixels.wholeframe import wanted as wholeframe_wanted
 from deid.recipe.model import PixelSettings
 
 UNMATCHED_REASON = "Burned In Annotation = YES but no pixel cleaning rule matches"
@@ -64,7 +65,8 @@ def find_boxes(
         area = ultrasound_image_mask(ds, rows, columns)
         # Lines already judged in an earlier file of the series are not looked at again.
         series = str(ds.get("SeriesInstanceUID", "") or "") or None
-        found = detect_text(gray, settings.allow_tokens, area, cache, series)
+        whole = wholeframe_wanted(ds, frames.photometric_in)
+        found = detect_text(gray, settings.allow_tokens, area, cache, series, whole_frame=whole)
         raw.extend((f.frame, *f.box) for f in found)
     boxes: set[Box] = set()
     for f, *box in raw:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from deid.pixels import wholeframe
 from deid.pixels.candidates import (
     SCREEN_MIN_SPAN,
     STROKE_CONTRAST,
@@ -133,6 +134,7 @@ def detect_text(
     cache: OcrCache | None = None,
     series: Hashable | None = None,
     memory: SeriesMemory | None = None,
+    whole_frame: bool = False,
 ) -> list[Found]:
     """Text boxes in ``gray`` (frames, rows, columns) uint8.
 
@@ -148,10 +150,13 @@ def detect_text(
     names the file's series (SeriesInstanceUID), at the same place in an earlier file of
     that series with nearly identical pixels around it (a CT table, a fixed label: once
     per series). Identical windows are read once per process (hash cache).
+    ``whole_frame``: the frames are of a kind the screen cannot judge; the learned
+    detector also reads each of them whole (:mod:`deid.pixels.wholeframe`).
     """
     cache = DEFAULT_CACHE if cache is None else cache
     memory = memory_for(cache) if memory is None else memory
     allow = frozenset(t.lower() for t in allow_tokens)
+    scan = wholeframe.FrameScan(gray, whole_frame, allow, cache)
     key = None if series is None else (series, gray.shape[1:3], allow)
     seen: LineMemory = memory.checkout(key)
     found: list[Found] = []
@@ -167,6 +172,11 @@ def detect_text(
                     fresh.append(cand)
                 else:
                     boxes.extend(known)
+            # --- whole-frame detector (deid.pixels.wholeframe): frames the screen cannot judge.
+            whole = scan.boxes(index, frame, strokes)
+            boxes.extend(whole)
+            fresh = wholeframe.uncovered(fresh, whole)
+            # --- end whole-frame detector.
             new_boxes = _read(frame, fresh, allow, strokes, cache) if fresh else []
             for cand in fresh:
                 rect = (cand.x, cand.y, cand.w, cand.h)

@@ -143,13 +143,17 @@ def reads_as_text(reading: ppocr.Reading, allow: frozenset[str]) -> bool:
     return not (tokens and allow and all(t in allow for t in tokens))
 
 
-def grow_over_strokes(strokes: np.ndarray, box: Rect, level: int) -> Rect:
+def grow_over_strokes(
+    strokes: np.ndarray, box: Rect, level: int, texture_stop: bool = False
+) -> Rect:
     """Grow a confirmed outline sideways over the thin strokes on its band.
 
     DB can stop a glyph or two short where text runs onto bright anatomy; the stroke image
     (:func:`~deid.pixels.candidates.stroke_image`) still shows those glyphs. The outline
     takes in stroke columns up to a gap of ``GROW_GAP`` heights, at most ``GROW_REACH``
-    heights on each side.
+    heights on each side. ``texture_stop``: a side whose strokes run on to the reach
+    without a gap is texture (speckle, a photograph), not the rest of the line: that side
+    does not grow.
     """
     x, y, w, h = box
     columns = strokes.shape[1]
@@ -164,6 +168,9 @@ def grow_over_strokes(strokes: np.ndarray, box: Rect, level: int) -> Rect:
             elif abs(cursor - last) > gap:
                 break
             cursor += step
+        else:
+            if texture_stop and 0 <= cursor < columns:
+                return start  # ink all the way to the reach: texture
         return last
 
     left, right = walk(x, -1), walk(x + w - 1, 1)
@@ -221,23 +228,53 @@ def text_in_window(
 ) -> list[Rect]:
     """Confirmed text outlines (frame coordinates, grown over ``strokes`` when given,
     padded) in one window of one frame."""
-    outlines = _outlines(frame, win)
+    return confirm_outlines(frame, _outlines(frame, win), allow, strokes, level)
+
+
+def confirm_outlines(
+    frame: np.ndarray,
+    outlines: Sequence[Rect],
+    allow: frozenset[str],
+    strokes: np.ndarray | None = None,
+    level: int = 40,
+    texture_stop: bool = False,
+) -> list[Rect]:
+    """The DB ``outlines`` (frame coordinates) the recogniser reads as text, grown over
+    ``strokes`` when given (see :func:`grow_over_strokes`), and padded: what gets
+    filled."""
+    verdicts = read_outlines(frame, outlines, allow)
+    confirmed = [box for box, text in zip(outlines, verdicts) if text]
+    return finish_boxes(frame, confirmed, strokes, level, texture_stop)
+
+
+def read_outlines(frame: np.ndarray, outlines: Sequence[Rect], allow: frozenset[str]) -> list[bool]:
+    """Whether each outline reads as identifying text (see :func:`reads_as_text`)."""
     if not outlines:
         return []
     # Reading a line's first READ_SPAN heights decides whether it is text (the whole line is
     # filled); the recogniser's cost grows with the width it reads.
     crops = [frame[y : y + h, x : x + min(w, READ_SPAN * h)] for x, y, w, h in outlines]
     readings = ppocr.recognise(crops)
-    rows, columns = frame.shape[:2]
-    confirmed = [
-        box
-        for box, reading in zip(outlines, readings)
+    return [
         # A line read only in part is never exempt as "allowed tokens only".
-        if reads_as_text(reading, allow if box[2] <= READ_SPAN * box[3] else frozenset())
+        reads_as_text(reading, allow if box[2] <= READ_SPAN * box[3] else frozenset())
+        for box, reading in zip(outlines, readings)
     ]
+
+
+def finish_boxes(
+    frame: np.ndarray,
+    confirmed: Sequence[Rect],
+    strokes: np.ndarray | None = None,
+    level: int = 40,
+    texture_stop: bool = False,
+) -> list[Rect]:
+    """Confirmed outlines grown over ``strokes`` when given, then padded."""
+    rows, columns = frame.shape[:2]
+    boxes = list(confirmed)
     if strokes is not None:
-        confirmed = [grow_over_strokes(strokes, box, level) for box in confirmed]
-    return [_pad(box, rows, columns) for box in confirmed]
+        boxes = [grow_over_strokes(strokes, box, level, texture_stop) for box in boxes]
+    return [_pad(box, rows, columns) for box in boxes]
 
 
 def window_key(frame: np.ndarray, win: Window, allow: frozenset[str]) -> str:

@@ -11,7 +11,7 @@ from pixels_synthetic import PlantedText, make_dataset, plant, smooth_background
 from pydicom.pixels import pack_bits
 
 import deid.pixels.detect as detect_module
-from deid.pixels import clean_pixels
+from deid.pixels import clean_pixels, wholeframe
 from deid.pixels.clean import NOT_FOUND_REASON, UNMATCHED_REASON
 from deid.pixels.render import load_frames
 from deid.recipe.model import Condition, PixelRegionRule, PixelSettings
@@ -92,6 +92,7 @@ def test_text_outside_ultrasound_regions_goes_without_ocr(monkeypatch) -> None:
     """The reader confirms nothing anywhere: only candidates outside the declared image
     area are removed, because position alone makes them annotation."""
     monkeypatch.setattr(detect_module, "text_in_window", lambda *a, **k: [])
+    monkeypatch.setattr(wholeframe, "text_boxes", lambda *a, **k: [])
     image = np.zeros((200, 260, 3), dtype=np.uint8)
     inside = plant(image, 0, "ZQXJ 77", "bottom-right", (255, 255, 255), scale=0.5)
     outside = plant(image, 0, "ZQXJ 88", "top-left", (255, 255, 255), scale=0.5)
