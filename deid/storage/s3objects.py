@@ -34,6 +34,7 @@ import threading
 from typing import Any
 
 from deid.storage.filesystems import protocol_options
+from deid.storage.retry import is_transient
 
 #: Set to any value to keep every S3 request on s3fs.
 DISABLE_ENV = "DEID_S3_S3FS_ONLY"
@@ -168,7 +169,10 @@ def _mapped(error: Exception, bucket: str, key: str) -> Exception:
         return FileExistsError(f"{bucket}/{key}")
     if isinstance(error, (ob.PermissionDeniedError, ob.UnauthenticatedError)):
         return PermissionError(f"access denied: {bucket}/{key}")
-    _refuse(bucket)
+    # A busy store (still failing after object_store's own retries) is this request's
+    # problem only: s3fs retries it, and the next request tries the fast path again.
+    if not is_transient(error):
+        _refuse(bucket)
     return Unavailable(f"{bucket}/{key}")
 
 

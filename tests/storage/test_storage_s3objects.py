@@ -85,3 +85,22 @@ def test_a_store_that_cannot_answer_hands_over_to_s3fs(s3, monkeypatch):
     assert RemotePath(f"{bucket}/x").read_bytes() == b"bytes"
     assert RemotePath(f"{bucket}/x").read_bytes() == b"bytes"
     assert len(calls) == 1  # refused once, then s3fs only
+
+
+def test_a_busy_store_falls_back_for_that_request_only(s3, monkeypatch):
+    """Still 503 after object_store's own retries: s3fs (with deid's retries) makes that
+    request, and the next one tries the fast path again."""
+    from obstore.exceptions import GenericError
+
+    calls = []
+
+    def busy(*args, **kwargs):
+        calls.append(args)
+        raise GenericError("503 Service Unavailable: Please reduce your request rate (SlowDown)")
+
+    monkeypatch.setattr("obstore.get", busy)
+    bucket = s3.bucket("busy")
+    s3.fs.pipe_file(f"{bucket.removeprefix('s3://')}/x", b"bytes")
+    assert RemotePath(f"{bucket}/x").read_bytes() == b"bytes"
+    assert RemotePath(f"{bucket}/x").read_bytes() == b"bytes"
+    assert len(calls) == 2
