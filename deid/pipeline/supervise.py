@@ -99,28 +99,27 @@ class Child:
     def terms(self, timeout: float) -> bytes | str:
         """The index hashes of the oldest queued input, or why none came (then the child
         is dead, as in :meth:`result`)."""
-        try:
-            message = self._receive(timeout)
-            if message[0] == "terms":
-                return message[1]
-            reason = "worker child sent an unexpected message"
-        except TimeoutError:
-            reason = f"timeout: no result within {timeout:g} s"
-        except (EOFError, OSError):
-            reason = self._death_reason()
-        self.kill()
-        return reason
+        message = self._reply("terms", timeout)
+        return message if isinstance(message, str) else message[1]
 
     def result(self, timeout: float) -> FileRecord | str:
         """The record of the oldest submitted file, or a one-line reason why the child
         produced none (then it is dead, and the files queued behind were never started)."""
+        message = self._reply("done", timeout)
+        if isinstance(message, str):
+            return message
+        record = FileRecord.from_values(message[1])
+        if len(message) > 2:  # an object output for the parent to write
+            record.deferred_output = message[2]  # type: ignore[attr-defined]
+        return record
+
+    def _reply(self, kind: str, timeout: float) -> tuple | str:
+        """The child's next message, of ``kind``; else the one-line reason why none came,
+        and the child is killed (what it had queued was never started)."""
         try:
             message = self._receive(timeout)
-            if message[0] == "done":
-                record = FileRecord.from_values(message[1])
-                if len(message) > 2:  # an object output for the parent to write
-                    record.deferred_output = message[2]  # type: ignore[attr-defined]
-                return record
+            if message[0] == kind:
+                return message
             reason = "worker child sent an unexpected message"
         except TimeoutError:
             reason = f"timeout: no result within {timeout:g} s"
