@@ -62,6 +62,23 @@ def _context(setup: dict):
     )
 
 
+def _warm(ctx) -> None:
+    """Import the pixel step and load the text detector's models before the first file
+    when the recipe cleans pixels (:func:`deid.pixels.ppocr.warm`): per-file times then
+    measure files, not the process's start."""
+    pixels = ctx.recipe.pixels
+    if not pixels.enabled:
+        return
+    try:
+        import deid.pixels.clean  # noqa: F401  (OpenCV and the codecs: a quarter second)
+    except ImportError:
+        return  # the engine quarantines each file with the reason (fail closed)
+    if pixels.ocr:
+        from deid.pixels.ppocr import warm
+
+        warm()
+
+
 def _read_ahead(ctx, message) -> None:
     """Start fetching the object a "file" message names (URL inputs only)."""
     from deid.storage.locations import is_url
@@ -113,6 +130,7 @@ def main(process=None, hash_input=None) -> int:
         ctx = _context(inbound.recv())
     except (EOFError, OSError):  # a prestarted child whose worker never needed it
         return 0
+    _warm(ctx)
     outbound.send(("ready",))
     readable = select.poll()  # one for all files: Connection.poll builds one per call
     readable.register(inbound.fileno(), select.POLLIN)

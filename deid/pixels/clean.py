@@ -10,8 +10,9 @@ Order of decisions (each one is a single reason in the outcome):
    means quarantine unless ``burned_in_unmatched == "keep"``.
 3. Pixels that cannot be decoded: quarantine.
 4. Fixed regions (device signatures) + text the learned detector outlines and its reader
-   confirms in the windows the cheap screen flags + text-like blobs outside the declared
-   ultrasound image area are filled on every frame with the margin.
+   confirms in the windows the cheap screen flags (and, for colour, in the frames' whiteness
+   read whole) + text-like blobs outside the declared ultrasound image area are filled on
+   every frame with the margin.
 5. Nothing found: Pixel Data is not touched at all (same bytes, same syntax). If the file
    says Burned In Annotation = YES we could not find what it declares: quarantine.
 6. Something filled: frames written back losslessly, Burned In Annotation = NO.
@@ -23,13 +24,13 @@ import pydicom
 
 from deid.dicom.syntax import transfer_syntax_of
 from deid.pixels.codec import CannotRewrite, write_frames
-from deid.pixels.detect import detect_text
+from deid.pixels.detect import detect_text, detect_white_text
 from deid.pixels.ocr import OcrCache
 from deid.pixels.outcome import Box, PixelOutcome
 from deid.pixels.overlays import scan_overlays
 from deid.pixels.ppocr import ensure_available as ensure_detector
 from deid.pixels.regions import fixed_boxes, pad_box, ultrasound_image_mask
-from deid.pixels.render import Frames, UnsupportedPixels, fill_value, load_frames, to_gray8
+from deid.pixels.render import Frames, UnsupportedPixels, fill_value, load_frames, renderings
 from deid.pixels.tesseract import OcrUnavailable
 from deid.pixels.wholeframe import wanted as wholeframe_wanted
 from deid.recipe.model import PixelSettings
@@ -61,12 +62,14 @@ def find_boxes(
     for x, y, w, h in fixed_boxes(ds, settings.regions):
         raw.extend((f, x, y, w, h) for f in range(count))
     if settings.ocr:
-        gray = to_gray8(ds, frames)
+        gray, white = renderings(ds, frames)
         area = ultrasound_image_mask(ds, rows, columns)
         # Lines already judged in an earlier file of the series are not looked at again.
         series = str(ds.get("SeriesInstanceUID", "") or "") or None
         whole = wholeframe_wanted(ds, frames.photometric_in)
         found = detect_text(gray, settings.allow_tokens, area, cache, series, whole_frame=whole)
+        if white is not None:
+            found += detect_white_text(white, settings.allow_tokens, cache, found)
         raw.extend((f.frame, *f.box) for f in found)
     boxes: set[Box] = set()
     for f, *box in raw:

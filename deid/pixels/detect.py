@@ -189,3 +189,29 @@ def detect_text(
         memory.checkin(key, seen)
     found.sort(key=lambda f: (f.frame, f.box[1], f.box[0]))
     return found
+
+
+def detect_white_text(
+    white: np.ndarray,
+    allow_tokens: Sequence[str] = (),
+    cache: OcrCache | None = None,
+    known: Sequence[Found] = (),
+) -> list[Found]:
+    """Text boxes in the whiteness of colour frames (:func:`deid.pixels.render.renderings`):
+    white text over colour Doppler or a saturated photograph, which the brightest-channel
+    rendering :func:`detect_text` works on does not show.
+
+    Only the whole-frame detector reads it (:class:`~deid.pixels.wholeframe.FrameScan`:
+    the first frame and the still image of a multi-frame file, so a cine costs two reads):
+    text on colour is the kind the screen cannot judge, and what the screen can judge it
+    has found in the other rendering. Outlines inside what that rendering found
+    (``known``, on any frame) are not read again: the recogniser is most of the cost.
+    """
+    cache = DEFAULT_CACHE if cache is None else cache
+    allow = frozenset(t.lower() for t in allow_tokens)
+    scan = wholeframe.FrameScan(white, True, allow, cache, [f.box for f in known])
+    found: list[Found] = []
+    for index in range(white.shape[0]):
+        strokes = stroke_image(white[index]) if index == 0 else None
+        found.extend(Found(index, box, "ocr") for box in scan.boxes(index, white[index], strokes))
+    return found

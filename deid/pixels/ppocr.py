@@ -86,6 +86,18 @@ def ensure_available() -> None:
     _session(REC_MODEL)
 
 
+def warm() -> None:
+    """Load both models and run each once on a blank input, so the first file a process
+    works on does not pay for it (onnxruntime builds its kernels on the first run: the
+    first file of a run took three times as long as the next). Best effort: a model that
+    cannot load raises again, with its reason, when a file needs it (fail closed there)."""
+    try:
+        detect(np.zeros((32, 96), dtype=np.uint8))
+        recognise([np.zeros((REC_HEIGHT, 2 * REC_HEIGHT), dtype=np.uint8)])
+    except OcrUnavailable:
+        pass
+
+
 def _charset() -> list[str]:
     chars = getattr(_local, "charset", None)
     if chars is None:

@@ -145,10 +145,14 @@ def text_boxes(
     allow: frozenset[str],
     strokes: np.ndarray | None = None,
     level: int = 40,
+    known: Sequence[Rect] = (),
 ) -> list[Rect]:
     """Confirmed text boxes of one frame, grown over ``strokes`` and padded as the
-    windows' are, except over texture: these frames are the textured ones."""
+    windows' are, except over texture: these frames are the textured ones. Outlines
+    already inside ``known`` boxes (found in another rendering) are not read again."""
     found = [o for o in outlines(detector_input(frame)) if o[2] >= MIN_ASPECT * o[3]]
+    if known:
+        found = [o for o in found if not covered(o[:4], known)]
     boxes = [o[:4] for o in sorted(found, key=lambda o: -o[4])[:MAX_READ]]
     verdicts = read_outlines(frame, boxes, allow)
     confirmed = [box for box, text in zip(boxes, verdicts) if text]
@@ -222,13 +226,20 @@ class FrameScan:
     its boxes, found once, hold on every frame: a cine of 120 frames costs two reads, not
     120. When nearly every pixel stays (``STILL_SHARE``: noise, a still series) the still
     image is frame 0 and its one read serves every frame. Identical images are read once
-    per process (``cache``, by pixel hash).
+    per process (``cache``, by pixel hash). ``known``: boxes another rendering of the same
+    frames found; outlines inside them are not read again.
     """
 
     def __init__(
-        self, gray: np.ndarray, enabled: bool, allow: frozenset[str], cache: OcrCache
+        self,
+        gray: np.ndarray,
+        enabled: bool,
+        allow: frozenset[str],
+        cache: OcrCache,
+        known: Sequence[Rect] = (),
     ) -> None:
         self.gray = gray
+        self.known = tuple(sorted(set(known)))
         self.enabled = enabled or (len(gray) > 0 and light_background(gray[0]))
         self.allow = allow
         self.cache = cache
@@ -258,13 +269,27 @@ class FrameScan:
         return self._still
 
     def _read(self, image: np.ndarray, strokes: np.ndarray | None) -> list[Rect]:
-        key = (frame_key(image, self.allow), 0.0, self.allow)
+        key = (frame_key(image, self.allow), 0.0, self.allow, self.known)
         result: list[Rect] | None = self.cache.get(key)  # type: ignore[assignment]
         if result is None:
             self.cache.calls += 1
-            result = text_boxes(image, self.allow, strokes, STROKE_CONTRAST)
+            result = text_boxes(image, self.allow, strokes, STROKE_CONTRAST, self.known)
             self.cache.put(key, result)  # type: ignore[arg-type]
         return result
+
+
+def covered(rect: Rect, boxes: Sequence[Rect], share: float = 0.9) -> bool:
+    """Whether ``share`` of ``rect`` lies inside ``boxes`` (boxes assumed apart: an
+    overlap between two of them counts twice, which only ever says covered sooner for
+    rectangles already in two found boxes)."""
+    x, y, w, h = rect
+    inside = 0
+    for bx, by, bw, bh in boxes:
+        ix = min(x + w, bx + bw) - max(x, bx)
+        iy = min(y + h, by + bh) - max(y, by)
+        if ix > 0 and iy > 0:
+            inside += ix * iy
+    return inside >= share * max(w * h, 1)
 
 
 def uncovered(candidates: Sequence[Candidate], boxes: Sequence[Rect]) -> list[Candidate]:
@@ -272,15 +297,4 @@ def uncovered(candidates: Sequence[Candidate], boxes: Sequence[Rect]) -> list[Ca
     only those still need a window."""
     if not boxes:
         return list(candidates)
-    left = []
-    for c in candidates:
-        area = max(c.w * c.h, 1)
-        covered = 0
-        for x, y, w, h in boxes:
-            ix = min(c.x + c.w, x + w) - max(c.x, x)
-            iy = min(c.y + c.h, y + h) - max(c.y, y)
-            if ix > 0 and iy > 0:
-                covered += ix * iy
-        if covered < 0.9 * area:
-            left.append(c)
-    return left
+    return [c for c in candidates if not covered((c.x, c.y, c.w, c.h), boxes)]

@@ -107,11 +107,14 @@ def read_lines(out_ds: Dataset) -> Iterator[tuple[int, str]]:
     """(frame, normalised text) of every text-like line OCR reads in the output's frames."""
     from deid.pixels.candidates import find_candidates
     from deid.pixels.ocr import PAGE_MAX_CROPS, _read_page, prepare_crop
-    from deid.pixels.render import load_frames, to_gray8
+    from deid.pixels.render import load_frames, renderings
 
-    gray = to_gray8(out_ds, load_frames(out_ds))
-    for index in range(gray.shape[0]):
-        frame = gray[index]
+    # Colour frames are read in their whiteness too: white text over colour (Doppler)
+    # shows only there (deid.pixels.render.renderings).
+    gray, white = renderings(out_ds, load_frames(out_ds))
+    views = [gray] if white is None else [gray, white]
+    for view, index in ((v, i) for v in views for i in range(v.shape[0])):
+        frame = view[index]
         crops = [
             prepare_crop(frame, (c.x, c.y, c.w, c.h), c.glyph_height)
             for c in find_candidates(frame)

@@ -238,3 +238,29 @@ def test_a_whole_frame_detector_failure_quarantines(monkeypatch: pytest.MonkeyPa
     assert not outcome.changed
     assert outcome.quarantine_reason == "text detector failed (RuntimeError)"
     assert ds.PixelData is before
+
+
+def test_white_text_over_colour_doppler_is_removed() -> None:
+    """White text over the colour flow of an ultrasound: in the brightest-channel rendering
+    it is as bright as the red and yellow under it (invisible), in the whiteness it is
+    plain (deid.pixels.render.renderings)."""
+    image = _speckle()
+    mask = _draw(image, "DOB 1953-12-08", (70, 100), 0.5, (255, 255, 255))
+    gray = image.max(axis=-1)[np.newaxis]
+    seen = np.zeros(image.shape[:2], dtype=bool)
+    for found in detect_text(gray, cache=OcrCache(), whole_frame=True):
+        seen |= _filled_box(found.box)
+    assert seen[mask].mean() < 0.5  # the brightest channel alone misses it
+    outcome = clean_pixels(_dataset(image, "RGB", "US"), PixelSettings(enabled=True), OcrCache())
+    filled = _filled(outcome, image.shape[:2])
+    assert filled[mask].mean() >= 0.95
+    assert _collateral(filled, mask) < 0.03
+
+
+def test_verify_reads_white_text_over_colour() -> None:
+    from deid.verification.pixeltext import _norm, read_lines
+
+    image = _speckle()
+    _draw(image, "KOWALSKI PIOTR", (70, 100), 0.6, (255, 255, 255))
+    lines = [text for _, text in read_lines(_dataset(image, "RGB", "US"))]
+    assert any(_norm("KOWALSKI PIOTR") in text for text in lines)
