@@ -269,7 +269,8 @@ class FrameScan:
         return self._still
 
     def _read(self, image: np.ndarray, strokes: np.ndarray | None) -> list[Rect]:
-        key = (frame_key(image, self.allow), 0.0, self.allow, self.known)
+        known = hashlib.blake2b(repr(self.known).encode(), digest_size=8).hexdigest()
+        key = (f"{frame_key(image, self.allow)}-{known}", 0.0, self.allow)
         result: list[Rect] | None = self.cache.get(key)  # type: ignore[assignment]
         if result is None:
             self.cache.calls += 1
