@@ -204,12 +204,17 @@ def detect_white_text(
     Only the whole-frame detector reads it (:class:`~deid.pixels.wholeframe.FrameScan`:
     the first frame and the still image of a multi-frame file, so a cine costs two reads):
     text on colour is the kind the screen cannot judge, and what the screen can judge it
-    has found in the other rendering. Outlines inside what that rendering found
-    (``known``, on any frame) are not read again: the recogniser is most of the cost.
+    has found in the other rendering. Outlines inside what that rendering found are not
+    read again (the recogniser is most of the cost): in frame 0, what it found on frame 0;
+    in the still image, whose boxes hold on every frame, what it found on every frame.
     """
     cache = DEFAULT_CACHE if cache is None else cache
     allow = frozenset(t.lower() for t in allow_tokens)
-    scan = wholeframe.FrameScan(white, True, allow, cache, [f.box for f in known])
+    per_frame = [{f.box for f in known if f.frame == i} for i in range(white.shape[0])]
+    everywhere = set.intersection(*per_frame) if per_frame else set()
+    scan = wholeframe.FrameScan(
+        white, True, allow, cache, sorted(per_frame[0]) if per_frame else [], sorted(everywhere)
+    )
     found: list[Found] = []
     for index in range(white.shape[0]):
         strokes = stroke_image(white[index]) if index == 0 else None

@@ -226,8 +226,9 @@ class FrameScan:
     its boxes, found once, hold on every frame: a cine of 120 frames costs two reads, not
     120. When nearly every pixel stays (``STILL_SHARE``: noise, a still series) the still
     image is frame 0 and its one read serves every frame. Identical images are read once
-    per process (``cache``, by pixel hash). ``known``: boxes another rendering of the same
-    frames found; outlines inside them are not read again.
+    per process (``cache``, by pixel hash). ``known``: boxes another rendering found on
+    frame 0, ``known_still``: boxes it found on every frame; outlines inside them are not
+    read again in frame 0 and in the still image (whose boxes hold on every frame).
     """
 
     def __init__(
@@ -237,9 +238,11 @@ class FrameScan:
         allow: frozenset[str],
         cache: OcrCache,
         known: Sequence[Rect] = (),
+        known_still: Sequence[Rect] = (),
     ) -> None:
         self.gray = gray
         self.known = tuple(sorted(set(known)))
+        self.known_still = tuple(sorted(set(known_still)))
         self.enabled = enabled or (len(gray) > 0 and light_background(gray[0]))
         self.allow = allow
         self.cache = cache
@@ -251,7 +254,7 @@ class FrameScan:
         if not self.enabled:
             return []
         if index == 0:
-            self._first = self._read(frame, strokes)
+            self._first = self._read(frame, strokes, self.known)
         still = [b for b in self._still_boxes() if index != 0 or b not in self._first]
         return (self._first if index == 0 else []) + still
 
@@ -261,36 +264,39 @@ class FrameScan:
             if self.gray.shape[0] > 1:
                 spread = self.gray.max(axis=0) - self.gray.min(axis=0)
                 still = spread <= STILL_RANGE
-                if float(still.mean()) >= STILL_SHARE:
+                if float(still.mean()) >= STILL_SHARE and self.known == self.known_still:
                     self._still = list(self._first)
                 else:
                     image = np.where(still, self.gray[0], 0).astype(np.uint8)
-                    self._still = self._read(image, stroke_image(image))
+                    self._still = self._read(image, stroke_image(image), self.known_still)
         return self._still
 
-    def _read(self, image: np.ndarray, strokes: np.ndarray | None) -> list[Rect]:
-        known = hashlib.blake2b(repr(self.known).encode(), digest_size=8).hexdigest()
-        key = (f"{frame_key(image, self.allow)}-{known}", 0.0, self.allow)
+    def _read(
+        self, image: np.ndarray, strokes: np.ndarray | None, known: tuple[Rect, ...]
+    ) -> list[Rect]:
+        digest = hashlib.blake2b(repr(known).encode(), digest_size=8).hexdigest()
+        key = (f"{frame_key(image, self.allow)}-{digest}", 0.0, self.allow)
         result: list[Rect] | None = self.cache.get(key)  # type: ignore[assignment]
         if result is None:
             self.cache.calls += 1
-            result = text_boxes(image, self.allow, strokes, STROKE_CONTRAST, self.known)
+            result = text_boxes(image, self.allow, strokes, STROKE_CONTRAST, known)
             self.cache.put(key, result)  # type: ignore[arg-type]
         return result
 
 
 def covered(rect: Rect, boxes: Sequence[Rect], share: float = 0.9) -> bool:
-    """Whether ``share`` of ``rect`` lies inside ``boxes`` (boxes assumed apart: an
-    overlap between two of them counts twice, which only ever says covered sooner for
-    rectangles already in two found boxes)."""
+    """Whether ``share`` of ``rect``'s pixels lie inside the union of ``boxes`` (counted on
+    a mask of the rectangle: overlapping boxes are not counted twice)."""
     x, y, w, h = rect
-    inside = 0
+    if w <= 0 or h <= 0:
+        return True
+    inside = np.zeros((h, w), dtype=bool)
     for bx, by, bw, bh in boxes:
-        ix = min(x + w, bx + bw) - max(x, bx)
-        iy = min(y + h, by + bh) - max(y, by)
-        if ix > 0 and iy > 0:
-            inside += ix * iy
-    return inside >= share * max(w * h, 1)
+        x0, y0 = max(x, bx) - x, max(y, by) - y
+        x1, y1 = min(x + w, bx + bw) - x, min(y + h, by + bh) - y
+        if x1 > x0 and y1 > y0:
+            inside[y0:y1, x0:x1] = True
+    return float(inside.mean()) >= share
 
 
 def uncovered(candidates: Sequence[Candidate], boxes: Sequence[Rect]) -> list[Candidate]:

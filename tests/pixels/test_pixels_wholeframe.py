@@ -264,3 +264,11 @@ def test_verify_reads_white_text_over_colour() -> None:
     _draw(image, "KOWALSKI PIOTR", (70, 100), 0.6, (255, 255, 255))
     lines = [text for _, text in read_lines(_dataset(image, "RGB", "US"))]
     assert any(_norm("KOWALSKI PIOTR") in text for text in lines)
+
+
+def test_covered_counts_overlapping_boxes_once() -> None:
+    # Two boxes over the same left half: the right half stays uncovered, so the outline
+    # is read again (counting the overlap twice would have skipped it).
+    assert not wholeframe.covered((0, 0, 100, 10), [(0, 0, 50, 10), (0, 0, 50, 10)])
+    assert wholeframe.covered((0, 0, 100, 10), [(0, 0, 50, 10), (45, 0, 60, 10)])
+    assert not wholeframe.covered((0, 0, 100, 10), [])
