@@ -71,12 +71,13 @@ def _warm(ctx) -> None:
         return
     try:
         import deid.pixels.clean  # noqa: F401  (OpenCV and the codecs: a quarter second)
-    except ImportError:
-        return  # the engine quarantines each file with the reason (fail closed)
-    if pixels.ocr:
-        from deid.pixels.ppocr import warm
 
-        warm()
+        if pixels.ocr:
+            from deid.pixels.ppocr import warm
+
+            warm()
+    except Exception:  # an import error, a shared library that fails to load: best effort
+        return  # the engine quarantines each file with the reason (fail closed)
 
 
 def _read_ahead(ctx, message) -> None:
