@@ -91,7 +91,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=positive_int,
         default=None,
         metavar="N",
-        help=f"files per partition (default {DEFAULT_PARTITION_SIZE}); a rerun keeps what the "
+        help=f"files per partition (default: up to {DEFAULT_PARTITION_SIZE}, fewer so each worker "
+        "gets several partitions of a small run); a rerun keeps what the "
         "ledger's earlier runs used",
     )
     run.add_argument(

@@ -28,7 +28,7 @@ from deid.pipeline.inputs import collect_inputs
 from deid.pipeline.keys import resolve_key
 from deid.pipeline.limits import Limits
 from deid.pipeline.plan import (
-    DEFAULT_PARTITION_SIZE,
+    default_partition_size,
     partition_count,
     partition_hash,
     plan_partitions,
@@ -49,7 +49,7 @@ class RunOptions:
     scheduler: str | None = None
     manifest: str | None = None
     verify: bool = False
-    #: None: the size the ledger's earlier runs used, else DEFAULT_PARTITION_SIZE.
+    #: None: the size the ledger's earlier runs used, else plan.default_partition_size.
     partition_size: int | None = None
     dry_run: bool = False
     file_timeout: float = DEFAULT_FILE_TIMEOUT
@@ -368,7 +368,8 @@ def run(options: RunOptions, stream: TextIO | None = None) -> RunResult:
         weights = _series_weights(pacs.unit_instances)
     else:
         paths = collect_inputs(options.inputs, options.manifest, prune=(out, ledger))
-    size, size_note = _partition_size(_given_size(options, pacs), ledger)
+    default_size = default_partition_size(len(paths), _planned_workers(options))
+    size, size_note = _partition_size(_given_size(options, pacs), ledger, default_size)
     recipe = _load_recipe(options.recipe)
     digest = inputs_digest(paths)
     if options.dry_run:
@@ -444,16 +445,23 @@ def _nothing_to_do(ledger: Path, plan: list, verify: bool, limits) -> bool:
     return all(s == ledger_mod.DONE for s in _plan_states(ledger, plan, verify, limits))
 
 
-def _partition_size(given: int | None, ledger: Path) -> tuple[int, str | None]:
+def _planned_workers(options: RunOptions) -> int:
+    """The workers the default partition size balances for: as many as asked, else one per
+    core (a named cluster's size is not known yet; the ledger keeps the size either way)."""
+    return options.workers or os.cpu_count() or 1
+
+
+def _partition_size(given: int | None, ledger: Path, default: int) -> tuple[int, str | None]:
     """The partition size, and a note when it is not what the user typed (or differs from
     what the ledger's partitions were cut with). Without ``--partition-size``, a rerun keeps
-    the ledger's size: dropping the option used to redo every partition without a word."""
+    the ledger's size: dropping the option used to redo every partition without a word, and
+    a default that follows the file and worker counts must not either."""
     previous = ledger_mod.read_run_json(ledger) or {}
     recorded = (previous.get("options") or {}).get("partition_size")
     if given is None:
-        if recorded and recorded != DEFAULT_PARTITION_SIZE:
+        if recorded and recorded != default:
             return int(recorded), f"--partition-size {recorded} as the ledger's earlier runs"
-        return DEFAULT_PARTITION_SIZE, None
+        return default, None
     if recorded and recorded != given:
         return given, (
             f"--partition-size {given} differs from the {recorded} the ledger's partitions "

@@ -13,6 +13,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 DEFAULT_PARTITION_SIZE = 500
+#: A small run is cut finer, so every worker gets several partitions (a 600-file run in
+#: partitions of 500 kept one of two workers busy for five sixths of it), but no finer than
+#: this: each partition costs a ledger file and a task.
+MIN_DEFAULT_PARTITION_SIZE = 50
+PARTITIONS_PER_WORKER = 4
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,14 @@ def plan_partitions(paths: Sequence[str], size: int, salt: str) -> Iterator[Part
     for index, start in enumerate(range(0, len(paths), size)):
         stop = min(start + size, len(paths))
         yield Partition(index, start, stop, partition_hash(paths[start:stop], salt))
+
+
+def default_partition_size(n_paths: int, workers: int) -> int:
+    """Files per partition when the user names none: :data:`DEFAULT_PARTITION_SIZE`, or
+    less when that would leave workers idle, at least :data:`MIN_DEFAULT_PARTITION_SIZE`.
+    The ledger records the size, and a rerun keeps it whatever the worker count then."""
+    balanced = -(-n_paths // max(1, PARTITIONS_PER_WORKER * workers))
+    return max(MIN_DEFAULT_PARTITION_SIZE, min(DEFAULT_PARTITION_SIZE, balanced))
 
 
 def partition_count(n_paths: int, size: int) -> int:

@@ -17,7 +17,7 @@ from pipeline_builders import BASIC, make_image, save
 from pipeline_helpers import output_files, run_cli
 
 from deid.pipeline.batch import RunOptions, run
-from deid.pipeline.plan import DEFAULT_PARTITION_SIZE
+from deid.pipeline.plan import MIN_DEFAULT_PARTITION_SIZE
 
 
 @pytest.fixture
@@ -102,8 +102,29 @@ def test_printed_duration_includes_start_up(src, tmp_path, key_file) -> None:
     run_json = json.loads((tmp_path / "out.ledger" / "run.json").read_text())
     assert run_json["history"][0]["seconds"] >= 100
     assert options.partition_size is None and run_json["options"]["partition_size"] == (
-        DEFAULT_PARTITION_SIZE
+        MIN_DEFAULT_PARTITION_SIZE
     )
+
+
+def test_default_size_balances_workers_and_a_rerun_keeps_it(tmp_path, key_file, capsys):
+    """Without --partition-size, 240 files on 2 workers are cut into partitions of 50 (not
+    one of 500 that would leave a worker idle); a rerun on 1 worker, whose own default would
+    be 60, keeps the ledger's 50, says so, and redoes nothing."""
+    root = tmp_path / "in"
+    for i in range(240):
+        save(make_image(patient_id=f"P{i % 3}"), root / f"im{i:03d}")
+    out, ledger = tmp_path / "out", tmp_path / "out.ledger"
+    first = ("run", BASIC, root, "--out", out, "--key-file", key_file)
+    assert run_cli(*first, "--workers", 2) == 0
+    run_json = json.loads((ledger / "run.json").read_text())
+    assert run_json["options"]["partition_size"] == 50
+    assert len(list((ledger / "files").glob("part-*.parquet"))) == 5
+    capsys.readouterr()
+    assert run_cli(*first, "--workers", 1) == 0
+    assert (
+        "deid: all 5 partition(s) already done, skipped; nothing to do; "
+        "--partition-size 50 as the ledger's earlier runs"
+    ) in _lines(capsys.readouterr().err)
 
 
 PROBE = """

@@ -17,7 +17,7 @@ from deid.pipeline import ledger as ledger_mod
 from deid.pipeline.inputs import collect_inputs, read_manifest, walk_files
 from deid.pipeline.keys import decode_key_text, resolve_key
 from deid.pipeline.per_file import describe_error, output_relpath, write_unique
-from deid.pipeline.plan import partition_count, plan_partitions
+from deid.pipeline.plan import default_partition_size, partition_count, plan_partitions
 from deid.pipeline.records import FileRecord
 from deid.pipeline.sniff import HEAD_SIZE, sniff
 
@@ -191,6 +191,18 @@ def test_plan_is_deterministic_and_covers_every_path() -> None:
 
 
 # -- ledger parts ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("files", "workers", "size"),
+    [(10, 2, 50), (600, 2, 75), (1000, 2, 125), (5000, 16, 79), (10**6, 16, 500), (0, 4, 50)],
+)
+def test_default_partition_size_gives_each_worker_several(files, workers, size) -> None:
+    """Small runs are cut so every worker has about four partitions, never below 50 files
+    a partition; large ones keep 500."""
+    assert default_partition_size(files, workers) == size
+    if files >= 2 * 50 * workers:
+        assert partition_count(files, size) >= 2 * workers
+
+
 def test_partition_parts_mark_completion(tmp_path: Path) -> None:
     ledger = tmp_path / "l"
     ledger_mod.ensure_ledger(ledger)
