@@ -203,7 +203,10 @@ def _outlines(frame: np.ndarray, win: Window) -> list[Rect]:
         if crop.shape[0] * crop.shape[1] * scale * scale > MAX_INPUT_PIXELS:
             # Bounded cost: a large window is enlarged less.
             scale = max(MIN_SCALE, (MAX_INPUT_PIXELS / (crop.shape[0] * crop.shape[1])) ** 0.5)
-        outlines = [(x + win.x, y + win.y, w, h) for x, y, w, h, _ in ppocr.detect(crop, scale)]
+        outlines = [
+            (x + win.x, y + win.y, w, h)
+            for x, y, w, h, _ in ppocr.detect(ppocr.detector_input(crop), scale)
+        ]
         # Touching: within EDGE_REACH outline heights of the edge (DB stops short of a
         # glyph the edge cuts).
         left = win.x > 0 and any(x <= win.x + EDGE_REACH * h for x, _, _, h in outlines)

@@ -67,6 +67,6 @@ def band_shows_text(frame: np.ndarray, cand: Candidate, cache: OcrCache) -> bool
     if known is not None:
         return bool(known)
     cache.calls += 1
-    shows = bool(ppocr.detect(crop, scale))
+    shows = bool(ppocr.detect(ppocr.detector_input(crop), scale))
     cache.put(key, shows)  # type: ignore[arg-type]
     return shows

@@ -23,7 +23,6 @@ import hashlib
 import math
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 import pydicom
 
@@ -65,9 +64,6 @@ STILL_RANGE = 16
 STILL_SHARE = 0.98
 #: Share of stroke pixels above which a frame is texture (see :func:`textured`).
 TEXTURED = 0.15
-#: CLAHE on the detector's input: clip limit and tiles per side.
-CLAHE_CLIP = 2.0
-CLAHE_TILES = 8
 
 
 def wanted(ds: pydicom.Dataset, photometric: str) -> bool:
@@ -150,7 +146,7 @@ def text_boxes(
     """Confirmed text boxes of one frame, grown over ``strokes`` and padded as the
     windows' are, except over texture: these frames are the textured ones. Outlines
     already inside ``known`` boxes (found in another rendering) are not read again."""
-    found = [o for o in outlines(detector_input(frame)) if o[2] >= MIN_ASPECT * o[3]]
+    found = [o for o in outlines(ppocr.detector_input(frame)) if o[2] >= MIN_ASPECT * o[3]]
     if known:
         found = [o for o in found if not covered(o[:4], known)]
     boxes = [o[:4] for o in sorted(found, key=lambda o: -o[4])[:MAX_READ]]
@@ -185,17 +181,6 @@ def take_in_band(box: Rect, rejected: Sequence[Rect]) -> Rect:
                 x, w = x0, x1 - x0
                 grown = True
     return x, y, w, h
-
-
-def detector_input(frame: np.ndarray) -> np.ndarray:
-    """The frame as DB sees it: the frame itself in two channels, its local-contrast
-    equalised copy (CLAHE) in the third. Faint text (grey on grey, light on near-white)
-    reaches in the equalised channel the contrast DB was trained on, while text on speckle,
-    whose contrast CLAHE drowns, stays legible in the other two: one inference, where
-    running the two inputs apart costs two (measured: the same recall within one line)."""
-    clahe = cv2.createCLAHE(clipLimit=CLAHE_CLIP, tileGridSize=(CLAHE_TILES, CLAHE_TILES))
-    equalised = clahe.apply(np.ascontiguousarray(frame))
-    return np.dstack([frame, equalised, frame])
 
 
 def textured(strokes: np.ndarray | None, level: int) -> bool:
