@@ -34,5 +34,5 @@ def test_run_help_names_builtin_recipes_and_defaults():
     text = " ".join(done.stdout.split())
     assert done.returncode == 0
     assert "built-in recipe: basic, research, retain-uids" in text
-    assert "--partition-size N files per partition (default 500)" in text
+    assert "--partition-size N files per partition (default: up to 500, fewer" in text
     assert "--workers N local worker processes (default: one per core" in text
